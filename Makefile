@@ -1,0 +1,81 @@
+# fntrace build.  Sources are found by wildcard per subsystem, so adding a
+# file to a subsystem needs no change here.
+#
+#   make            libfntrace.so, the fntrace command and the tests
+#   make test       every test (tests/run.sh prints "N passed, N failed")
+#   make demo       build the example, record it, replay and report
+#   make install PREFIX=/usr/local
+#   make SAN=1 ...  the same with ASan+UBSan (build-san/)
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+SAN     ?=
+O       := $(if $(SAN),build-san,build)
+
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+BASE    := -std=gnu11 -g -O2 -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
+SANFL   := $(if $(SAN),-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined,)
+# The runtime is injected into other programs: it is never built with
+# sanitizers (they would have to be loaded first) and never instrumented.
+RT_CFLAGS  := $(BASE) -fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec
+CLI_CFLAGS := $(BASE) $(SANFL)
+
+RT_SRC  := $(wildcard src/core/*.c src/arch/x86_64/*.c src/runtime/*.c src/util/*.c src/ring/*.c)
+RT_ASM  := $(wildcard src/arch/x86_64/*.S)
+CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/core/filter.c src/core/elf*.c)
+RT_OBJ  := $(patsubst %.c,$(O)/rt/%.o,$(RT_SRC)) $(patsubst %.S,$(O)/rt/%.o,$(RT_ASM))
+CLI_OBJ := $(patsubst %.c,$(O)/cli/%.o,$(CLI_SRC))
+HDRS    := $(wildcard include/*.h src/*/*.h src/*/*/*.h)
+
+LIB     := $(O)/libfntrace.so
+BIN     := $(O)/fntrace
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRC))
+STRESS_SRC := $(wildcard tests/stress/*.c)
+STRESS_BIN := $(patsubst tests/stress/%.c,$(O)/tests/stress/%,$(STRESS_SRC))
+
+all: $(LIB) $(BIN) $(UNIT_BIN) $(STRESS_BIN)
+
+$(O)/rt/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -c $< -o $@
+$(O)/rt/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -c $< -o $@
+$(O)/cli/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -c $< -o $@
+
+$(LIB): $(RT_OBJ)
+	$(CC) -shared -o $@ $^ -Wl,-z,nodelete -lelf -ldl -lpthread
+
+$(BIN): $(CLI_OBJ)
+	$(CC) $(SANFL) -o $@ $^ -lelf -lpthread -lm
+
+# Unit and stress tests link the runtime's objects they test directly
+# (not through LD_PRELOAD), so they can be sanitized.
+TEST_OBJ := $(filter-out $(O)/cli/src/cli/%,$(CLI_OBJ))
+$(O)/tests/unit/%: tests/unit/%.c $(TEST_OBJ) $(HDRS) | $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Itests -o $@ $< $(TEST_OBJ) -lelf -lpthread -lm -ldl
+$(O)/tests/stress/%: tests/stress/%.c $(TEST_OBJ) $(HDRS) | $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Itests -o $@ $< $(TEST_OBJ) -lelf -lpthread -lm -ldl
+
+test: all
+	O=$(O) CC=$(CC) SAN=$(SAN) bash tests/run.sh
+
+demo: $(LIB) $(BIN)
+	O=$(O) bash examples/demo.sh
+
+install: $(LIB) $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fntrace
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libfntrace.so
+	install -m 644 include/fntrace.h $(DESTDIR)$(PREFIX)/include/fntrace.h
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all test demo install clean
