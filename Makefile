@@ -14,7 +14,8 @@ O       := $(if $(SAN),build-san,build)
 
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 BASE    := -std=gnu11 -g -O2 -fPIC -D_GNU_SOURCE -Iinclude -Isrc $(WARN)
-SANFL   := $(if $(SAN),-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined,)
+comma   := ,
+SANFL   := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 # The runtime is injected into other programs: it is never built with
 # sanitizers (they would have to be loaded first) and never instrumented.
 RT_CFLAGS  := $(BASE) -fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec

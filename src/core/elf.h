@@ -55,6 +55,9 @@ struct fnt_elf {
 /* Reads path.  Returns 0 or -errno (-ENOEXEC: not a usable ELF file); on
  * error *e holds nothing to free.  Stores one line of explanation in err. */
 int fnt_elf_open(struct fnt_elf *e, const char *path, char *err, size_t errlen);
+/* The same, but returns at once with no sites and no symbols when the file
+ * has no site table (most libraries): what the runtime needs. */
+int fnt_elf_open_sites(struct fnt_elf *e, const char *path, char *err, size_t errlen);
 /* Frees what fnt_elf_open allocated. */
 void fnt_elf_close(struct fnt_elf *e);
 /* The function symbol containing link-time address vaddr, or NULL. */

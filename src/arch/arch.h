@@ -1,0 +1,70 @@
+/*
+ * arch.h - the one seam between generic code and an architecture.
+ *
+ * Generic code (src/core, src/runtime) never touches an opcode; it calls
+ * these operations.  Each has a one-line contract.  x86-64 fills the table
+ * in src/arch/x86_64/ops.c.
+ */
+#ifndef FNT_ARCH_ARCH_H
+#define FNT_ARCH_ARCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define FNT_MAX_INSN 8
+
+/* One site's change within a batch. */
+struct fnt_change {
+	uintptr_t addr;
+	uint8_t old[FNT_MAX_INSN];	/* the bytes expected before */
+	uint8_t new[FNT_MAX_INSN];	/* the bytes wanted after */
+	uint8_t len;
+	uint8_t enable;			/* 1: new is the call */
+	uintptr_t target;		/* the call's target when enable */
+	struct fnt_object *obj;
+	struct fnt_site *site;
+};
+
+struct fnt_arch_ops {
+	/* Prepares the process (sync mechanism).  Returns 0 or -errno. */
+	int (*init)(void);
+	/* Classifies the bytes at a site, which may be moved past a prefix;
+	 * returns 0, or -EINVAL with the reason in why. */
+	int (*classify)(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
+			char *why, size_t whylen);
+	/* Returns 1 if the site's form must be rewritten before use. */
+	int (*needs_convert)(const struct fnt_site *s);
+	/* Returns 1 if that rewrite is safe only while no thread runs the object. */
+	int (*convert_needs_quiescence)(const struct fnt_site *s);
+	/* Rewrites a site into its canonical NOP; call only with the object's
+	 * text writable and no thread inside the site.  Returns 0 or -errno. */
+	int (*convert)(struct fnt_object *o, struct fnt_site *s);
+	/* Sets up per-object state (the near trampoline).  Returns 0 or -errno. */
+	int (*object_init)(struct fnt_object *o);
+	/* Frees per-object state; the object's code can no longer run. */
+	void (*object_fini)(struct fnt_object *o);
+	/* Fills the change's old/new bytes for enabling or disabling a site. */
+	void (*prepare)(struct fnt_change *c);
+	/* Applies n changes sorted by address with the live int3 protocol,
+	 * verifying every write.  Returns 0 or -errno (-EFAULT, -EINVAL, -EPERM). */
+	int (*apply_live)(struct fnt_change *c, size_t n);
+	/* Applies n changes by plain verified writes; only while no thread can
+	 * run the code.  Returns 0 or -errno. */
+	int (*apply_quiescent)(struct fnt_change *c, size_t n);
+	/* Makes o's text writable (on=1) or restores it (on=0).  Returns 0 or -errno. */
+	int (*text_writable)(struct fnt_object *o, int on);
+	/* Handles a SIGTRAP if one of ours caused it.  Returns 1 if handled. */
+	int (*trap)(siginfo_t *si, void *uctx);
+	/* Returns 0 if every thread can take a SIGTRAP, or -EDEADLK with the
+	 * offending thread's id in *tid. */
+	int (*threads_trappable)(int *tid);
+	/* Removes o's sites from any batch kept alive after a kill. */
+	void (*forget_object)(struct fnt_object *o);
+};
+
+extern const struct fnt_arch_ops fnt__arch;
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * ops.c - the x86-64 arch operations table (see src/arch/arch.h).
+ */
+#include "arch/x86_64/x86.h"
+
+static int x86_init(void)
+{
+	return fnt__x86_sync_init();
+}
+
+const struct fnt_arch_ops fnt__arch = {
+	.init = x86_init,
+	.classify = fnt__x86_classify,
+	.needs_convert = fnt__x86_needs_convert,
+	.convert_needs_quiescence = fnt__x86_convert_needs_quiescence,
+	.convert = fnt__x86_convert,
+	.object_init = fnt__x86_object_init,
+	.object_fini = fnt__x86_object_fini,
+	.prepare = fnt__x86_prepare,
+	.apply_live = fnt__x86_apply_live,
+	.apply_quiescent = fnt__x86_apply_quiescent,
+	.text_writable = fnt__x86_text_writable,
+	.trap = fnt__x86_trap,
+	.threads_trappable = fnt__x86_threads_trappable,
+	.forget_object = fnt__x86_forget_object,
+};

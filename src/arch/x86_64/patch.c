@@ -1,0 +1,387 @@
+/*
+ * patch.c - live code patching on x86-64 with the int3 protocol, and the
+ * SIGTRAP handler that makes it safe (seed 003).
+ *
+ * A batch of sites, sorted by address, goes through three phases, each
+ * ended by a cross-thread sync (membarrier SYNC_CORE, see sync.c):
+ *
+ *   1. write int3 (cc) on the first byte of every site      sync
+ *   2. write the tail bytes (1..4) of every site            sync
+ *   3. write the new first byte of every site               sync
+ *
+ * A thread that executes a site during the batch either runs the old
+ * instruction, the new one, or hits the int3.  The handler finds the site
+ * by binary search of ip-1 in the batch descriptor, on which it holds a
+ * reference, and emulates the NEW instruction (a call pushes the return
+ * address and jumps; a NOP skips).  There is no global "current site".
+ *
+ *   patcher                       thread T                  handler (on T)
+ *   -------                       --------                  --------------
+ *   refs = 1, gen++ (publish)
+ *   site[0] = cc ; sync
+ *                                 executes cc ----------->  g = gen
+ *   site[1..4] = new ; sync                                 get ref (refs 1->2)
+ *   site[0] = new[0] ; sync                                 bsearch(ip-1): found
+ *   drop ref (2->1) ...                                     emulate new, put ref
+ *   ... wait refs == 0            resumes in the callee
+ *
+ * Late handler: if the handler only gets to run after the batch ended
+ * (refs was 0, or the site is in none of the batches it sees), it reads
+ * the byte at ip-1.  Not cc: the breakpoint is gone, so it resumes AT the
+ * site, which now holds a whole valid instruction.  Still cc and no new
+ * batch was published since it first looked (gen unchanged): the int3 is
+ * not ours, and the caller passes the trap on.  Otherwise it looks again.
+ *
+ * Every byte is read and compared before it is written.  A surprise is
+ * reported with fnt__site_bug(), which disables patching for good; the
+ * descriptor of an interrupted batch then stays published ("frozen") so
+ * that int3s left behind keep being emulated.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "arch/x86_64/x86.h"
+#include "util/log.h"
+
+_Atomic long fnt__trap_delay_ns;
+
+struct desc {
+	/* 0: no batch.  The patcher sets 1 to publish and drops it at the end;
+	 * handlers take extra references with inc-not-zero (acquire, pairs
+	 * with the release in publish()). */
+	_Atomic long refs;
+	struct fnt_change *vec;	/* owned copy, sorted by addr */
+	_Atomic unsigned char *dead; /* per entry: object gone (after a freeze) */
+	size_t n;
+};
+
+static struct desc desc;
+/* Bumped (release) after refs = 1 on each publish; see the late-handler
+ * argument above. */
+static _Atomic unsigned long gen;
+static int frozen;
+
+/* --- writing text ------------------------------------------------------ */
+
+/* "mprotect": the object's text is RWX during an update (default);
+ * "procmem": writes go through /proc/self/mem, text stays read-only. */
+static int use_procmem = -1;
+static int memfd = -1;
+
+static void pick_method(void)
+{
+	const char *m;
+
+	if (use_procmem >= 0)
+		return;
+	m = getenv("FNTRACE_WRITE");
+	use_procmem = m && !strcmp(m, "procmem");
+}
+
+int fnt__x86_text_writable(struct fnt_object *o, int on)
+{
+	pick_method();
+	if (use_procmem) {
+		if (on && memfd < 0) {
+			memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+			if (memfd < 0)
+				return -EPERM;
+		}
+		return 0;
+	}
+	for (int i = 0; i < o->nxsegs; i++) {
+		uintptr_t lo = o->xsegs[i].lo & ~(uintptr_t)4095;
+		uintptr_t hi = (o->xsegs[i].hi + 4095) & ~(uintptr_t)4095;
+		/* Never drop PROT_EXEC: other threads are running this text. */
+		int prot = on ? PROT_READ | PROT_WRITE | PROT_EXEC : o->xsegs[i].prot;
+
+		if (mprotect((void *)lo, hi - lo, prot))
+			return -EPERM;
+	}
+	return 0;
+}
+
+/* Writes len bytes at addr.  Returns 0 or -EPERM. */
+static int poke(uintptr_t addr, const uint8_t *b, size_t len)
+{
+	if (use_procmem > 0) {
+		if (pwrite(memfd, b, len, (off_t)addr) != (ssize_t)len)
+			return -EPERM;
+		return 0;
+	}
+	if (len == 1) {
+		/* A single aligned-or-not byte store cannot tear. */
+		__atomic_store_n((uint8_t *)addr, b[0], __ATOMIC_RELAXED);
+		return 0;
+	}
+	memcpy((void *)addr, b, len);
+	return 0;
+}
+
+static const char *phase_name(int phase, int enable)
+{
+	static const char *const names[2][4] = {
+		{ "verifying before disable", "disable: writing int3", "disable: writing the tail",
+		  "disable: writing the first byte" },
+		{ "verifying before enable", "enable: writing int3", "enable: writing the tail",
+		  "enable: writing the first byte" },
+	};
+	return names[!!enable][phase];
+}
+
+/*
+ * Reads and compares the site's bytes with what phase expects:
+ *   0, 1: the old instruction;  2: int3 + old tail;  3: int3 + new tail.
+ */
+static int check(const struct fnt_change *c, int phase)
+{
+	uint8_t exp[FNT_MAX_INSN];
+	const uint8_t *p = (const uint8_t *)c->addr;
+
+	memcpy(exp, phase == 3 ? c->new : c->old, c->len);
+	if (phase >= 2)
+		exp[0] = X86_INT3;
+	if (memcmp(p, exp, c->len)) {
+		fnt__site_bug(c->obj, c->site, -EINVAL, phase_name(phase, c->enable), exp, p, c->len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --- the batch descriptor ---------------------------------------------- */
+
+static int get_desc(void)
+{
+	long r = atomic_load_explicit(&desc.refs, memory_order_relaxed);
+
+	while (r > 0) {
+		/* acquire: pairs with the release store in publish(), so the
+		 * vector is seen whole. */
+		if (atomic_compare_exchange_weak_explicit(&desc.refs, &r, r + 1,
+							  memory_order_acquire, memory_order_relaxed))
+			return 1;
+	}
+	return 0;
+}
+
+static void put_desc(void)
+{
+	/* release: our reads of the vector happen before the patcher, who
+	 * waits for 0 with an acquire load, frees it. */
+	atomic_fetch_sub_explicit(&desc.refs, 1, memory_order_release);
+}
+
+static int publish(const struct fnt_change *c, size_t n)
+{
+	desc.vec = malloc(n * sizeof(*c));
+	desc.dead = calloc(n, 1);
+	if (!desc.vec || !desc.dead) {
+		free(desc.vec);
+		free((void *)desc.dead);
+		desc.vec = NULL;
+		desc.dead = NULL;
+		return -ENOMEM;
+	}
+	memcpy(desc.vec, c, n * sizeof(*c));
+	desc.n = n;
+	/* release: pairs with the acquire in get_desc(). */
+	atomic_store_explicit(&desc.refs, 1, memory_order_release);
+	/* release: pairs with the acquire loads of gen in the handler. */
+	atomic_fetch_add_explicit(&gen, 1, memory_order_release);
+	return 0;
+}
+
+static void unpublish(void)
+{
+	put_desc();
+	/* acquire: pairs with the release in put_desc() of every handler. */
+	while (atomic_load_explicit(&desc.refs, memory_order_acquire) != 0)
+		sched_yield();
+	free(desc.vec);
+	free((void *)desc.dead);
+	desc.vec = NULL;
+	desc.dead = NULL;
+	desc.n = 0;
+}
+
+/* --- the protocol ------------------------------------------------------ */
+
+int fnt__x86_apply_live(struct fnt_change *c, size_t n)
+{
+	int ret, tid;
+
+	if (!n)
+		return 0;
+	if (frozen)
+		return -ENODEV;
+	ret = fnt__x86_threads_trappable(&tid);
+	if (ret) {
+		fnt__log("thread %d blocks SIGTRAP: an int3 would kill the process, so no int3 "
+			 "is written (%zu site changes not made)", tid, n);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret = check(&c[i], 0);
+		if (ret)
+			return ret;
+	}
+	ret = publish(c, n);
+	if (ret)
+		return ret;
+
+	for (size_t i = 0; i < n; i++) {
+		static const uint8_t int3 = X86_INT3;
+
+		ret = check(&c[i], 1);
+		if (!ret)
+			ret = poke(c[i].addr, &int3, 1);
+		if (ret)
+			goto fail_freeze;
+	}
+	ret = fnt__x86_sync();
+	if (ret)
+		goto fail_freeze;
+	for (size_t i = 0; i < n; i++) {
+		ret = check(&c[i], 2);
+		if (!ret)
+			ret = poke(c[i].addr + 1, c[i].new + 1, c[i].len - 1u);
+		if (ret)
+			goto fail_freeze;
+	}
+	ret = fnt__x86_sync();
+	if (ret)
+		goto fail_freeze;
+	for (size_t i = 0; i < n; i++) {
+		ret = check(&c[i], 3);
+		if (!ret)
+			ret = poke(c[i].addr, c[i].new, 1);
+		if (ret)
+			goto fail_freeze;
+	}
+	ret = fnt__x86_sync();
+	if (ret)
+		goto fail_freeze;
+	unpublish();
+	return 0;
+
+fail_freeze:
+	/*
+	 * Some sites may still hold an int3.  Patching is off for good
+	 * (fnt__site_bug or the caller's report killed it), so the descriptor
+	 * is never released: the handler keeps emulating those sites.
+	 */
+	if (ret == -EPERM || ret == -ETIMEDOUT)
+		fnt__kill("the int3 protocol could not complete (%s); %zu sites in flight are "
+			  "emulated from now on", ret == -EPERM ? "text write failed" : "sync timed out",
+			  n);
+	frozen = 1;
+	return ret;
+}
+
+int fnt__x86_apply_quiescent(struct fnt_change *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ret = check(&c[i], 0);
+
+		if (!ret)
+			ret = poke(c[i].addr, c[i].new, c[i].len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void fnt__x86_forget_object(struct fnt_object *o)
+{
+	if (!frozen)
+		return;
+	for (size_t i = 0; i < desc.n; i++)
+		if (desc.vec[i].obj == o)
+			atomic_store_explicit(&desc.dead[i], 1, memory_order_relaxed);
+	/* Wait out handlers that may have read the entry before it died. */
+	while (atomic_load_explicit(&desc.refs, memory_order_acquire) > 1)
+		sched_yield();
+}
+
+/* --- the trap handler -------------------------------------------------- */
+
+static const struct fnt_change *lookup(uintptr_t addr)
+{
+	size_t lo = 0, hi = desc.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (desc.vec[mid].addr == addr)
+			return atomic_load_explicit(&desc.dead[mid], memory_order_relaxed) ?
+				       NULL : &desc.vec[mid];
+		if (desc.vec[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void spin_ns(long ns)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ns);
+}
+
+int fnt__x86_trap(siginfo_t *si, void *uctx)
+{
+	ucontext_t *uc = uctx;
+	greg_t *g = uc->uc_mcontext.gregs;
+	uintptr_t addr = (uintptr_t)g[REG_RIP] - 1;
+	long delay;
+
+	/* Only an int3 executed by this thread can be ours, never a kill(2). */
+	if (si->si_code != SI_KERNEL)
+		return 0;
+	delay = atomic_load_explicit(&fnt__trap_delay_ns, memory_order_relaxed);
+	if (delay)
+		spin_ns(delay);
+	for (;;) {
+		unsigned long g1 = atomic_load_explicit(&gen, memory_order_acquire);
+		const struct fnt_change *c;
+		uint8_t b;
+
+		if (get_desc()) {
+			c = lookup(addr);
+			if (c) {
+				if (c->enable) {
+					g[REG_RSP] -= 8;
+					*(uint64_t *)g[REG_RSP] = addr + 5;
+					g[REG_RIP] = (greg_t)c->target;
+				} else {
+					g[REG_RIP] = (greg_t)(addr + 5);
+				}
+				put_desc();
+				atomic_fetch_add_explicit(&fnt__stats.traps, 1, memory_order_relaxed);
+				return 1;
+			}
+			put_desc();
+		}
+		b = __atomic_load_n((const uint8_t *)addr, __ATOMIC_RELAXED);
+		if (b != X86_INT3) {
+			/* The breakpoint is already gone: run what is there now. */
+			g[REG_RIP] = (greg_t)addr;
+			atomic_fetch_add_explicit(&fnt__stats.traps, 1, memory_order_relaxed);
+			return 1;
+		}
+		if (atomic_load_explicit(&gen, memory_order_acquire) == g1)
+			return 0;
+	}
+}

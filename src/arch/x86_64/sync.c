@@ -1,0 +1,172 @@
+/*
+ * sync.c - the cross-thread sync of the int3 protocol, and the check that
+ * every thread can take a SIGTRAP (seeds 002 and 004).
+ *
+ * After a code write, every other thread must execute a serializing
+ * instruction before it can be trusted to see the new bytes.  The kernel
+ * does it with an IPI running sync_core(); user space gets the same from
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE), which IPIs every
+ * CPU running a thread of this process and returns to user space through
+ * a core-serializing path (about 0.2 us here).
+ *
+ * Where that is unavailable (old kernels, or FNTRACE_SYNC=signal), every
+ * thread is sent a signal and the patcher waits for each handler to
+ * acknowledge: returning from a signal handler goes through sigreturn, an
+ * iret, which serializes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86_64/x86.h"
+#include "util/log.h"
+
+static int use_membarrier;
+static _Atomic long acks;
+
+/* The fallback's signal; documented in docs/design.md. */
+#define SYNC_SIG (SIGRTMAX - 3)
+
+static int membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static void ack(int sig, siginfo_t *si, void *uc)
+{
+	/* release: pairs with the acquire poll in the patcher. */
+	atomic_fetch_add_explicit(&acks, 1, memory_order_release);
+}
+
+int fnt__x86_sync_init(void)
+{
+	const char *m = getenv("FNTRACE_SYNC");
+	struct sigaction sa;
+	int q = membarrier(MEMBARRIER_CMD_QUERY);
+
+	if (!(m && !strcmp(m, "signal")) && q > 0 &&
+	    (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0) {
+		use_membarrier = 1;
+		return 0;
+	}
+	use_membarrier = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = ack;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	if (sigaction(SYNC_SIG, &sa, NULL))
+		return -errno;
+	fnt__dbg(1, "membarrier SYNC_CORE unavailable: syncing with signal %d", SYNC_SIG);
+	return 0;
+}
+
+/* Calls fn(tid, arg) for every thread of the process; stops at non-zero. */
+static int each_thread(int (*fn)(int tid, void *arg), void *arg)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d)
+		return -errno;
+	while (!ret && (de = readdir(d))) {
+		int tid = atoi(de->d_name);
+
+		if (tid > 0)
+			ret = fn(tid, arg);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int kick(int tid, void *arg)
+{
+	long *sent = arg;
+
+	if (tid == (int)syscall(SYS_gettid))
+		return 0;
+	if (syscall(SYS_tgkill, getpid(), tid, SYNC_SIG) == 0)
+		(*sent)++;
+	/* ESRCH: the thread exited; it needs no sync. */
+	return 0;
+}
+
+int fnt__x86_sync(void)
+{
+	struct timespec t0, t;
+	long sent = 0;
+
+	if (use_membarrier)
+		return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) ? -errno : 0;
+
+	atomic_store_explicit(&acks, 0, memory_order_relaxed);
+	each_thread(kick, &sent);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* acquire: pairs with the release in ack(). */
+	while (atomic_load_explicit(&acks, memory_order_acquire) < sent) {
+		/* A thread that exited between the kick and its handler
+		 * never acks; after a second, recount who is left. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 2)
+			return -ETIMEDOUT;
+		sched_yield();
+	}
+	return 0;
+}
+
+/* SigBlk in /proc/self/task/TID/status: is SIGTRAP blocked? */
+static int trappable(int tid, void *arg)
+{
+	char path[64], buf[2048];
+	unsigned long long blk;
+	ssize_t n;
+	char *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* exited */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "SigBlk:");
+	if (!p)
+		return 0;
+	blk = strtoull(p + 7, NULL, 16);
+	if (blk & (1ull << (SIGTRAP - 1))) {
+		*(int *)arg = tid;
+		return -EDEADLK;
+	}
+	return 0;
+}
+
+int fnt__x86_threads_trappable(int *tid)
+{
+	int ret = 0;
+
+	/*
+	 * glibc blocks every signal for a few instructions of its own in
+	 * pthread_create and a few other places; such a thread runs no traced
+	 * code meanwhile, but we cannot tell that from here, so wait for the
+	 * window to close and only then give up.
+	 */
+	for (int tries = 0; tries < 200; tries++) {
+		ret = each_thread(trappable, tid);
+		if (ret != -EDEADLK)
+			return ret;
+		usleep(500);
+	}
+	return ret;
+}

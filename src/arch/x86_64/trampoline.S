@@ -1,0 +1,108 @@
+/*
+ * trampoline.S - the trampolines a patched site reaches.
+ *
+ * A patched site is "call near", where near is its object's near page
+ * (tramp.c): "movabs $object, %r11; jmp *fnt__tramp_entry".  r11 is a
+ * scratch register at every function entry in the SysV ABI (the PLT
+ * clobbers it too); r10, the static chain, is preserved.
+ *
+ * fnt__tramp_entry, on entry:
+ *   (%rsp)   site + 5          (our return address)
+ *   8(%rsp)  the return address into the traced function's caller
+ *   %rsp is 16-byte aligned (the caller's call and ours pushed 16 bytes).
+ * It saves every argument register (integer, vector, %al for varargs and
+ * %r10), calls fnt__hook_entry(object, &site_ret), restores and returns to
+ * the site.  With the kill switch on it returns at once.
+ *
+ * fnt__tramp_return is where a hooked return lands: the hook replaced the
+ * return address with it.  It saves the return registers, asks
+ * fnt__hook_exit() for the real return address and returns there.
+ */
+	.text
+
+	.globl	fnt__tramp_entry
+	.hidden	fnt__tramp_entry
+	.type	fnt__tramp_entry, @function
+	.p2align 4
+fnt__tramp_entry:
+	.cfi_startproc
+	cmpl	$0, fnt__killed(%rip)
+	jne	1f
+	subq	$192, %rsp
+	.cfi_adjust_cfa_offset 192
+	movq	%rax, 0(%rsp)
+	movq	%rdi, 8(%rsp)
+	movq	%rsi, 16(%rsp)
+	movq	%rdx, 24(%rsp)
+	movq	%rcx, 32(%rsp)
+	movq	%r8, 40(%rsp)
+	movq	%r9, 48(%rsp)
+	movq	%r10, 56(%rsp)
+	movaps	%xmm0, 64(%rsp)
+	movaps	%xmm1, 80(%rsp)
+	movaps	%xmm2, 96(%rsp)
+	movaps	%xmm3, 112(%rsp)
+	movaps	%xmm4, 128(%rsp)
+	movaps	%xmm5, 144(%rsp)
+	movaps	%xmm6, 160(%rsp)
+	movaps	%xmm7, 176(%rsp)
+	movq	%r11, %rdi
+	leaq	192(%rsp), %rsi
+	call	fnt__hook_entry
+	movaps	176(%rsp), %xmm7
+	movaps	160(%rsp), %xmm6
+	movaps	144(%rsp), %xmm5
+	movaps	128(%rsp), %xmm4
+	movaps	112(%rsp), %xmm3
+	movaps	96(%rsp), %xmm2
+	movaps	80(%rsp), %xmm1
+	movaps	64(%rsp), %xmm0
+	movq	56(%rsp), %r10
+	movq	48(%rsp), %r9
+	movq	40(%rsp), %r8
+	movq	32(%rsp), %rcx
+	movq	24(%rsp), %rdx
+	movq	16(%rsp), %rsi
+	movq	8(%rsp), %rdi
+	movq	0(%rsp), %rax
+	addq	$192, %rsp
+	.cfi_adjust_cfa_offset -192
+1:	ret
+	.cfi_endproc
+	.size	fnt__tramp_entry, .-fnt__tramp_entry
+
+	.globl	fnt__tramp_return
+	.hidden	fnt__tramp_return
+	.type	fnt__tramp_return, @function
+	.p2align 4
+fnt__tramp_return:
+	/* %rsp = the hooked frame's return slot + 8, 16-byte aligned. */
+	subq	$64, %rsp
+	movq	%rax, 0(%rsp)
+	movq	%rdx, 8(%rsp)
+	movdqu	%xmm0, 16(%rsp)
+	movdqu	%xmm1, 32(%rsp)
+	leaq	64(%rsp), %rdi
+	call	fnt__hook_exit
+	movq	%rax, 56(%rsp)
+	movdqu	32(%rsp), %xmm1
+	movdqu	16(%rsp), %xmm0
+	movq	8(%rsp), %rdx
+	movq	0(%rsp), %rax
+	addq	$56, %rsp
+	ret
+	.size	fnt__tramp_return, .-fnt__tramp_return
+
+/* __fentry__ for programs built with gcc -pg -mfentry -mrecord-mcount:
+ * until a site is converted (before the object runs) it is a plain
+ * return, so such programs run whether traced or not. */
+	.globl	__fentry__
+	.type	__fentry__, @function
+	.p2align 4
+__fentry__:
+	.cfi_startproc
+	ret
+	.cfi_endproc
+	.size	__fentry__, .-__fentry__
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,50 @@
+/*
+ * x86.h - internal interface of the x86-64 arch layer.
+ */
+#ifndef FNT_ARCH_X86_H
+#define FNT_ARCH_X86_H
+
+#include "arch/arch.h"
+
+/* Site forms (fnt_site.form). */
+enum {
+	X86_NOP5 = 1,		/* 0f 1f 44 00 00 */
+	X86_NOP5_CLANG,		/* 0f 1f 44 00 08 */
+	X86_NOP1X5,		/* 90 90 90 90 90 */
+	X86_CALL_FENTRY,	/* e8 rel32 to __fentry__ */
+	X86_CALL_FENTRY_GOT,	/* ff 15 disp32 through __fentry__'s GOT slot */
+};
+
+#define X86_INT3 0xcc
+
+extern const uint8_t fnt__nop5[5];
+
+void fnt__x86_encode_call(uintptr_t at, uintptr_t target, uint8_t out[5]);
+int fnt__x86_classify(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
+		      char *why, size_t whylen);
+int fnt__x86_needs_convert(const struct fnt_site *s);
+int fnt__x86_convert_needs_quiescence(const struct fnt_site *s);
+int fnt__x86_convert(struct fnt_object *o, struct fnt_site *s);
+void fnt__x86_prepare(struct fnt_change *c);
+
+/* patch.c */
+int fnt__x86_apply_live(struct fnt_change *c, size_t n);
+int fnt__x86_apply_quiescent(struct fnt_change *c, size_t n);
+int fnt__x86_text_writable(struct fnt_object *o, int on);
+int fnt__x86_trap(siginfo_t *si, void *uctx);
+void fnt__x86_forget_object(struct fnt_object *o);
+
+/* sync.c */
+int fnt__x86_sync_init(void);
+int fnt__x86_sync(void);
+int fnt__x86_threads_trappable(int *tid);
+
+/* tramp.c: the near trampoline of an object, and its entry address. */
+int fnt__x86_object_init(struct fnt_object *o);
+void fnt__x86_object_fini(struct fnt_object *o);
+uintptr_t fnt__x86_near_entry(const struct fnt_object *o);
+
+/* Test hook: nanoseconds the trap handler spins before it looks (seed 003). */
+extern _Atomic long fnt__trap_delay_ns;
+
+#endif

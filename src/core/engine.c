@@ -1,0 +1,154 @@
+/*
+ * engine.c - the update engine (kernel ftrace_replace_code style).
+ *
+ * Each site's wanted state is derived from its want mask (which fnt_ops
+ * slots want it).  The engine walks every object, skips the sites that
+ * already are what they should be, and hands the rest to the arch layer
+ * in address-sorted batches.  It never knows a byte of code.
+ *
+ * A batch is the unit of the int3 protocol: three syncs per batch, however
+ * many sites it holds, and no syscall per site.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "core/core.h"
+#include "core/filter.h"
+#include "util/log.h"
+
+#define BATCH 16384
+
+static int site_wants_call(const struct fnt_object *o, const struct fnt_site *s)
+{
+	return !o->refused && !(s->flags & FNT_SITE_FAILED) &&
+	       atomic_load_explicit(&s->want, memory_order_relaxed) != 0;
+}
+
+/* Applies n changes and records the outcome in the sites' flags. */
+static int flush(struct fnt_change *c, size_t n, int quiescent)
+{
+	int ret;
+
+	if (!n)
+		return 0;
+	ret = quiescent ? fnt__arch.apply_quiescent(c, n) : fnt__arch.apply_live(c, n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].enable)
+			c[i].site->flags |= FNT_SITE_ENABLED;
+		else
+			c[i].site->flags &= (uint16_t)~FNT_SITE_ENABLED;
+	}
+	if (!quiescent)
+		fnt__stats.batches++;
+	return 0;
+}
+
+/* Brings one object's sites to their wanted state. */
+static int update_object(struct fnt_object *o, struct fnt_change *c, int quiescent)
+{
+	size_t n = 0, todo = 0;
+	int ret, ret2;
+
+	for (uint32_t i = 0; i < o->nsites; i++) {
+		const struct fnt_site *s = &o->sites[i];
+
+		if (!(s->flags & FNT_SITE_FAILED) &&
+		    site_wants_call(o, s) != !!(s->flags & FNT_SITE_ENABLED))
+			todo++;
+	}
+	if (!todo)
+		return 0;
+	ret = fnt__arch.text_writable(o, 1);
+	if (ret) {
+		fnt__kill("cannot make the text of %s writable: %s", o->path, fnt_strerror(ret));
+		return ret;
+	}
+	for (uint32_t i = 0; i < o->nsites; i++) {
+		struct fnt_site *s = &o->sites[i];
+		int want = site_wants_call(o, s);
+
+		if ((s->flags & FNT_SITE_FAILED) || want == !!(s->flags & FNT_SITE_ENABLED))
+			continue;
+		c[n] = (struct fnt_change){ .addr = s->addr, .enable = (uint8_t)want, .obj = o,
+					    .site = s };
+		fnt__arch.prepare(&c[n]);
+		if (++n == BATCH) {
+			ret = flush(c, n, quiescent);
+			n = 0;
+			if (ret)
+				break;
+		}
+	}
+	if (!ret)
+		ret = flush(c, n, quiescent);
+	ret2 = fnt__arch.text_writable(o, 0);
+	if (ret2 && !ret) {
+		fnt__kill("cannot restore the protection of %s's text", o->path);
+		ret = ret2;
+	}
+	return ret;
+}
+
+static int update(struct fnt_object *only, int quiescent)
+{
+	struct fnt_change *c;
+	int ret = 0;
+
+	if (atomic_load_explicit(&fnt__killed, memory_order_relaxed))
+		return -ENODEV;
+	c = malloc(BATCH * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (struct fnt_object *o = fnt__objects; o && !ret; o = o->next)
+		if (!only || o == only)
+			ret = update_object(o, c, quiescent);
+	free(c);
+	/* Lost the race against an anomaly: the caller must see it. */
+	if (!ret && atomic_load_explicit(&fnt__killed, memory_order_relaxed))
+		ret = -ENODEV;
+	return ret;
+}
+
+int fnt__update(void)
+{
+	return update(NULL, 0);
+}
+
+int fnt__update_quiescent(struct fnt_object *o)
+{
+	return update(o, 1);
+}
+
+/* Sets or clears bit in the want mask of the sites of o matching f. */
+static void mark(struct fnt_object *o, const struct fnt_filter *f, uint32_t bit, int set)
+{
+	for (uint32_t i = 0; i < o->nsites; i++) {
+		struct fnt_site *s = &o->sites[i];
+
+		if (f && !fnt_filter_match(f, fnt__site_name(o, s), o->path))
+			continue;
+		if (set)
+			atomic_fetch_or_explicit(&s->want, bit, memory_order_relaxed);
+		else
+			atomic_fetch_and_explicit(&s->want, ~bit, memory_order_relaxed);
+	}
+}
+
+int fnt__mark(struct fnt_object *only, const char *filter, uint32_t bit, int set, char *err,
+	      size_t errlen)
+{
+	struct fnt_filter f;
+	int ret = fnt_filter_parse(&f, filter, err, errlen);
+
+	if (ret)
+		return ret;
+	for (struct fnt_object *o = fnt__objects; o; o = o->next)
+		if (!only || o == only)
+			mark(o, filter ? &f : NULL, bit, set);
+	fnt_filter_free(&f);
+	return 0;
+}

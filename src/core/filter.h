@@ -1,0 +1,34 @@
+/*
+ * filter.h - ftrace set_ftrace_filter glob lists.
+ *
+ * A filter is a list of patterns separated by commas or white space.  A
+ * pattern is a glob over function names ('*', '?', '[...]'), optionally
+ * prefixed with '!' to exclude and suffixed with ':mod:OBJGLOB' to apply
+ * only to objects whose file name (basename) matches OBJGLOB.  A function
+ * matches when some positive pattern matches (or there is none) and no
+ * negative pattern does.
+ */
+#ifndef FNT_CORE_FILTER_H
+#define FNT_CORE_FILTER_H
+
+#include <stddef.h>
+
+struct fnt_pat {
+	char *func;		/* glob over function names */
+	char *mod;		/* glob over object basenames, or NULL */
+	int neg;
+};
+
+struct fnt_filter {
+	struct fnt_pat *pats;
+	int npats;
+	int npos;
+};
+
+/* Parses s (NULL: match everything).  Returns 0 or -EINVAL with one line in err. */
+int fnt_filter_parse(struct fnt_filter *f, const char *s, char *err, size_t errlen);
+/* Returns 1 when function func of the object at objpath matches. */
+int fnt_filter_match(const struct fnt_filter *f, const char *func, const char *objpath);
+void fnt_filter_free(struct fnt_filter *f);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * api.c - the public functions of include/fntrace.h.
+ *
+ * Every patching entry point takes fnt__lock through fnt__begin(), which
+ * refuses with -ENODEV once an anomaly disabled patching (the kernel's
+ * ftrace_disabled check).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "core/core.h"
+#include "core/filter.h"
+#include "runtime/runtime.h"
+#include "util/log.h"
+
+/* The built-in tracer is slot 0; its set of sites is a history of
+ * fnt_enable/fnt_disable filters, replayed on objects loaded later. */
+struct hist {
+	char *filter;		/* NULL: all */
+	int set;
+};
+
+static struct hist *hist;
+static int nhist;
+static char *ops_filter[FNT_MAX_OPS];	/* strdup'ed, NULL: all */
+static struct fnt_ops *registered[FNT_MAX_OPS];
+static struct fnt_ops builtin;
+
+static void hist_clear(void)
+{
+	for (int i = 0; i < nhist; i++)
+		free(hist[i].filter);
+	nhist = 0;
+}
+
+static int hist_add(const char *filter, int set)
+{
+	struct hist *h;
+
+	/* A filter for everything makes the history before it moot. */
+	if (!filter)
+		hist_clear();
+	if (!filter && !set)
+		return 0;
+	h = realloc(hist, (size_t)(nhist + 1) * sizeof(*hist));
+	if (!h)
+		return -ENOMEM;
+	hist = h;
+	hist[nhist].filter = filter ? strdup(filter) : NULL;
+	if (filter && !hist[nhist].filter)
+		return -ENOMEM;
+	hist[nhist++].set = set;
+	return 0;
+}
+
+int fnt__apply_wants(struct fnt_object *o)
+{
+	char err[160];
+	int ret = 0;
+
+	for (int i = 0; i < nhist && !ret; i++)
+		ret = fnt__mark(o, hist[i].filter, 1u, hist[i].set, err, sizeof(err));
+	for (int slot = 1; slot < FNT_MAX_OPS && !ret; slot++)
+		if (registered[slot])
+			ret = fnt__mark(o, ops_filter[slot], 1u << slot, 1, err, sizeof(err));
+	return ret;
+}
+
+static int check_filter(const char *filter)
+{
+	struct fnt_filter f;
+	char err[256];
+	int ret = fnt_filter_parse(&f, filter, err, sizeof(err));
+
+	if (ret)
+		fnt__log("bad filter: %s", err);
+	fnt_filter_free(&f);
+	return ret;
+}
+
+static int toggle(const char *filter, int set)
+{
+	char err[256];
+	int ret = check_filter(filter);
+
+	if (ret)
+		return ret;
+	ret = fnt__begin();
+	if (ret)
+		return ret;
+	ret = fnt__signals_check();
+	if (!ret)
+		ret = hist_add(filter, set);
+	if (!ret)
+		ret = fnt__mark(NULL, filter, 1u, set, err, sizeof(err));
+	if (!ret)
+		ret = fnt__update();
+	fnt__end();
+	return ret;
+}
+
+FNT_EXPORT int fnt_enable(const char *filter)
+{
+	return toggle(filter, 1);
+}
+
+FNT_EXPORT int fnt_disable(const char *filter)
+{
+	return toggle(filter, 0);
+}
+
+/* Detaches the ops in slot: no callback of it runs after this returns. */
+static void detach(int slot)
+{
+	atomic_store_explicit(&fnt__ops[slot], NULL, memory_order_release);
+	fnt__quiesce();
+}
+
+FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void *data)
+{
+	int ret = fnt__begin();
+
+	if (ret)
+		return ret;
+	detach(0);
+	builtin.entry = entry;
+	builtin.exit = exit;
+	builtin.data = data;
+	if (entry || exit)
+		/* release: pairs with the acquire load in the hooks. */
+		atomic_store_explicit(&fnt__ops[0], &builtin, memory_order_release);
+	fnt__end();
+	return 0;
+}
+
+FNT_EXPORT int fnt_register_ops(struct fnt_ops *ops)
+{
+	char err[256];
+	int slot, ret;
+
+	if (!ops)
+		return -EINVAL;
+	ret = check_filter(ops->filter);
+	if (ret)
+		return ret;
+	ret = fnt__begin();
+	if (ret)
+		return ret;
+	for (slot = 1; slot < FNT_MAX_OPS; slot++)
+		if (registered[slot] == ops) {
+			ret = -EBUSY;
+			goto out;
+		}
+	for (slot = 1; slot < FNT_MAX_OPS && registered[slot]; slot++)
+		;
+	if (slot == FNT_MAX_OPS) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = fnt__signals_check();
+	if (ret)
+		goto out;
+	ops_filter[slot] = ops->filter ? strdup(ops->filter) : NULL;
+	if (ops->filter && !ops_filter[slot]) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	registered[slot] = ops;
+	ops->slot = slot;
+	/* Callable before any site reaches it. */
+	atomic_store_explicit(&fnt__ops[slot], ops, memory_order_release);
+	ret = fnt__mark(NULL, ops->filter, 1u << slot, 1, err, sizeof(err));
+	if (!ret)
+		ret = fnt__update();
+out:
+	fnt__end();
+	return ret;
+}
+
+FNT_EXPORT int fnt_unregister_ops(struct fnt_ops *ops)
+{
+	char err[256];
+	int slot, ret;
+
+	if (!ops || ops->slot <= 0 || ops->slot >= FNT_MAX_OPS)
+		return -EINVAL;
+	pthread_mutex_lock(&fnt__lock);
+	slot = ops->slot;
+	if (registered[slot] != ops) {
+		pthread_mutex_unlock(&fnt__lock);
+		return -ENOENT;
+	}
+	ret = fnt__mark(NULL, NULL, 1u << slot, 0, err, sizeof(err));
+	if (!ret)
+		ret = fnt__update();
+	/* Even when patching is off for good, the callbacks go. */
+	detach(slot);
+	registered[slot] = NULL;
+	free(ops_filter[slot]);
+	ops_filter[slot] = NULL;
+	ops->slot = 0;
+	pthread_mutex_unlock(&fnt__lock);
+	return ret;
+}
+
+FNT_EXPORT int fnt_status(struct fnt_status *st)
+{
+	if (!st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&fnt__lock);
+	for (struct fnt_object *o = fnt__objects; o; o = o->next) {
+		st->objects++;
+		st->objects_refused += o->refused;
+		st->sites += o->nsites;
+		for (uint32_t i = 0; i < o->nsites; i++) {
+			st->enabled += !!(o->sites[i].flags & FNT_SITE_ENABLED);
+			st->failed += !!(o->sites[i].flags & FNT_SITE_FAILED);
+		}
+	}
+	st->batches = fnt__stats.batches;
+	st->traps = atomic_load(&fnt__stats.traps);
+	st->recursion_skips = atomic_load(&fnt__stats.recursion_skips);
+	st->depth_overflows = atomic_load(&fnt__stats.depth_overflows);
+	st->disabled = atomic_load(&fnt__killed);
+	memcpy(st->report, fnt__report, sizeof(st->report));
+	pthread_mutex_unlock(&fnt__lock);
+	return 0;
+}
+
+FNT_EXPORT int fnt_site_info(uint32_t object_id, uint32_t site_index, const char **name,
+			     uintptr_t *addr)
+{
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&fnt__lock);
+	for (struct fnt_object *o = fnt__objects; o; o = o->next) {
+		if (o->id != object_id)
+			continue;
+		if (site_index < o->nsites) {
+			if (name)
+				*name = fnt__site_name(o, &o->sites[site_index]);
+			if (addr)
+				*addr = o->sites[site_index].addr;
+			ret = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&fnt__lock);
+	return ret;
+}
+
+FNT_EXPORT const char *fnt_strerror(int err)
+{
+	switch (err) {
+	case 0: return "success";
+	case -EFAULT: return "site unreadable (EFAULT)";
+	case -EINVAL: return "unexpected bytes or invalid argument (EINVAL)";
+	case -EPERM: return "code write failed (EPERM)";
+	case -ENODEV: return "patching disabled after an anomaly (ENODEV)";
+	case -ENOMEM: return "out of memory (ENOMEM)";
+	case -EDEADLK: return "a thread blocks SIGTRAP; no int3 can be written (EDEADLK)";
+	case -EBUSY: return "busy: already registered, or code running where it must not (EBUSY)";
+	case -ENOSPC: return "too many ops registered (ENOSPC)";
+	case -ENOENT: return "not found (ENOENT)";
+	case -ETIMEDOUT: return "cross-thread sync timed out (ETIMEDOUT)";
+	default: return err < 0 ? "unknown error" : "not an error code";
+	}
+}

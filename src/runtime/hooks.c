@@ -1,0 +1,378 @@
+/*
+ * hooks.c - the tracing hot path: what a patched site's call runs.
+ *
+ * fnt__hook_entry() runs for every call of a patched function, on the
+ * traced thread, possibly in a signal handler.  It takes no lock, makes
+ * no allocation and no syscall except the first time a thread traces
+ * (when its record is set up).  Per-thread state lives in one struct
+ * fnt_thread (uftrace's mcount_thread_data), with the recursion guard.
+ *
+ * Returns are hooked with a per-thread shadow stack (function_graph's
+ * ret_stack): the return address in the frame is replaced by
+ * fnt__tramp_return, and the real one is kept in the shadow frame with the
+ * address of its slot.  A frame whose slot lies below the current stack
+ * pointer is dead (longjmp, exception, thread exit): it is reported as an
+ * FNT_CALL_UNWOUND exit the next time the thread passes here.  A tail call
+ * reuses its caller's slot, so two shadow frames may share one: the top
+ * one returns into fnt__tramp_return again, which pops the next.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "runtime/runtime.h"
+#include "util/log.h"
+
+#define SHADOW_MAX 1024
+
+struct frame {
+	uintptr_t slot;		/* where the return address lives */
+	uintptr_t ret;		/* the real return address */
+	uintptr_t ip;
+	uint32_t object_id, site_index;
+	uint32_t mask;		/* ops slots that want the exit */
+	uint32_t hooked;	/* 1 while *slot holds fnt__tramp_return */
+};
+
+struct fnt_thread {
+	int busy;		/* recursion guard: inside a hook on this thread */
+	uint32_t depth;		/* used shadow frames */
+	/* Odd while inside a hook; fnt__quiesce() waits for it to move.
+	 * Written only by the owner (release), read by the patcher (acquire). */
+	_Atomic unsigned long seq;
+	_Atomic int used;	/* record owned by a live thread */
+	struct fnt_thread *next;
+	struct frame stack[SHADOW_MAX];
+};
+
+struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
+
+extern char fnt__tramp_return[];
+
+static __thread struct fnt_thread *self;
+static __thread int self_dead;	/* the thread is exiting: no new record */
+static struct fnt_thread *_Atomic threads;
+static pthread_key_t key;
+
+/* --- per-thread records ------------------------------------------------ */
+
+static void thread_exit(void *arg);
+
+void fnt__hooks_init(void)
+{
+	pthread_key_create(&key, thread_exit);
+}
+
+static struct fnt_thread *thread_get(void)
+{
+	struct fnt_thread *t;
+
+	if (self_dead)
+		return NULL;
+	for (t = atomic_load_explicit(&threads, memory_order_acquire); t; t = t->next) {
+		int z = 0;
+
+		if (atomic_compare_exchange_strong_explicit(&t->used, &z, 1, memory_order_acquire,
+							    memory_order_relaxed))
+			break;
+	}
+	if (!t) {
+		/* mmap, not malloc: this may run in a signal handler. */
+		t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (t == MAP_FAILED)
+			return NULL;
+		atomic_store_explicit(&t->used, 1, memory_order_relaxed);
+		t->next = atomic_load_explicit(&threads, memory_order_relaxed);
+		/* release: pairs with the acquire walk above and in fnt__quiesce(). */
+		while (!atomic_compare_exchange_weak_explicit(&threads, &t->next, t,
+							      memory_order_release,
+							      memory_order_relaxed))
+			;
+	}
+	t->busy = 0;
+	t->depth = 0;
+	self = t;
+	pthread_setspecific(key, t);
+	return t;
+}
+
+static void report_exit(struct fnt_thread *t, struct frame *f, uint32_t flags)
+{
+	struct fnt_call call = {
+		.ip = f->ip, .parent_ip = f->ret, .frame = f->slot, .object_id = f->object_id,
+		.site_index = f->site_index, .depth = (uint32_t)(f - t->stack), .flags = flags,
+	};
+	uint32_t m = f->mask;
+
+	while (m) {
+		int slot = __builtin_ctz(m);
+		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[slot], memory_order_acquire);
+
+		m &= m - 1;
+		if (ops && ops->exit)
+			ops->exit(&call, ops->data);
+	}
+}
+
+/* Pops (and reports) the frames whose slot is below sp: they are dead. */
+static void pop_dead(struct fnt_thread *t, uintptr_t slot, int tail_ok)
+{
+	while (t->depth) {
+		struct frame *f = &t->stack[t->depth - 1];
+
+		if (f->slot > slot)
+			break;
+		/* Same slot: a tail call (the slot still holds our trampoline) is
+		 * alive; a reused slot after a longjmp is not. */
+		if (f->slot == slot && tail_ok && *(uintptr_t *)slot == (uintptr_t)fnt__tramp_return)
+			break;
+		if (f->slot == slot && !tail_ok)
+			break;
+		t->depth--;
+		report_exit(t, f, FNT_CALL_UNWOUND);
+	}
+}
+
+static void thread_exit(void *arg)
+{
+	struct fnt_thread *t = arg;
+
+	/* pthread_exit() or return from the start routine: every frame left
+	 * is over.  Report them, then give the record back. */
+	t->busy = 1;
+	while (t->depth) {
+		t->depth--;
+		report_exit(t, &t->stack[t->depth], FNT_CALL_UNWOUND);
+	}
+	self = NULL;
+	self_dead = 1;
+	/* release: pairs with the acquire CAS in thread_get(). */
+	atomic_store_explicit(&t->used, 0, memory_order_release);
+}
+
+/* --- the hooks --------------------------------------------------------- */
+
+static inline void enter(struct fnt_thread *t)
+{
+	t->busy = 1;
+	/* release: pairs with the acquire load in fnt__quiesce(). */
+	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void leave(struct fnt_thread *t)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	t->busy = 0;
+}
+
+/*
+ * sp[0] = site + 5 (the trampoline's return address), sp[1] = the return
+ * address into the caller.
+ */
+__attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp)
+{
+	struct fnt_thread *t = self;
+	struct fnt_site *s;
+	struct fnt_call call;
+	uint32_t want, exitmask = 0;
+
+	if (__builtin_expect(!t, 0)) {
+		t = thread_get();
+		if (!t)
+			return;
+	}
+	if (t->busy) {
+		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
+		return;
+	}
+	enter(t);
+	s = fnt__site_find(o, sp[0] - 5);
+	if (!s)
+		goto out;
+	want = atomic_load_explicit(&s->want, memory_order_relaxed);
+	if (t->depth)
+		pop_dead(t, (uintptr_t)&sp[1], 1);
+	call.ip = s->addr;
+	call.parent_ip = sp[1];
+	call.frame = (uintptr_t)&sp[1];
+	call.object_id = o->id;
+	call.site_index = (uint32_t)(s - o->sites);
+	call.depth = t->depth;
+	call.flags = 0;
+	while (want) {
+		int slot = __builtin_ctz(want);
+		uint32_t bit = 1u << slot;
+		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[slot], memory_order_acquire);
+
+		want &= want - 1;
+		if (!ops)
+			continue;
+		if ((!ops->entry || ops->entry(&call, ops->data) != FNT_SKIP_EXIT) && ops->exit)
+			exitmask |= bit;
+	}
+	if (exitmask) {
+		if (t->depth < SHADOW_MAX) {
+			struct frame *f = &t->stack[t->depth];
+
+			f->slot = (uintptr_t)&sp[1];
+			f->ret = sp[1];
+			f->ip = call.ip;
+			f->object_id = call.object_id;
+			f->site_index = call.site_index;
+			f->mask = exitmask;
+			f->hooked = 1;
+			/* The frame is complete before the return can use it; a
+			 * signal handler on this thread sees it whole. */
+			atomic_signal_fence(memory_order_seq_cst);
+			t->depth++;
+			sp[1] = (uintptr_t)fnt__tramp_return;
+		} else {
+			atomic_fetch_add_explicit(&fnt__stats.depth_overflows, 1,
+						  memory_order_relaxed);
+		}
+	}
+out:
+	leave(t);
+}
+
+/* rsp = the hooked frame's return slot + 8.  Returns where to go. */
+__attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
+{
+	struct fnt_thread *t = self;
+	uintptr_t slot = rsp - 8;
+	struct frame *f;
+	int was_busy;
+
+	/* A frame hooked by this thread always has a record. */
+	was_busy = t->busy;
+	t->busy = 1;
+	pop_dead(t, slot, 0);
+	f = &t->stack[t->depth - 1];
+	t->depth--;
+	/* Exits are reported even inside a callback (a callback's own traced
+	 * call got no entry, so it cannot be here): the frame was pushed by
+	 * an entry that ran outside one. */
+	report_exit(t, f, 0);
+	t->busy = was_busy;
+	return f->ret;
+}
+
+/* --- exceptions -------------------------------------------------------- */
+
+/*
+ * The unwinder walks return addresses; fnt__tramp_return has no unwind
+ * info that could tell it the real caller.  Before an exception (or a
+ * forced unwind: pthread_exit, cancellation) starts, every hooked slot
+ * gets its real return address back.  When a handler catches it
+ * (__cxa_begin_catch), the frames below the catcher are dead and reported
+ * as unwound; the live ones are hooked again.
+ */
+static void unhook_all(void)
+{
+	struct fnt_thread *t = self;
+
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->depth; i++) {
+		struct frame *f = &t->stack[i];
+
+		if (f->hooked && *(uintptr_t *)f->slot == (uintptr_t)fnt__tramp_return) {
+			*(uintptr_t *)f->slot = f->ret;
+			f->hooked = 0;
+		}
+	}
+}
+
+static void rehook_live(uintptr_t sp)
+{
+	struct fnt_thread *t = self;
+
+	if (!t)
+		return;
+	t->busy++;
+	pop_dead(t, sp, 0);
+	for (uint32_t i = 0; i < t->depth; i++) {
+		struct frame *f = &t->stack[i];
+
+		if (!f->hooked && *(uintptr_t *)f->slot == f->ret) {
+			*(uintptr_t *)f->slot = (uintptr_t)fnt__tramp_return;
+			f->hooked = 1;
+		}
+	}
+	t->busy--;
+}
+
+typedef int (*unwind_fn)(void *);
+
+__attribute__((visibility("default"))) int _Unwind_RaiseException(void *exc)
+{
+	static unwind_fn real;
+
+	if (!real)
+		real = (unwind_fn)dlsym(RTLD_NEXT, "_Unwind_RaiseException");
+	unhook_all();
+	return real ? real(exc) : 5 /* _URC_END_OF_STACK */;
+}
+
+typedef int (*forced_fn)(void *, void *, void *);
+
+__attribute__((visibility("default"))) int _Unwind_ForcedUnwind(void *exc, void *stop, void *arg)
+{
+	static forced_fn real;
+
+	if (!real)
+		real = (forced_fn)dlsym(RTLD_NEXT, "_Unwind_ForcedUnwind");
+	unhook_all();
+	return real ? real(exc, stop, arg) : 5;
+}
+
+typedef void *(*catch_fn)(void *);
+
+__attribute__((visibility("default"))) void *__cxa_begin_catch(void *exc)
+{
+	static catch_fn real;
+
+	if (!real)
+		real = (catch_fn)dlsym(RTLD_NEXT, "__cxa_begin_catch");
+	/* Our own frame is below the catcher's: every slot under it is dead. */
+	rehook_live((uintptr_t)__builtin_frame_address(0));
+	return real ? real(exc) : NULL;
+}
+
+/* --- quiescence -------------------------------------------------------- */
+
+void fnt__quiesce(void)
+{
+	struct fnt_thread *me = self;
+
+	for (struct fnt_thread *t = atomic_load_explicit(&threads, memory_order_acquire); t;
+	     t = t->next) {
+		/* acquire: pairs with the release stores in enter()/leave(). */
+		unsigned long s = atomic_load_explicit(&t->seq, memory_order_acquire);
+
+		if (t == me || !(s & 1))
+			continue;
+		while (atomic_load_explicit(&t->seq, memory_order_acquire) == s &&
+		       atomic_load_explicit(&t->used, memory_order_relaxed))
+			sched_yield();
+	}
+}
+
+void fnt__hooks_fork_child(void)
+{
+	/* Only this thread survives: the others' records are free again. */
+	for (struct fnt_thread *t = atomic_load_explicit(&threads, memory_order_acquire); t;
+	     t = t->next)
+		if (t != self) {
+			atomic_store_explicit(&t->seq, 0, memory_order_relaxed);
+			atomic_store_explicit(&t->used, 0, memory_order_relaxed);
+		}
+}

@@ -1,0 +1,302 @@
+/*
+ * runtime.c - start-up of libfntrace.so and the lifecycle of objects.
+ *
+ * The same file is loaded twice by 'fntrace record': as LD_PRELOAD (the
+ * "main copy", which does everything) and as LD_AUDIT (the "audit copy",
+ * which ld.so loads into a namespace of its own, with its own libc).  The
+ * audit copy does one thing: it forwards la_objopen and la_objclose to the
+ * main copy.  Why rtld-audit rather than interposing dlopen/dlclose:
+ *
+ *   - la_objopen runs after an object is mapped and before it is relocated
+ *     or any of its constructors run, for dlopen'ed objects and for every
+ *     dependency they pull in, whoever calls dlopen (libc's NSS too);
+ *   - la_objclose runs after the object's destructors and before its
+ *     memory is unmapped, only when it really goes (not for a dlclose that
+ *     drops one reference of several), and for dependencies unloaded with it.
+ *
+ * A wrapped dlopen only sees an object after its constructors ran, in
+ * threads we cannot stop, and a wrapped dlclose cannot know what will be
+ * unmapped.  Those are exactly seed 000's failure.
+ *
+ * The two copies find each other without any symbol lookup: they are the
+ * same file, so the main copy's rendezvous block lies at the same offset
+ * from its load address as the audit copy's own.  The audit copy learns
+ * the main copy's load address from la_objopen (same device and inode).
+ *
+ * Objects loaded at start-up (before the main copy could run) are taken
+ * from the link map in the main copy's constructor; their sites are
+ * converted only if the process still has a single thread.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "arch/arch.h"
+#include "core/core.h"
+#include "runtime/runtime.h"
+#include "util/log.h"
+
+/* The block the audit copy calls through. */
+struct rendezvous {
+	/* 1 once the main copy is initialized (release, pairs with the
+	 * acquire load in the audit copy); 0 again when the process exits. */
+	_Atomic int ready;
+	void (*objopen)(struct link_map *map);
+	void (*objclose)(struct link_map *map);
+	/* Set by the audit copy when it found us. */
+	_Atomic int audited;
+};
+
+__attribute__((visibility("hidden"))) struct rendezvous fnt__rv;
+
+static fnt_object_fn object_hook;
+static void *object_hook_data;
+
+int fnt__begin(void)
+{
+	pthread_mutex_lock(&fnt__lock);
+	if (atomic_load_explicit(&fnt__killed, memory_order_relaxed)) {
+		pthread_mutex_unlock(&fnt__lock);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+void fnt__end(void)
+{
+	pthread_mutex_unlock(&fnt__lock);
+}
+
+void fnt__notify_object(struct fnt_object *o, int loaded)
+{
+	struct fnt_object_info info = {
+		.id = o->id, .path = o->path, .bias = o->bias, .build_id = o->build_id,
+		.build_id_len = o->build_id_len, .nsites = o->nsites,
+	};
+
+	if (object_hook)
+		object_hook(&info, loaded, object_hook_data);
+}
+
+FNT_EXPORT int fnt_set_object_hook(fnt_object_fn fn, void *data)
+{
+	pthread_mutex_lock(&fnt__lock);
+	object_hook = fn;
+	object_hook_data = data;
+	for (struct fnt_object *o = fnt__objects; o; o = o->next)
+		fnt__notify_object(o, 1);
+	pthread_mutex_unlock(&fnt__lock);
+	return 0;
+}
+
+static int known(void *handle)
+{
+	for (struct fnt_object *o = fnt__objects; o; o = o->next)
+		if (o->handle == handle)
+			return 1;
+	return 0;
+}
+
+/* Registers one object; the caller holds fnt__lock. */
+static void add(struct link_map *map, int quiescent)
+{
+	char exe[4096];
+	const char *path = map->l_name;
+	ssize_t n;
+
+	if (known(map))
+		return;
+	if (!path || !*path) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return;
+		exe[n] = 0;
+		path = exe;
+	}
+	if (fnt__object_add(path, map->l_addr, map, quiescent))
+		return;
+	/* The new object is at the head of the list. */
+	if (fnt__apply_wants(fnt__objects) || (quiescent ? fnt__update_quiescent(fnt__objects) : fnt__update()))
+		fnt__dbg(1, "could not enable the sites of %s", path);
+	fnt__notify_object(fnt__objects, 1);
+}
+
+static void audit_objopen(struct link_map *map)
+{
+	pthread_mutex_lock(&fnt__lock);
+	/* Mapped, not relocated, no constructor run: nobody runs it. */
+	add(map, 1);
+	pthread_mutex_unlock(&fnt__lock);
+}
+
+static void audit_objclose(struct link_map *map)
+{
+	pthread_mutex_lock(&fnt__lock);
+	for (struct fnt_object *o = fnt__objects; o; o = o->next)
+		if (o->handle == map)
+			fnt__notify_object(o, 0);
+	fnt__object_remove(map);
+	pthread_mutex_unlock(&fnt__lock);
+}
+
+static int nthreads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 2;	/* unknown: assume the worst */
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void at_exit(void)
+{
+	/*
+	 * exit() runs ld.so's la_objclose for every object while other
+	 * threads may still run traced code: nothing is unmapped at exit, so
+	 * no record is released then either.
+	 */
+	atomic_store_explicit(&fnt__rv.ready, 0, memory_order_release);
+}
+
+static void atfork_prepare(void)
+{
+	/* No fork in the middle of a batch: the child would inherit a held
+	 * lock and a published descriptor with no patcher to finish it. */
+	pthread_mutex_lock(&fnt__lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&fnt__lock);
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_unlock(&fnt__lock);
+	/* membarrier registration belongs to the mm, which is new. */
+	fnt__arch.init();
+	fnt__hooks_fork_child();
+	fnt__recorder_fork_child();
+}
+
+/* Which namespace is this copy in?  LM_ID_BASE for the main copy. */
+static Lmid_t my_lmid(struct link_map **self)
+{
+	Dl_info info;
+	struct link_map *lm = NULL;
+	Lmid_t id = LM_ID_BASE;
+
+	if (dladdr1((void *)&my_lmid, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm) {
+		*self = lm;
+		if (dlinfo(lm, RTLD_DI_LMID, &id))
+			id = LM_ID_BASE;
+	}
+	return id;
+}
+
+__attribute__((constructor)) static void init(void)
+{
+	struct link_map *self = NULL, *map;
+	const char *dbg = getenv("FNTRACE_DEBUG");
+	int ret, quiescent;
+
+	if (my_lmid(&self) != LM_ID_BASE)
+		return;		/* the audit copy: see la_objopen below */
+	if (dbg)
+		fnt__verbose = atoi(dbg);
+	fnt__hooks_init();
+	ret = fnt__arch.init();
+	if (!ret)
+		ret = fnt__signals_init();
+	if (ret) {
+		fnt__kill("cannot prepare live patching: %s", fnt_strerror(ret));
+		return;
+	}
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atexit(at_exit);
+
+	pthread_mutex_lock(&fnt__lock);
+	fnt__rv.objopen = audit_objopen;
+	fnt__rv.objclose = audit_objclose;
+	/* release: pairs with the acquire in la_objopen of the audit copy. */
+	atomic_store_explicit(&fnt__rv.ready, 1, memory_order_release);
+	quiescent = nthreads() == 1;
+	for (map = _r_debug.r_map; map; map = map->l_next)
+		add(map, quiescent);
+	pthread_mutex_unlock(&fnt__lock);
+	if (!atomic_load_explicit(&fnt__rv.audited, memory_order_relaxed))
+		fnt__dbg(1, "not loaded as LD_AUDIT: objects loaded later by dlopen are not traced");
+	fnt__recorder_init();
+}
+
+/* Weak defaults: the recorder (recorder.c) overrides them when present. */
+__attribute__((weak)) void fnt__recorder_init(void)
+{
+}
+
+__attribute__((weak)) void fnt__recorder_fork_child(void)
+{
+}
+
+/* --- the audit copy ---------------------------------------------------- */
+
+static struct rendezvous *peer;
+static dev_t my_dev;
+static ino_t my_ino;
+
+FNT_EXPORT unsigned int la_version(unsigned int version)
+{
+	struct link_map *self = NULL;
+	struct stat st;
+
+	my_lmid(&self);
+	if (self && !stat(self->l_name, &st)) {
+		my_dev = st.st_dev;
+		my_ino = st.st_ino;
+	}
+	return version < LAV_CURRENT ? version : LAV_CURRENT;
+}
+
+FNT_EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *cookie)
+{
+	struct link_map *self = NULL;
+	struct stat st;
+
+	*cookie = (uintptr_t)map;
+	if (lmid != LM_ID_BASE)
+		return 0;
+	if (!peer && map->l_name && *map->l_name && !stat(map->l_name, &st) &&
+	    st.st_dev == my_dev && st.st_ino == my_ino) {
+		my_lmid(&self);
+		if (self) {
+			peer = (struct rendezvous *)(map->l_addr +
+						     ((uintptr_t)&fnt__rv - self->l_addr));
+			/* Mapped, not yet initialized: a plain store is all it takes. */
+			atomic_store_explicit(&peer->audited, 1, memory_order_relaxed);
+		}
+		return 0;
+	}
+	/* acquire: pairs with the release in the main copy's init(). */
+	if (peer && atomic_load_explicit(&peer->ready, memory_order_acquire))
+		peer->objopen(map);
+	return 0;
+}
+
+FNT_EXPORT unsigned int la_objclose(uintptr_t *cookie)
+{
+	if (peer && atomic_load_explicit(&peer->ready, memory_order_acquire))
+		peer->objclose((struct link_map *)*cookie);
+	return 0;
+}
