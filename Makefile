@@ -54,15 +54,24 @@ $(LIB): $(RT_OBJ)
 $(BIN): $(CLI_OBJ)
 	$(CC) $(SANFL) -o $@ $^ -lelf -lpthread -lm
 
-# Unit and stress tests link the runtime's objects they test directly
-# (not through LD_PRELOAD), so they can be sanitized.
-TEST_OBJ := $(filter-out $(O)/cli/src/cli/%,$(CLI_OBJ))
-$(O)/tests/unit/%: tests/unit/%.c $(TEST_OBJ) $(HDRS) | $(LIB)
+# Unit and stress tests link the runtime's objects from a static archive
+# (not through LD_PRELOAD), built with the sanitizers in a SAN build.
+TA_OBJ  := $(patsubst %.c,$(O)/ta/%.o,$(RT_SRC)) $(patsubst %.S,$(O)/ta/%.o,$(RT_ASM))
+TESTLIB := $(O)/libfntrace-test.a
+$(O)/ta/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) -Itests -o $@ $< $(TEST_OBJ) -lelf -lpthread -lm -ldl
-$(O)/tests/stress/%: tests/stress/%.c $(TEST_OBJ) $(HDRS) | $(LIB)
+	$(CC) $(RT_CFLAGS) $(SANFL) -c $< -o $@
+$(O)/ta/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) -Itests -o $@ $< $(TEST_OBJ) -lelf -lpthread -lm -ldl
+	$(CC) $(RT_CFLAGS) -c $< -o $@
+$(TESTLIB): $(TA_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(O)/tests/unit/%: tests/unit/%.c $(TESTLIB) $(HDRS) | $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Itests -o $@ $< $(TESTLIB) -lelf -lpthread -lm -ldl
+$(O)/tests/stress/%: tests/stress/%.c $(TESTLIB) $(HDRS) | $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Itests -o $@ $< $(TESTLIB) -lelf -lpthread -lm -ldl
 
 test: all
 	O=$(O) CC=$(CC) SAN=$(SAN) bash tests/run.sh
