@@ -1,0 +1,682 @@
+/*
+ * tracefile.c - writing and reading trace files (format in tracefile.h).
+ *
+ * The reader maps the file and checks every length, count and index against
+ * the bytes actually present before it uses them: a malformed file gets an
+ * error line, never a crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/tracefile.h"
+#include "util/log.h"
+
+/* CRC32C (Castagnoli): the SSE4.2 instruction where present, else a table. */
+static uint32_t crc_table[256];
+
+static void crc_init_table(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
+		crc_table[i] = c;
+	}
+}
+
+__attribute__((target("sse4.2")))
+static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = crc;
+
+	while (len >= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return (uint32_t)c;
+}
+
+uint32_t fnt__crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	static int hw = -1;
+	const uint8_t *p = buf;
+
+	if (hw < 0) {
+		__builtin_cpu_init();
+		hw = __builtin_cpu_supports("sse4.2");
+		if (!hw)
+			crc_init_table();
+	}
+	crc = ~crc;
+	if (hw) {
+		crc = crc_hw(crc, p, len);
+	} else {
+		while (len--)
+			crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	}
+	return ~crc;
+}
+
+/*
+ * Writer.
+ */
+int fnt__tf_create(struct fnt_tf_writer *w, const char *path)
+{
+	struct fnt_tf_filehdr h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, FNT_TF_MAGIC, sizeof(FNT_TF_MAGIC));
+	h.version = FNT_TF_VERSION;
+	h.hdr_size = sizeof(h);
+	w->err = 0;
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w->fd < 0)
+		return -errno;
+	w->off = 0;
+	if (write(w->fd, &h, sizeof(h)) != (ssize_t)sizeof(h)) {
+		int err = -errno;
+
+		close(w->fd);
+		return err ? err : -EIO;
+	}
+	w->off = sizeof(h);
+	return 0;
+}
+
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t r = writev(fd, iov, n > 1024 ? 1024 : n);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= r;
+		}
+	}
+	return 0;
+}
+
+int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt)
+{
+	static const uint64_t zero;
+	struct iovec v[16];
+	struct fnt_tf_rec r = { .type = type };
+	uint32_t crc = 0;
+	int n = 0, err;
+
+	if (w->err)
+		return w->err;
+	if (iovcnt > 13)
+		return -EINVAL;
+	v[n++] = (struct iovec){ &r, sizeof(r) };
+	for (int i = 0; i < iovcnt; i++) {
+		crc = fnt__crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+		r.len += iov[i].iov_len;
+		v[n++] = iov[i];
+	}
+	r.crc = crc;
+	if (r.len & 7)
+		v[n++] = (struct iovec){ (void *)&zero, 8 - (r.len & 7) };
+	err = write_all(w->fd, v, n);
+	if (err < 0) {
+		w->err = err;
+		return err;
+	}
+	w->off += sizeof(r) + ((r.len + 7) & ~7ull);
+	return 0;
+}
+
+int fnt__tf_finish(struct fnt_tf_writer *w)
+{
+	int err = w->err;
+
+	if (close(w->fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+/*
+ * Reader.
+ */
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void *grow(void *p, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	p = realloc(p, *cap * elem);
+	if (!p) {
+		fprintf(stderr, "fntrace: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* A NUL-terminated string of exactly len bytes (NUL included) at p. */
+static int valid_str(const char *p, uint64_t len)
+{
+	return len > 0 && p[len - 1] == 0 && memchr(p, 0, len) == p + len - 1;
+}
+
+static struct fnt_tf_rstream *stream_get(struct fnt_tf *tf, uint32_t id, size_t *cap)
+{
+	/* Streams are numbered in order by the recorder: a hit on the last one
+	 * or a direct index is the common case. */
+	if (id < tf->nstreams && tf->streams[id].id == id)
+		return &tf->streams[id];
+	for (size_t i = 0; i < tf->nstreams; i++)
+		if (tf->streams[i].id == id)
+			return &tf->streams[i];
+	tf->streams = grow(tf->streams, cap, tf->nstreams, sizeof(*tf->streams));
+	memset(&tf->streams[tf->nstreams], 0, sizeof(*tf->streams));
+	tf->streams[tf->nstreams].id = id;
+	tf->streams[tf->nstreams].tid = -1;
+	tf->streams[tf->nstreams].pid = -1;
+	return &tf->streams[tf->nstreams++];
+}
+
+static int parse_file(struct fnt_tf *tf, const uint8_t *p, uint64_t len, size_t *cap)
+{
+	const struct fnt_tf_file *h = (const void *)p;
+	struct fnt_tf_rfile *f;
+	uint64_t need;
+
+	if (len < sizeof(*h))
+		return -1;
+	need = sizeof(*h) + (uint64_t)h->nsites * 8 + (uint64_t)h->nsegs * sizeof(struct fnt_tf_seg) +
+	       (uint64_t)h->nsyms * sizeof(struct fnt_tf_sym) + h->strs_len + h->path_len;
+	if (need != len || h->build_id_len > sizeof(h->build_id) || h->id != tf->nfiles)
+		return -1;
+	tf->files = grow(tf->files, cap, tf->nfiles, sizeof(*tf->files));
+	f = &tf->files[tf->nfiles];
+	f->h = h;
+	p += sizeof(*h);
+	f->sites = (const void *)p;
+	p += (uint64_t)h->nsites * 8;
+	f->segs = (const void *)p;
+	p += (uint64_t)h->nsegs * sizeof(struct fnt_tf_seg);
+	f->syms = (const void *)p;
+	p += (uint64_t)h->nsyms * sizeof(struct fnt_tf_sym);
+	f->strs = (const char *)p;
+	p += h->strs_len;
+	f->path = (const char *)p;
+	if (!valid_str(f->path, h->path_len) || (h->strs_len && f->strs[h->strs_len - 1] != 0))
+		return -1;
+	for (uint32_t i = 0; i < h->nsyms; i++)
+		if (f->syms[i].name >= h->strs_len)
+			return -1;
+	tf->nfiles++;
+	return 0;
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+	const struct fnt_tf_robj *x = a, *y = b;
+
+	if (x->image != y->image)
+		return x->image < y->image ? -1 : 1;
+	return x->obj_id < y->obj_id ? -1 : x->obj_id > y->obj_id;
+}
+
+static int stream_cmp(const void *a, const void *b)
+{
+	const struct fnt_tf_rstream *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen)
+{
+	const struct fnt_tf_filehdr *fh;
+	size_t files_cap = 0, objs_cap = 0, images_cap = 0, streams_cap = 0;
+	uint64_t off, nrec = 0;
+	struct stat st;
+	int fd, e;
+	void *m;
+
+	memset(tf, 0, sizeof(*tf));
+	tf->path = path;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		e = -errno;
+		close(fd);
+		return fail(err, errlen, e, "cannot stat '%s': %s", path, strerror(-e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, -EINVAL, "'%s' is not a trace file (not a regular file)",
+			    path);
+	}
+	if ((size_t)st.st_size < sizeof(*fh)) {
+		close(fd);
+		return fail(err, errlen, -EINVAL, "'%s' is not a trace file (%s)", path,
+			    st.st_size ? "too short" : "empty");
+	}
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	e = errno;
+	close(fd);
+	if (m == MAP_FAILED)
+		return fail(err, errlen, -e, "cannot map '%s': %s", path, strerror(e));
+	tf->map = m;
+	tf->size = st.st_size;
+	fh = m;
+	if (memcmp(fh->magic, FNT_TF_MAGIC, sizeof(FNT_TF_MAGIC)) != 0) {
+		e = fail(err, errlen, -EINVAL, "'%s' is not an fntrace trace file (bad magic)", path);
+		goto fail_unmap;
+	}
+	if (fh->version != FNT_TF_VERSION) {
+		e = fail(err, errlen, -EPROTONOSUPPORT,
+			 "'%s' is trace format version %u; this fntrace reads version %u", path,
+			 fh->version, FNT_TF_VERSION);
+		goto fail_unmap;
+	}
+	if (fh->hdr_size < sizeof(*fh) || fh->hdr_size > tf->size || (fh->hdr_size & 7)) {
+		e = fail(err, errlen, -EBADMSG, "'%s' is corrupted (bad header size %u)", path,
+			 fh->hdr_size);
+		goto fail_unmap;
+	}
+
+	for (off = fh->hdr_size; off < tf->size; nrec++) {
+		const struct fnt_tf_rec *r = (const void *)(tf->map + off);
+		const uint8_t *p = tf->map + off + sizeof(*r);
+		uint64_t avail = tf->size - off - sizeof(*r), len;
+
+		if (tf->size - off < sizeof(*r)) {
+			snprintf(tf->trunc_msg, sizeof(tf->trunc_msg),
+				 "'%s' is truncated at byte %lu (a record header is cut)", path,
+				 (unsigned long)off);
+			tf->truncated = 1;
+			break;
+		}
+		len = r->len;
+		if (r->type == 0 || r->type > 0xffff) {
+			e = fail(err, errlen, -EBADMSG,
+				 "'%s' is corrupted (bad record type %u at byte %lu)", path, r->type,
+				 (unsigned long)off);
+			goto fail_unmap;
+		}
+		if (len > avail) {
+			snprintf(tf->trunc_msg, sizeof(tf->trunc_msg),
+				 "'%s' is truncated at byte %lu (record of %lu bytes at byte %lu is cut)",
+				 path, (unsigned long)tf->size, (unsigned long)len,
+				 (unsigned long)off);
+			tf->truncated = 1;
+			/* The complete words of a cut CHUNK are still good. */
+			if (r->type == FNT_TF_CHUNK && avail >= sizeof(struct fnt_tf_chunk)) {
+				const struct fnt_tf_chunk *c = (const void *)p;
+				struct fnt_tf_rstream *s = stream_get(tf, c->stream, &streams_cap);
+
+				s->chunks = grow(s->chunks, &s->cap, s->nchunks, sizeof(*s->chunks));
+				s->chunks[s->nchunks++] = (struct fnt_tf_rchunk){
+					c, (const void *)(c + 1), (avail - sizeof(*c)) / 8
+				};
+			}
+			break;
+		}
+		if (fnt__crc32c(0, p, len) != r->crc) {
+			e = fail(err, errlen, -EBADMSG,
+				 "'%s' is corrupted (checksum mismatch in record %lu at byte %lu)",
+				 path, (unsigned long)nrec, (unsigned long)off);
+			goto fail_unmap;
+		}
+		switch (r->type) {
+		case FNT_TF_INFO:
+			if (!tf->info) {
+				char *s = malloc(len + 1);
+
+				if (!s)
+					break;
+				memcpy(s, p, len);
+				s[len] = 0;
+				tf->info = s;
+			}
+			break;
+		case FNT_TF_CLOCK:
+			if (len < sizeof(tf->clock))
+				goto bad;
+			memcpy(&tf->clock, p, sizeof(tf->clock));
+			if (tf->clock.kind != FNT_CLOCK_TSC && tf->clock.kind != FNT_CLOCK_MONO)
+				goto bad;
+			tf->have_clock = 1;
+			break;
+		case FNT_TF_IMAGE: {
+			const struct fnt_tf_image *im = (const void *)p;
+
+			if (len < sizeof(*im) || len != sizeof(*im) + (uint64_t)im->exe_len ||
+			    !valid_str((const char *)(im + 1), im->exe_len))
+				goto bad;
+			tf->images = grow(tf->images, &images_cap, tf->nimages, sizeof(*tf->images));
+			tf->images[tf->nimages++] = (struct fnt_tf_rimage){
+				im->id, im->parent, im->pid, (const char *)(im + 1)
+			};
+			break;
+		}
+		case FNT_TF_FILE:
+			if (parse_file(tf, p, len, &files_cap) < 0)
+				goto bad;
+			break;
+		case FNT_TF_OBJECT: {
+			const struct fnt_tf_object *o = (const void *)p;
+			struct fnt_tf_robj *ro;
+
+			if (len < sizeof(*o) || len != sizeof(*o) + (uint64_t)o->path_len ||
+			    !valid_str((const char *)(o + 1), o->path_len))
+				goto bad;
+			if (o->file != FNT_TF_NOFILE && o->file >= tf->nfiles)
+				goto bad;	/* FILE records come first */
+			tf->objs = grow(tf->objs, &objs_cap, tf->nobjs, sizeof(*tf->objs));
+			ro = &tf->objs[tf->nobjs++];
+			memset(ro, 0, sizeof(*ro));
+			ro->image = o->image;
+			ro->obj_id = o->obj_id;
+			ro->nsites = o->nsites;
+			ro->bias = o->bias;
+			ro->path = (const char *)(o + 1);
+			ro->file = o->file == FNT_TF_NOFILE ? NULL : &tf->files[o->file];
+			break;
+		}
+		case FNT_TF_STREAM: {
+			const struct fnt_tf_stream *sr = (const void *)p;
+			struct fnt_tf_rstream *s;
+
+			if (len != sizeof(*sr))
+				goto bad;
+			s = stream_get(tf, sr->stream, &streams_cap);
+			s->pid = sr->pid;
+			s->tid = sr->tid;
+			s->image = sr->image;
+			s->described = 1;
+			break;
+		}
+		case FNT_TF_CHUNK: {
+			const struct fnt_tf_chunk *c = (const void *)p;
+			struct fnt_tf_rstream *s;
+
+			if (len < sizeof(*c) || (len - sizeof(*c)) % 8)
+				goto bad;
+			s = stream_get(tf, c->stream, &streams_cap);
+			s->chunks = grow(s->chunks, &s->cap, s->nchunks, sizeof(*s->chunks));
+			s->chunks[s->nchunks++] = (struct fnt_tf_rchunk){
+				c, (const void *)(c + 1), (len - sizeof(*c)) / 8
+			};
+			break;
+		}
+		case FNT_TF_END:
+			if (len < sizeof(tf->end))
+				goto bad;
+			memcpy(&tf->end, p, sizeof(tf->end));
+			tf->have_end = 1;
+			break;
+		default:
+			break;	/* a newer writer's record */
+		}
+		off += sizeof(*r) + ((len + 7) & ~7ull);
+		continue;
+bad:
+		e = fail(err, errlen, -EBADMSG, "'%s' is corrupted (malformed record %lu, type %u, at byte %lu)",
+			 path, (unsigned long)nrec, r->type, (unsigned long)off);
+		goto fail_unmap;
+	}
+	if (!tf->have_clock) {
+		e = fail(err, errlen, -EINVAL, "'%s' is %s (no clock record)", path,
+			 tf->truncated ? "truncated before any data" : "not a usable trace file");
+		goto fail_unmap;
+	}
+	if (tf->nobjs)
+		qsort(tf->objs, tf->nobjs, sizeof(*tf->objs), obj_cmp);
+	if (tf->nstreams)
+		qsort(tf->streams, tf->nstreams, sizeof(*tf->streams), stream_cmp);
+	tf->epoch_ticks = tf->clock.a.ticks;
+	return 0;
+
+fail_unmap:
+	fnt__tf_close(tf);
+	return e;
+}
+
+void fnt__tf_close(struct fnt_tf *tf)
+{
+	for (size_t i = 0; i < tf->nstreams; i++)
+		free(tf->streams[i].chunks);
+	for (size_t i = 0; i < tf->nobjs; i++)
+		free(tf->objs[i].names);
+	free(tf->streams);
+	free(tf->objs);
+	free(tf->files);
+	free(tf->images);
+	free((char *)tf->info);
+	if (tf->map)
+		munmap((void *)tf->map, tf->size);
+	memset(tf, 0, sizeof(*tf));
+}
+
+int fnt__tf_open_or_complain(struct fnt_tf *tf, const char *path)
+{
+	char err[512];
+	int e = fnt__tf_open(tf, path, err, sizeof(err));
+
+	if (e < 0) {
+		fprintf(stderr, "fntrace: %s\n", err);
+		return e;
+	}
+	if (tf->truncated)
+		fprintf(stderr, "fntrace: warning: %s; showing every complete record\n",
+			tf->trunc_msg);
+	return 0;
+}
+
+const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, size_t len)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = tf->info; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t ll = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (ll > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			size_t vl = ll - kl - 1;
+
+			if (vl >= len)
+				vl = len - 1;
+			memcpy(buf, p + kl + 1, vl);
+			buf[vl] = 0;
+			return buf;
+		}
+		p += ll + (nl ? 1 : 0);
+	}
+	return NULL;
+}
+
+uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks)
+{
+	uint64_t ns = fnt__clock_to_ns(&tf->clock.a, &tf->clock.b, ticks);
+
+	return ns > tf->clock.a.ns ? ns - tf->clock.a.ns : 0;
+}
+
+const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id)
+{
+	size_t lo = 0, hi = tf->nobjs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct fnt_tf_robj *o = &tf->objs[mid];
+
+		if (o->image < image || (o->image == image && o->obj_id < obj_id))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < tf->nobjs && tf->objs[lo].image == image && tf->objs[lo].obj_id == obj_id)
+		return &tf->objs[lo];
+	return NULL;
+}
+
+/* The symbol of file f containing link-time address v, or NULL. */
+static const struct fnt_tf_sym *sym_at(const struct fnt_tf_rfile *f, uint64_t v)
+{
+	size_t lo = 0, hi = f->h->nsyms;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (f->syms[mid].vaddr <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo is the first symbol above v; look back for one containing v. */
+	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
+		const struct fnt_tf_sym *s = &f->syms[i];
+
+		if (v >= s->vaddr && (v < s->vaddr + s->size || (s->size == 0 && v == s->vaddr)))
+			return s;
+	}
+	return NULL;
+}
+
+const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx)
+{
+	static __thread char unknown[64];
+	struct fnt_tf_robj *o = (struct fnt_tf_robj *)fnt__tf_obj(tf, image, obj);
+
+	if (o && o->file && idx < o->file->h->nsites) {
+		const char *n;
+
+		if (!o->names) {
+			o->names = calloc(o->file->h->nsites, sizeof(*o->names));
+			if (!o->names)
+				goto unknown;
+		}
+		n = o->names[idx];
+		if (!n) {
+			const struct fnt_tf_sym *s = sym_at(o->file, o->file->sites[idx]);
+
+			if (s) {
+				n = o->file->strs + s->name;
+			} else {
+				char *b = malloc(32);
+
+				if (!b)
+					goto unknown;
+				snprintf(b, 32, "0x%llx", (unsigned long long)o->file->sites[idx]);
+				n = b;	/* leaked once per unnamed site; bounded */
+			}
+			o->names[idx] = n;
+		}
+		return n;
+	}
+unknown:
+	snprintf(unknown, sizeof(unknown), "site_%u_%u", obj, idx);
+	return unknown;
+}
+
+const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr)
+{
+	for (size_t i = 0; i < tf->nobjs; i++) {
+		const struct fnt_tf_robj *o = &tf->objs[i];
+
+		if (o->image != image || !o->file)
+			continue;
+		for (uint32_t k = 0; k < o->file->h->nsegs; k++) {
+			const struct fnt_tf_seg *sg = &o->file->segs[k];
+			uint64_t v = addr - o->bias;
+
+			if (v >= sg->vaddr && v < sg->vaddr + sg->memsz) {
+				const struct fnt_tf_sym *s = sym_at(o->file, v);
+
+				return s ? o->file->strs + s->name : NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+void fnt__tf_cursor_init(struct fnt_tf_cursor *c, const struct fnt_tf *tf,
+			 const struct fnt_tf_rstream *s)
+{
+	memset(c, 0, sizeof(*c));
+	c->tf = tf;
+	c->s = s;
+	fnt__ev_decoder_init(&c->dec, tf->epoch_ticks);
+}
+
+int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev)
+{
+	while (c->chunk < c->s->nchunks) {
+		const struct fnt_tf_rchunk *ch = &c->s->chunks[c->chunk];
+
+		if (!c->lost_done) {
+			c->lost_done = 1;
+			if (ch->h->flags & FNT_TF_CHUNK_RESYNC)
+				fnt__ev_decoder_init(&c->dec, c->tf->epoch_ticks);
+			if (ch->h->lost_before) {
+				memset(ev, 0, sizeof(*ev));
+				ev->type = FNT_EV_EXT;
+				ev->lost = ch->h->lost_before;
+				ev->ticks = c->dec.base;
+				ev->no_time = !c->dec.have_base;
+				if (ch->nwords) {
+					/* Place it at the time of the chunk's first base. */
+					uint64_t w = ch->words[0];
+
+					if (fnt_ev_type(w) == FNT_EV_EXT && fnt_ev_sub(w) == FNT_EXT_TIME_BASE) {
+						struct fnt_ev_decoder d = c->dec;
+						struct fnt_ev dummy;
+
+						fnt__ev_decode(&d, w, &dummy);
+						ev->ticks = d.base;
+						ev->no_time = 0;
+					}
+				}
+				return 1;
+			}
+		}
+		while (c->word < ch->nwords) {
+			if (fnt__ev_decode(&c->dec, ch->words[c->word++], ev))
+				return 1;
+		}
+		c->chunk++;
+		c->word = 0;
+		c->lost_done = 0;
+	}
+	return 0;
+}

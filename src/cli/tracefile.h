@@ -1,0 +1,247 @@
+/*
+ * tracefile.h - the trace file: format, writer and reader.
+ *
+ * One self-describing file:
+ *
+ *   +------------------+-----+-----+-----+-----+---- ... ----+-----+
+ *   | "FNTRACE\0" ver  | rec | rec | rec | rec |             | END |
+ *   +------------------+-----+-----+-----+-----+---- ... ----+-----+
+ *
+ * Each record is a 16-byte header (type, CRC32C of the payload, payload
+ * length) and its payload padded to 8 bytes.  Records: INFO (key=value
+ * lines), CLOCK (tick calibration), IMAGE (a process image), FILE (the
+ * sites, symbols, segments and build-id of an ELF file, read at record
+ * time), OBJECT (a file loaded in an image at a bias), STREAM (one thread's
+ * ring), CHUNK (raw event words of a stream, see ring/event.h) and END.
+ *
+ * The writer appends records as the recording goes, so a file cut short
+ * (fntrace killed, disk full) keeps every record written before the cut; the
+ * reader recovers those and the complete words of a cut CHUNK.  Any other
+ * inconsistency (bad magic, CRC, sizes, indices) is rejected with one line
+ * of explanation.  Unknown record types are skipped: newer writers may add
+ * some.
+ */
+#ifndef FNT_CLI_TRACEFILE_H
+#define FNT_CLI_TRACEFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "ring/clock.h"
+#include "ring/ring.h"
+
+#define FNT_TF_MAGIC "FNTRACE"	/* 8 bytes with the NUL */
+#define FNT_TF_VERSION 1
+
+enum fnt_tf_type {
+	FNT_TF_INFO = 1,
+	FNT_TF_CLOCK = 2,
+	FNT_TF_IMAGE = 3,
+	FNT_TF_FILE = 4,
+	FNT_TF_OBJECT = 5,
+	FNT_TF_STREAM = 6,
+	FNT_TF_CHUNK = 7,
+	FNT_TF_END = 8,
+};
+
+struct fnt_tf_filehdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t hdr_size;
+};
+
+struct fnt_tf_rec {
+	uint32_t type;
+	uint32_t crc;		/* CRC32C of the payload */
+	uint64_t len;		/* payload bytes, without padding */
+};
+
+struct fnt_tf_clock {
+	uint32_t kind;		/* enum fnt_clock_kind */
+	uint32_t pad;
+	struct fnt_clock_sample a, b;	/* at start, at end (or 10 ms after start) */
+	uint64_t wall_ns;	/* CLOCK_REALTIME at a */
+};
+
+struct fnt_tf_image {
+	uint32_t id;
+	int32_t pid;
+	uint32_t parent;
+	uint32_t exe_len;	/* followed by exe, NUL included */
+};
+
+struct fnt_tf_seg {
+	uint64_t vaddr, memsz;
+	uint32_t flags, pad;
+};
+
+struct fnt_tf_sym {
+	uint64_t vaddr, size;
+	uint32_t name;		/* offset into the file's strings */
+	uint32_t pad;
+};
+
+/* Followed by sites[nsites] (u64), segs[nsegs], syms[nsyms], strs[strs_len],
+ * path[path_len] (NUL included). */
+struct fnt_tf_file {
+	uint32_t id;
+	uint32_t nsites;
+	uint32_t nsyms;
+	uint32_t nsegs;
+	uint32_t strs_len;
+	uint32_t path_len;
+	uint32_t build_id_len;
+	uint32_t pad;
+	uint8_t build_id[64];
+};
+
+#define FNT_TF_NOFILE 0xffffffffu
+
+struct fnt_tf_object {
+	uint32_t image;
+	uint32_t obj_id;
+	uint32_t file;		/* FILE id, or FNT_TF_NOFILE (unreadable) */
+	uint32_t nsites;
+	uint64_t bias;
+	uint32_t path_len;	/* followed by path, NUL included */
+	uint32_t pad;
+};
+
+struct fnt_tf_stream {
+	uint32_t stream;
+	int32_t pid;
+	int32_t tid;
+	uint32_t image;
+};
+
+#define FNT_TF_CHUNK_RESYNC 0x1u	/* the decoder restarts here */
+
+struct fnt_tf_chunk {
+	uint32_t stream;
+	uint32_t flags;
+	uint64_t pos;		/* ring position of the first word */
+	uint64_t lost_before;	/* events lost just before this chunk */
+};				/* followed by the words */
+
+struct fnt_tf_end {
+	uint64_t events;
+	uint64_t lost;
+	uint64_t lost_noslot;	/* lost without a stream (no ring free) */
+	int32_t status;		/* wait status of the program */
+	uint32_t pad;
+};
+
+uint32_t fnt__crc32c(uint32_t crc, const void *buf, size_t len);
+
+/*
+ * Writer.
+ */
+struct fnt_tf_writer {
+	int fd;
+	uint64_t off;
+	int err;		/* first write error, sticky */
+};
+
+int fnt__tf_create(struct fnt_tf_writer *w, const char *path);
+/* Appends one record whose payload is the concatenation of iov. */
+int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt);
+int fnt__tf_finish(struct fnt_tf_writer *w);
+
+/*
+ * Reader.
+ */
+struct fnt_tf_rfile {
+	const struct fnt_tf_file *h;
+	const uint64_t *sites;
+	const struct fnt_tf_seg *segs;
+	const struct fnt_tf_sym *syms;
+	const char *strs;
+	const char *path;
+};
+
+struct fnt_tf_robj {
+	uint32_t image, obj_id, nsites;
+	uint64_t bias;
+	const char *path;
+	struct fnt_tf_rfile *file;	/* NULL: no symbols */
+	const char **names;	/* per site, filled lazily */
+};
+
+struct fnt_tf_rimage {
+	uint32_t id, parent;
+	int32_t pid;
+	const char *exe;
+};
+
+struct fnt_tf_rchunk {
+	const struct fnt_tf_chunk *h;
+	const uint64_t *words;
+	uint64_t nwords;
+};
+
+struct fnt_tf_rstream {
+	uint32_t id;
+	int32_t pid, tid;
+	uint32_t image;
+	int described;		/* a STREAM record was seen */
+	struct fnt_tf_rchunk *chunks;
+	size_t nchunks, cap;
+};
+
+struct fnt_tf {
+	const char *path;
+	const uint8_t *map;
+	size_t size;
+	const char *info;	/* INFO text, NUL-terminated copy */
+	struct fnt_tf_clock clock;
+	int have_clock;
+	struct fnt_tf_end end;
+	int have_end;
+	int truncated;		/* cut short: *trunc_msg says where */
+	char trunc_msg[256];
+	struct fnt_tf_rfile *files;
+	size_t nfiles;
+	struct fnt_tf_robj *objs;	/* sorted by (image, obj_id) */
+	size_t nobjs;
+	struct fnt_tf_rimage *images;
+	size_t nimages;
+	struct fnt_tf_rstream *streams;	/* sorted by id */
+	size_t nstreams;
+	uint64_t epoch_ticks;
+};
+
+/* Opens and indexes path.  Returns 0, or -errno with one line in err
+ * (-ENOENT etc. from open, -EINVAL: not a trace file, -EBADMSG: corrupted,
+ * -EPROTONOSUPPORT: a newer version). */
+int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen);
+void fnt__tf_close(struct fnt_tf *tf);
+/* The INFO value of key, or NULL.  Copies it into buf. */
+const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, size_t len);
+/* Nanoseconds since the start of the recording. */
+uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks);
+const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id);
+/* Name of a site; never NULL (a placeholder when unknown). */
+const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx);
+/* Name of the function containing addr in image, or NULL. */
+const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr);
+
+/* Reads a stream's events in order, lost markers included. */
+struct fnt_tf_cursor {
+	const struct fnt_tf *tf;
+	const struct fnt_tf_rstream *s;
+	size_t chunk;
+	uint64_t word;
+	int lost_done;		/* the chunk's lost_before was returned */
+	struct fnt_ev_decoder dec;
+};
+
+void fnt__tf_cursor_init(struct fnt_tf_cursor *c, const struct fnt_tf *tf,
+			 const struct fnt_tf_rstream *s);
+/* Returns 1 with *ev filled, or 0 at the end. */
+int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev);
+
+/* Shared by the reading commands: opens the file or prints the error. */
+int fnt__tf_open_or_complain(struct fnt_tf *tf, const char *path);
+
+#endif

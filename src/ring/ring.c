@@ -1,0 +1,250 @@
+/*
+ * ring.c - the slow paths of the ring writer (taking a ring, waiting for
+ * the reader), the reader's side, and the word decoder.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring/ring.h"
+
+int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
+			  int tid, uint32_t image)
+{
+	struct fnt_shm_slot *slots = fnt_shm_slots(hdr);
+
+	for (uint32_t i = 0; i < hdr->nslots; i++) {
+		struct fnt_shm_slot *s = &slots[i];
+		uint32_t expect = FNT_SLOT_FREE;
+
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != FNT_SLOT_FREE)
+			continue;
+		/* Acquire pairs with the reader's release store of FREE in
+		 * fnt__ring_free(): its reset of commit/tail is visible. */
+		if (!__atomic_compare_exchange_n(&s->state, &expect, FNT_SLOT_OWNED, 0,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		s->image = image;
+		s->tid = tid;
+		s->ext_words = 0;
+		s->lost = 0;
+		s->kicked = 0;
+		s->stream = __atomic_fetch_add(&hdr->nstreams, 1, __ATOMIC_RELAXED);
+		/* The reader takes pid > 0 as "set up"; release pairs with its
+		 * acquire load of ->pid. */
+		__atomic_store_n(&s->pid, pid, __ATOMIC_RELEASE);
+
+		memset(w, 0, sizeof(*w));
+		w->hdr = hdr;
+		w->slot = s;
+		w->slot_index = i;
+		w->buf = fnt_shm_ring(hdr, i);
+		w->size = hdr->ring_words;
+		w->mask = hdr->ring_words - 1;
+		w->mode = hdr->mode;
+		w->head = s->commit;
+		/* Forces a TIME_BASE (and a CALLER) as the first words. */
+		w->base_pos = w->head - FNT_RING_PAGE;
+		w->last_caller = 0;
+		return 0;
+	}
+	return -EBUSY;
+}
+
+void fnt__ring_writer_close(struct fnt_ring_writer *w)
+{
+	if (!w->slot)
+		return;
+	/* Release: every commit before is visible to a reader that sees
+	 * RETIRED (its acquire load of ->state). */
+	__atomic_store_n(&w->slot->state, FNT_SLOT_RETIRED, __ATOMIC_RELEASE);
+	fnt__ring_kick(w);
+	w->slot = NULL;
+}
+
+void fnt__ring_kick(struct fnt_ring_writer *w)
+{
+	if (w->slot)
+		*(volatile uint32_t *)&w->slot->kicked = 1;
+	/* The reader sleeps on hdr->kick; a changed value wakes it even if it
+	 * had not gone to sleep yet. */
+	__atomic_fetch_add(&w->hdr->kick, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
+{
+	struct timespec ts = { 0, 20000 };
+	unsigned spins = 0;
+
+	if (w->mode == FNT_MODE_DROP)
+		return -ENOSPC;
+	fnt__ring_kick(w);
+	for (;;) {
+		/* Pairs with the reader's release store of ->tail. */
+		uint64_t t = __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE);
+
+		if (need - t <= w->size)
+			return 0;
+		if (++spins < 50) {
+			sched_yield();
+			continue;
+		}
+		nanosleep(&ts, NULL);
+		/* Every ~100 ms: is anybody still draining? */
+		if ((spins & 4095) == 0) {
+			int rp = w->hdr->reader_pid;
+
+			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
+				w->dead = 1;
+				__atomic_fetch_add(&w->hdr->lost_noreader, 1, __ATOMIC_RELAXED);
+				return -ENOSPC;
+			}
+			fnt__ring_kick(w);
+		}
+	}
+}
+
+void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)
+{
+	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+	uint64_t *buf = fnt_shm_ring(hdr, i);
+	uint64_t mask = hdr->ring_words - 1;
+	/* Pairs with the writer's release store in fnt_ring_end(). */
+	uint64_t c = __atomic_load_n(&slot->commit, __ATOMIC_ACQUIRE);
+	uint64_t t = slot->tail;
+	uint64_t n, first;
+
+	if (c - t > hdr->ring_words)	/* only an overwrite ring can lap */
+		t = c - hdr->ring_words;
+	n = c - t;
+	first = hdr->ring_words - (t & mask);
+	s->pos = t;
+	s->end = c;
+	s->a = buf + (t & mask);
+	s->na = n < first ? n : first;
+	s->b = buf;
+	s->nb = n - s->na;
+}
+
+void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)
+{
+	fnt__ring_peek(hdr, i, s);
+}
+
+void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end)
+{
+	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+
+	/* Pairs with the writer's acquire load in fnt_ring_reserve(): the
+	 * words were copied before it may overwrite them. */
+	__atomic_store_n(&slot->tail, end, __ATOMIC_RELEASE);
+	*(volatile uint32_t *)&slot->kicked = 0;
+}
+
+void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i)
+{
+	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+
+	slot->commit = 0;
+	slot->tail = 0;
+	slot->pid = 0;
+	slot->tid = 0;
+	slot->lost = 0;
+	slot->ext_words = 0;
+	slot->kicked = 0;
+	/* Pairs with the acquire cmpxchg in fnt__ring_writer_open(). */
+	__atomic_store_n(&slot->state, FNT_SLOT_FREE, __ATOMIC_RELEASE);
+}
+
+void fnt__ev_decoder_init(struct fnt_ev_decoder *d, uint64_t epoch)
+{
+	memset(d, 0, sizeof(*d));
+	d->epoch = epoch;
+}
+
+/* Extends a 56-bit time to the 64-bit value closest to the epoch. */
+static uint64_t extend(const struct fnt_ev_decoder *d, uint64_t t56)
+{
+	uint64_t t = (d->epoch & ~FNT_EV_PAYLOAD_MASK) | t56;
+
+	if (t + (1ull << 55) < d->epoch)
+		t += 1ull << 56;
+	else if (t > d->epoch + (1ull << 55) && t >= (1ull << 56))
+		t -= 1ull << 56;
+	return t;
+}
+
+int fnt__ev_decode(struct fnt_ev_decoder *d, uint64_t w, struct fnt_ev *ev)
+{
+	unsigned type = fnt_ev_type(w);
+
+	if (type == FNT_EV_EXT) {
+		uint64_t p = fnt_ev_payload(w);
+
+		switch (fnt_ev_sub(w)) {
+		case FNT_EXT_TIME_BASE:
+			d->base = extend(d, p);
+			d->have_base = 1;
+			return 0;
+		case FNT_EXT_TIME_ONCE:
+			d->once_time = extend(d, p);
+			d->have_once_time = 1;
+			return 0;
+		case FNT_EXT_CALLER:
+			d->caller = p;
+			d->have_caller = 1;
+			return 0;
+		case FNT_EXT_CALLER_ONCE:
+			d->once_caller = p;
+			d->have_once_caller = 1;
+			return 0;
+		case FNT_EXT_DUR:
+			d->dur = p;
+			d->have_dur = 1;
+			return 0;
+		case FNT_EXT_LOST:
+			memset(ev, 0, sizeof(*ev));
+			ev->type = FNT_EV_EXT;
+			ev->lost = p;
+			ev->ticks = d->base;
+			ev->no_time = !d->have_base;
+			return 1;
+		default:
+			return 0;	/* unknown records are skipped: newer writers */
+		}
+	}
+	ev->type = type;
+	ev->obj = fnt_ev_obj(w);
+	ev->idx = fnt_ev_idx(w);
+	ev->caller = 0;
+	ev->dur = 0;
+	ev->depth = 0;
+	ev->lost = 0;
+	ev->no_time = 0;
+	if (d->have_once_time) {
+		ev->ticks = d->once_time;
+		d->have_once_time = 0;
+	} else {
+		ev->ticks = d->base + fnt_ev_delta(w);
+		ev->no_time = !d->have_base;
+	}
+	if (type == FNT_EV_FUNC) {
+		if (d->have_once_caller) {
+			ev->caller = d->once_caller;
+			d->have_once_caller = 0;
+		} else {
+			ev->caller = d->have_caller ? d->caller : 0;
+		}
+	} else if (type == FNT_EV_EXIT_DUR && d->have_dur) {
+		ev->dur = d->dur & FNT_EV_DUR_MASK;
+		ev->depth = (uint32_t)(d->dur >> 48);
+		d->have_dur = 0;
+	}
+	return 1;
+}

@@ -1,0 +1,269 @@
+/*
+ * ring.h - per-thread single-producer rings in shared memory.
+ *
+ * The writer rule (as in the kernel's ring_buffer): a ring has exactly one
+ * writing thread, but that thread may be interrupted by a signal handler
+ * that writes too, and that nested writer always finishes before the
+ * interrupted one resumes.  So:
+ *
+ *  - space is reserved with a cmpxchg on the writer's own head *without*
+ *    the lock prefix: one instruction, atomic against a signal on the same
+ *    thread, and a few cycles instead of a locked bus operation;
+ *  - w->nest counts writers in progress on this thread; only the outermost
+ *    one (nest == 1) publishes ->commit, and it publishes the head it saw,
+ *    after its own words and every nested writer's words are written;
+ *  - after dropping nest to 0 it checks whether a writer reserved in the
+ *    meantime (the head moved) and if so publishes again, so a nested
+ *    writer that slipped in between never stays unpublished:
+ *
+ *      outer: reserve p..p+1, write             outer: h = head; commit = h
+ *        signal: nest=2, reserve p+1..p+2,        signal: nest=2, reserve,
+ *                write, nest=1 (no commit)                write, nest=1
+ *      outer: h = head (p+2); commit = h      outer: nest = 0; head != h
+ *                                                    -> nest = 1, publish again
+ *
+ *  - time: words carry a delta to the last TIME_BASE written by an
+ *    outermost writer.  Nested writers never move the base (an interrupted
+ *    writer may have computed its delta against it already): they write a
+ *    TIME_ONCE record before their event.  The same goes for the function
+ *    tracer's caller cache (CALLER / CALLER_ONCE).
+ *  - an outermost writer starts a new TIME_BASE at least every
+ *    FNT_RING_PAGE words and forgets its caller cache there, so a reader
+ *    that lost the start of a ring (overwrite mode) resynchronizes at the
+ *    next TIME_BASE.
+ *
+ * The hot path takes no lock, allocates nothing and makes no syscall: a
+ * syscall happens only to wake the reader when a ring passes half full (once
+ * per drain) and, in lossless mode, while waiting for the reader.
+ *
+ * Ordering with the reader (another process):
+ *   writer: words; commit = h (release)   reader: c = commit (acquire); copy;
+ *   writer: t = tail (acquire) <------------------ tail = c (release)
+ */
+#ifndef FNT_RING_RING_H
+#define FNT_RING_RING_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ring/event.h"
+#include "ring/shm.h"
+
+#define FNT_RING_PAGE 1024	/* words between forced TIME_BASE records */
+
+struct fnt_ring_writer {
+	struct fnt_shm_hdr *hdr;
+	struct fnt_shm_slot *slot;
+	uint64_t *buf;
+	uint64_t mask;		/* ring_words - 1 */
+	uint64_t size;		/* ring_words */
+	uint64_t head;		/* next position to reserve (local cmpxchg only) */
+	uint32_t nest;		/* writers in progress on this thread */
+	uint32_t mode;		/* enum fnt_mode */
+	uint64_t base_ts;	/* outermost writers only */
+	uint64_t base_pos;
+	uint64_t last_caller;	/* outermost writers only */
+	uint64_t pending_lost;	/* drop mode: lost, not yet reported in-band */
+	int dead;		/* the reader vanished: write nothing more */
+	uint32_t slot_index;
+};
+
+/* Adds v to *p in one instruction: atomic against a signal handler of the
+ * same thread, not against other threads (the kernel's local_add). */
+static inline void fnt_local_add(uint64_t *p, uint64_t v)
+{
+	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(v) : "memory");
+}
+
+static inline int fnt_local_cmpxchg(uint64_t *p, uint64_t old, uint64_t new_)
+{
+	uint64_t prev;
+
+	__asm__ __volatile__("cmpxchgq %2, %1"
+			     : "=a"(prev), "+m"(*p)
+			     : "r"(new_), "0"(old)
+			     : "memory");
+	return prev == old;
+}
+
+#define fnt_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* Takes a free ring for the calling thread.  Returns 0, or -EBUSY when every
+ * ring is taken. */
+int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
+			  int tid, uint32_t image);
+/* Hands the ring to the reader for a last drain; the thread writes no more. */
+void fnt__ring_writer_close(struct fnt_ring_writer *w);
+/* Slow path of reserve: ring full.  Lossless: waits for the reader and
+ * returns 0 to retry; drop (or reader gone): returns -ENOSPC. */
+int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need);
+/* Wakes the reader (futex on hdr->kick). */
+void fnt__ring_kick(struct fnt_ring_writer *w);
+
+static inline int fnt_ring_reserve(struct fnt_ring_writer *w, unsigned n, uint64_t *pos)
+{
+	for (;;) {
+		uint64_t h = *(volatile uint64_t *)&w->head;
+
+		if (w->mode != FNT_MODE_OVERWRITE) {
+			/* Pairs with the reader's release store of ->tail. */
+			uint64_t t = __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE);
+
+			if (__builtin_expect(h + n - t > w->size, 0)) {
+				if (fnt__ring_wait(w, h + n) < 0)
+					return -ENOSPC;
+				continue;
+			}
+			if (__builtin_expect(h + n - t > w->size / 2, 0) &&
+			    !*(volatile uint32_t *)&w->slot->kicked)
+				fnt__ring_kick(w);
+		}
+		if (fnt_local_cmpxchg(&w->head, h, h + n)) {
+			*pos = h;
+			return 0;
+		}
+	}
+}
+
+/* Publishes the words of every finished writer (see the file comment). */
+static inline void fnt_ring_end(struct fnt_ring_writer *w)
+{
+	if (w->nest != 1) {
+		w->nest--;
+		return;
+	}
+	for (;;) {
+		uint64_t h = *(volatile uint64_t *)&w->head;
+
+		fnt_barrier();
+		/* Pairs with the reader's acquire load of ->commit. */
+		__atomic_store_n(&w->slot->commit, h, __ATOMIC_RELEASE);
+		fnt_barrier();
+		*(volatile uint32_t *)&w->nest = 0;
+		fnt_barrier();
+		if (*(volatile uint64_t *)&w->head == h || *(volatile uint32_t *)&w->nest != 0)
+			return;
+		*(volatile uint32_t *)&w->nest = 1;
+		fnt_barrier();
+	}
+}
+
+/*
+ * Writes one event of the given type at time ts.  aux is the caller address
+ * for FNT_EV_FUNC and the DUR payload for FNT_EV_EXIT_DUR.
+ * Returns 0, or -ENOSPC when the event was lost (counted).
+ */
+static inline int fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj,
+				uint32_t idx, uint64_t ts, uint64_t aux)
+{
+	uint64_t words[4], pos, lost = 0, delta = 0;
+	unsigned n = 0, i;
+	int outer, newbase = 0, newcaller = 0;
+
+	if (__builtin_expect(w->dead, 0))
+		return -ENOSPC;
+	w->nest++;
+	fnt_barrier();
+	outer = w->nest == 1;
+
+	/* Only an outermost writer reports drops: an interrupted writer may
+	 * have read pending_lost already, and would report them twice. */
+	if (__builtin_expect(w->pending_lost != 0, 0) && outer) {
+		lost = w->pending_lost;
+		words[n++] = fnt_ev_ext(FNT_EXT_LOST, lost);
+	}
+	if (outer) {
+		delta = ts - w->base_ts;
+		if (__builtin_expect(delta > FNT_EV_DELTA_MAX ||
+				     w->head - w->base_pos >= FNT_RING_PAGE, 0)) {
+			words[n++] = fnt_ev_ext(FNT_EXT_TIME_BASE, ts);
+			delta = 0;
+			newbase = 1;
+		}
+	} else {
+		words[n++] = fnt_ev_ext(FNT_EXT_TIME_ONCE, ts);
+	}
+	if (type == FNT_EV_FUNC) {
+		if (!outer) {
+			words[n++] = fnt_ev_ext(FNT_EXT_CALLER_ONCE, aux);
+		} else if (aux != w->last_caller || newbase) {
+			words[n++] = fnt_ev_ext(FNT_EXT_CALLER, aux);
+			newcaller = 1;
+		}
+	} else if (type == FNT_EV_EXIT_DUR) {
+		words[n++] = fnt_ev_ext(FNT_EXT_DUR, aux);
+	}
+	words[n++] = fnt_ev_make(type, delta, obj, idx);
+
+	if (__builtin_expect(fnt_ring_reserve(w, n, &pos) < 0, 0)) {
+		fnt_local_add(&w->pending_lost, 1);
+		fnt_local_add(&w->slot->lost, 1);
+		fnt_ring_end(w);
+		return -ENOSPC;
+	}
+	for (i = 0; i < n; i++)
+		w->buf[(pos + i) & w->mask] = words[i];
+	if (n > 1)
+		fnt_local_add(&w->slot->ext_words, n - 1);
+	if (newbase) {
+		w->base_ts = ts;
+		w->base_pos = pos;
+	}
+	if (newcaller)
+		w->last_caller = aux;
+	if (lost)
+		fnt_local_add(&w->pending_lost, -lost);
+	fnt_ring_end(w);
+	return 0;
+}
+
+/*
+ * Reader side (the fntrace process, and tests).
+ */
+
+/* Committed words of a ring, as up to two spans (the ring wraps). */
+struct fnt_ring_span {
+	const uint64_t *a, *b;
+	size_t na, nb;
+	uint64_t pos;		/* ring position of a[0] */
+	uint64_t end;		/* position after the last word */
+};
+
+/* The words committed and not consumed yet.  For lossless and drop rings
+ * read while their writer may run. */
+void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s);
+/* The newest ring_words words at most (overwrite mode), for a ring whose
+ * writer is gone. */
+void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s);
+/* Gives the words before end back to the writer. */
+void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end);
+/* Makes a drained ring free for another thread. */
+void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i);
+
+/* Decoding words back into events. */
+struct fnt_ev {
+	unsigned type;		/* FNT_EV_*, or FNT_EV_EXT for a LOST record */
+	uint64_t ticks;
+	uint32_t obj, idx;
+	uint64_t caller;	/* FUNC */
+	uint64_t dur;		/* EXIT_DUR, ticks */
+	uint32_t depth;		/* EXIT_DUR */
+	uint64_t lost;		/* LOST */
+	int no_time;		/* no TIME_BASE seen yet: ticks is unknown */
+};
+
+struct fnt_ev_decoder {
+	uint64_t epoch;		/* a full 64-bit time near the recording, to extend 56-bit times */
+	uint64_t base;
+	uint64_t caller;
+	uint64_t once_time, once_caller, dur;
+	int have_base, have_once_time, have_once_caller, have_dur, have_caller;
+};
+
+void fnt__ev_decoder_init(struct fnt_ev_decoder *d, uint64_t epoch);
+/* Feeds one word.  Returns 1 when *ev holds an event (or a LOST record),
+ * 0 when the word only updated the decoder's state. */
+int fnt__ev_decode(struct fnt_ev_decoder *d, uint64_t w, struct fnt_ev *ev);
+
+#endif

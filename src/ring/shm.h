@@ -1,0 +1,151 @@
+/*
+ * shm.h - the memory shared between traced processes and the fntrace
+ * process: a header, the metadata areas (process images, objects) and one
+ * ring per thread.
+ *
+ * The fntrace process creates a file in /dev/shm, sized once to its
+ * maximum (tmpfs keeps it sparse: untouched rings cost nothing), and names
+ * it in FNTRACE_SHM.  Every traced process (children and exec'd programs
+ * included) maps the same file.  Whatever a process committed before it
+ * died, even by SIGKILL, stays in the file for the fntrace process to read.
+ *
+ *   +--------+--------------+------------------+-------------+--------------+
+ *   | header | images[1024] | objects[8192]    | slots[n]    | rings[n]     |
+ *   +--------+--------------+------------------+-------------+--------------+
+ *
+ * Records of the metadata areas are appended lock-free: a writer takes an
+ * index with an atomic add, fills the record, then sets ->ready with a
+ * release store that pairs with the reader's acquire load of ->ready.
+ *
+ * A slot (one ring) goes FREE -> OWNED (cmpxchg by the thread that takes it)
+ * -> RETIRED (by that thread at exit) -> FREE (by the reader, once drained).
+ * A slot OWNED by a process that died is drained and freed by the reader.
+ */
+#ifndef FNT_RING_SHM_H
+#define FNT_RING_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FNT_SHM_MAGIC 0x31304d4853544e46ull	/* "FNTSHM01" */
+#define FNT_SHM_VERSION 1
+#define FNT_SHM_MAX_IMAGES 1024
+#define FNT_SHM_MAX_OBJECTS 8192
+#define FNT_SHM_PATH_MAX 512
+
+enum fnt_mode {
+	FNT_MODE_LOSSLESS = 0,	/* writers wait for the drain */
+	FNT_MODE_OVERWRITE = 1,	/* flight recorder: keeps the newest */
+	FNT_MODE_DROP = 2,	/* keeps the oldest, drops the newest */
+};
+
+enum fnt_tracer {
+	FNT_TRACER_FUNCTION = 1,
+	FNT_TRACER_GRAPH = 2,
+};
+
+enum fnt_slot_state {
+	FNT_SLOT_FREE = 0,
+	FNT_SLOT_OWNED = 1,
+	FNT_SLOT_RETIRED = 2,
+};
+
+struct fnt_shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t mode;		/* enum fnt_mode */
+	uint32_t tracer;	/* enum fnt_tracer */
+	uint32_t clock;		/* enum fnt_clock_kind */
+	uint32_t nslots;
+	uint32_t follow_fork;
+	uint64_t ring_words;	/* per ring, a power of two */
+	uint64_t images_off, objects_off, slots_off, rings_off, size;
+	int32_t reader_pid;
+	int32_t root_pid;
+	uint64_t thresh_ticks;	/* function_graph --time-threshold, in ticks */
+	uint32_t depth;		/* --depth, 0 = none */
+	uint32_t pad0;
+
+	/* Appended by traced processes (atomic adds, see the file comment). */
+	uint32_t nimages;
+	uint32_t nobjects;
+	uint32_t nstreams;
+	uint32_t pad1;
+	uint64_t lost_noslot;	/* events lost because no ring was free */
+	uint64_t lost_noreader;	/* events lost because the reader vanished */
+	/* Futex word: writers bump it and wake the reader when a ring passes
+	 * half full; the reader sleeps on it between drains. */
+	uint32_t kick __attribute__((aligned(64)));
+};
+
+struct fnt_shm_image {
+	uint32_t ready;		/* release-stored last; pairs with the reader's acquire */
+	int32_t pid;
+	uint32_t parent;	/* image this one was forked from, or ~0u */
+	uint32_t pad;
+	char exe[FNT_SHM_PATH_MAX];
+};
+
+struct fnt_shm_object {
+	uint32_t ready;		/* release-stored last; pairs with the reader's acquire */
+	uint32_t image;
+	uint32_t obj_id;
+	uint32_t unloaded;	/* set when the runtime releases the object */
+	uint64_t bias;
+	uint32_t nsites;
+	uint32_t build_id_len;
+	uint8_t build_id[64];
+	char path[FNT_SHM_PATH_MAX];
+};
+
+/* One per ring.  The first cache line is the writer's, the second the
+ * reader's, so a drain never bounces the writer's line. */
+struct fnt_shm_slot {
+	uint32_t state;		/* enum fnt_slot_state */
+	int32_t pid;
+	int32_t tid;
+	uint32_t image;
+	uint32_t stream;	/* unique per ownership, from hdr->nstreams */
+	uint32_t kicked;	/* the writer woke the reader; the reader clears it */
+	uint64_t commit;	/* words committed; release by writer, acquire by reader */
+	uint64_t ext_words;	/* non-event words written (for loss accounting) */
+	uint64_t lost;		/* events the writer could not store */
+	uint64_t tail __attribute__((aligned(64)));	/* words consumed by the reader */
+	uint64_t pad[7];
+};
+
+static inline struct fnt_shm_image *fnt_shm_images(struct fnt_shm_hdr *h)
+{
+	return (struct fnt_shm_image *)((char *)h + h->images_off);
+}
+
+static inline struct fnt_shm_object *fnt_shm_objects(struct fnt_shm_hdr *h)
+{
+	return (struct fnt_shm_object *)((char *)h + h->objects_off);
+}
+
+static inline struct fnt_shm_slot *fnt_shm_slots(struct fnt_shm_hdr *h)
+{
+	return (struct fnt_shm_slot *)((char *)h + h->slots_off);
+}
+
+static inline uint64_t *fnt_shm_ring(struct fnt_shm_hdr *h, uint32_t i)
+{
+	return (uint64_t *)((char *)h + h->rings_off) + (uint64_t)i * h->ring_words;
+}
+
+/* Computes the layout of a region for nslots rings of ring_words words. */
+size_t fnt__shm_layout(struct fnt_shm_hdr *h, uint32_t nslots, uint64_t ring_words);
+
+/* Creates the shared file (named in path, of size from the layout) and maps
+ * it; fills the header from *tmpl.  Returns 0 or -errno. */
+int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out);
+/* Maps an existing region and checks its header.  Returns 0 or -errno
+ * (-EPROTO: not a region of this version). */
+int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out);
+void fnt__shm_unmap(struct fnt_shm_hdr *h);
+
+/* A private anonymous region with the same layout, for tests. */
+int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out);
+
+#endif

@@ -1,0 +1,395 @@
+/*
+ * recorder.c - the in-process side of `fntrace record`.
+ *
+ * It attaches to the shared region named by FNTRACE_SHM, registers the
+ * built-in tracer's callbacks (function or function_graph), describes every
+ * object the runtime knows into the region's metadata area, and patches the
+ * wanted sites with fnt_enable()/fnt_disable().  It uses the public API of
+ * fntrace.h only.
+ *
+ * Per-thread state lives in one __thread struct (initial-exec TLS: no
+ * allocation, no lock on access).  A thread takes a ring at its first event
+ * and gives it back from a pthread key destructor at exit; a thread that
+ * never returns it (exit(), a crash, SIGKILL) leaves a ring the fntrace
+ * process drains once the process is gone.
+ *
+ * Trouble never stops the program: the recorder logs one line and stops
+ * recording.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fntrace.h"
+#include "ring/clock.h"
+#include "ring/ring.h"
+#include "runtime/recorder.h"
+#include "util/log.h"
+
+/* function_graph with --time-threshold keeps entry times on a per-thread
+ * stack this deep; deeper calls are not timed. */
+#define THRESH_STACK 512
+
+struct rec_thread {
+	struct fnt_ring_writer w;
+	uint64_t *stack;	/* THRESH_STACK entry times, mmap'ed on first use */
+	uint32_t retry;		/* events since the last failed attempt at a ring */
+	int keyed;		/* the pthread key points at us */
+};
+
+static struct fnt_shm_hdr *shm;
+static int rec_on;		/* 0 until set up, and after trouble */
+static int clock_kind;
+static uint32_t image_id;
+static uint32_t max_depth;
+static uint64_t thresh;
+static int my_pid;
+static pthread_key_t exit_key;
+static __thread struct rec_thread rt;
+
+static int gettid_(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+static void stop(const char *why)
+{
+	if (__atomic_exchange_n(&rec_on, 0, __ATOMIC_RELAXED))
+		fnt__log("recording stopped: %s", why);
+}
+
+static void thread_exit(void *p)
+{
+	struct rec_thread *t = p;
+
+	fnt__ring_writer_close(&t->w);
+	t->keyed = 0;
+}
+
+/* Slow path: the thread's first event (or first since its ring went back). */
+static int open_thread(struct rec_thread *t)
+{
+	int err;
+
+	if (!__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
+		return -ENODEV;
+	if (t->retry) {
+		/* No ring was free: retry now and then, count the rest lost. */
+		__atomic_fetch_add(&shm->lost_noslot, 1, __ATOMIC_RELAXED);
+		if (++t->retry & 1023)
+			return -EBUSY;
+	}
+	err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
+	if (err < 0) {
+		if (!t->retry)
+			fnt__log("no free ring for thread %d (%u rings): its events are lost",
+				 gettid_(), shm->nslots);
+		t->retry = 1;
+		return err;
+	}
+	t->retry = 0;
+	if (!t->keyed) {
+		/* The destructor runs again if a traced call reopens the ring
+		 * during thread teardown (glibc re-runs non-NULL keys). */
+		pthread_setspecific(exit_key, t);
+		t->keyed = 1;
+	}
+	return 0;
+}
+
+static inline int ready(struct rec_thread *t)
+{
+	return __builtin_expect(t->w.slot != NULL, 1) || open_thread(t) == 0;
+}
+
+static inline int encodable(const struct fnt_call *c)
+{
+	if (__builtin_expect(c->object_id <= FNT_EV_OBJ_MAX && c->site_index <= FNT_EV_IDX_MAX, 1))
+		return 1;
+	fnt_local_add(&rt.w.slot->lost, 1);
+	return 0;
+}
+
+static int func_entry(const struct fnt_call *c, void *data)
+{
+	struct rec_thread *t = &rt;
+
+	if (!ready(t) || !encodable(c))
+		return FNT_SKIP_EXIT;
+	fnt_ring_emit(&t->w, FNT_EV_FUNC, c->object_id, c->site_index,
+		      fnt_clock_read(clock_kind), c->parent_ip);
+	return FNT_SKIP_EXIT;
+}
+
+static int graph_entry(const struct fnt_call *c, void *data)
+{
+	struct rec_thread *t = &rt;
+
+	if (max_depth && c->depth >= max_depth)
+		return FNT_SKIP_EXIT;
+	if (!ready(t) || !encodable(c))
+		return FNT_SKIP_EXIT;
+	fnt_ring_emit(&t->w, FNT_EV_ENTRY, c->object_id, c->site_index,
+		      fnt_clock_read(clock_kind), 0);
+	return 0;
+}
+
+static void graph_exit(const struct fnt_call *c, void *data)
+{
+	struct rec_thread *t = &rt;
+	unsigned type = (c->flags & FNT_CALL_UNWOUND) ? FNT_EV_UNWOUND : FNT_EV_EXIT;
+
+	if (!ready(t))
+		return;
+	fnt_ring_emit(&t->w, type, c->object_id, c->site_index, fnt_clock_read(clock_kind), 0);
+}
+
+/* function_graph with a threshold: nothing at entry but the time; at exit,
+ * one record if the call lasted long enough (ftrace's tracing_thresh). */
+static int thresh_entry(const struct fnt_call *c, void *data)
+{
+	struct rec_thread *t = &rt;
+
+	if ((max_depth && c->depth >= max_depth) || c->depth >= THRESH_STACK)
+		return FNT_SKIP_EXIT;
+	if (!ready(t) || !encodable(c))
+		return FNT_SKIP_EXIT;
+	if (__builtin_expect(!t->stack, 0)) {
+		/* mmap, not malloc: we may be in a signal handler. */
+		void *p = mmap(NULL, THRESH_STACK * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return FNT_SKIP_EXIT;
+		t->stack = p;
+	}
+	t->stack[c->depth] = fnt_clock_read(clock_kind);
+	return 0;
+}
+
+static void thresh_exit(const struct fnt_call *c, void *data)
+{
+	struct rec_thread *t = &rt;
+	uint64_t now = fnt_clock_read(clock_kind), d;
+
+	if (!t->stack || c->depth >= THRESH_STACK || !ready(t))
+		return;
+	d = now - t->stack[c->depth];
+	if (d < thresh || (c->flags & FNT_CALL_UNWOUND))
+		return;
+	if (d > FNT_EV_DUR_MASK)
+		d = FNT_EV_DUR_MASK;
+	fnt_ring_emit(&t->w, FNT_EV_EXIT_DUR, c->object_id, c->site_index, now,
+		      ((uint64_t)(c->depth & 0xff) << 48) | d);
+}
+
+static void copy_str(char *dst, const char *src, size_t n)
+{
+	size_t l = src ? strlen(src) : 0;
+
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src ? src : "", l);
+	dst[l] = 0;
+}
+
+/* Appends a record to the objects area.  Returns its index, or -ENOSPC. */
+static int add_object(uint32_t image, uint32_t id, const char *path, uint64_t bias,
+		      uint32_t nsites, const uint8_t *bid, size_t bidlen)
+{
+	uint32_t i = __atomic_fetch_add(&shm->nobjects, 1, __ATOMIC_RELAXED);
+	struct fnt_shm_object *o;
+
+	if (i >= FNT_SHM_MAX_OBJECTS)
+		return -ENOSPC;
+	o = &fnt_shm_objects(shm)[i];
+	o->image = image;
+	o->obj_id = id;
+	o->bias = bias;
+	o->nsites = nsites;
+	if (bidlen > sizeof(o->build_id))
+		bidlen = sizeof(o->build_id);
+	o->build_id_len = (uint32_t)bidlen;
+	if (bidlen)
+		memcpy(o->build_id, bid, bidlen);
+	copy_str(o->path, path, sizeof(o->path));
+	/* Pairs with the fntrace process's acquire load of ->ready. */
+	__atomic_store_n(&o->ready, 1, __ATOMIC_RELEASE);
+	return (int)i;
+}
+
+static void object_hook(const struct fnt_object_info *obj, int loaded, void *data)
+{
+	char real[PATH_MAX];
+	const char *path = obj->path;
+	struct fnt_shm_object *objs = fnt_shm_objects(shm);
+	uint32_t n;
+
+	if (loaded) {
+		/* The fntrace process reads the file later, maybe from another
+		 * directory: give it an absolute path. */
+		if (path && path[0] && path[0] != '/' && realpath(path, real))
+			path = real;
+		if ((!path || !path[0])) {
+			ssize_t l = readlink("/proc/self/exe", real, sizeof(real) - 1);
+
+			real[l > 0 ? l : 0] = 0;
+			path = real;
+		}
+		if (add_object(image_id, obj->id, path, obj->bias, obj->nsites, obj->build_id,
+			       obj->build_id_len) < 0)
+			stop("too many objects");
+		return;
+	}
+	n = __atomic_load_n(&shm->nobjects, __ATOMIC_ACQUIRE);
+	if (n > FNT_SHM_MAX_OBJECTS)
+		n = FNT_SHM_MAX_OBJECTS;
+	while (n--) {
+		if (objs[n].image == image_id && objs[n].obj_id == obj->id) {
+			__atomic_store_n(&objs[n].unloaded, 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+}
+
+/* Describes this process image.  Returns its id, or -ENOSPC. */
+static int add_image(uint32_t parent)
+{
+	uint32_t i = __atomic_fetch_add(&shm->nimages, 1, __ATOMIC_RELAXED);
+	struct fnt_shm_image *im;
+	ssize_t l;
+
+	if (i >= FNT_SHM_MAX_IMAGES)
+		return -ENOSPC;
+	im = &fnt_shm_images(shm)[i];
+	im->pid = my_pid;
+	im->parent = parent;
+	l = readlink("/proc/self/exe", im->exe, sizeof(im->exe) - 1);
+	im->exe[l > 0 ? l : 0] = 0;
+	/* Pairs with the fntrace process's acquire load of ->ready. */
+	__atomic_store_n(&im->ready, 1, __ATOMIC_RELEASE);
+	return (int)i;
+}
+
+void fnt__recorder_init(void)
+{
+	const char *path = getenv(FNT_ENV_SHM);
+	const char *filter = getenv(FNT_ENV_FILTER);
+	const char *notrace = getenv(FNT_ENV_NOTRACE);
+	fnt_entry_fn entry;
+	fnt_exit_fn exit_fn = NULL;
+	int err, id;
+
+	if (!path || !path[0])
+		return;
+	err = fnt__shm_attach(path, &shm);
+	if (err < 0) {
+		fnt__log("cannot attach the recording buffers %s: %s", path, strerror(-err));
+		return;
+	}
+	my_pid = getpid();
+	if (!shm->follow_fork && my_pid != shm->root_pid)
+		goto fail_unmap;	/* --no-follow-fork: a child exec'd something */
+	clock_kind = (int)shm->clock;
+	max_depth = shm->depth;
+	thresh = shm->thresh_ticks;
+	if (pthread_key_create(&exit_key, thread_exit) != 0) {
+		fnt__log("cannot record: no pthread key");
+		goto fail_unmap;
+	}
+	id = add_image(~0u);
+	if (id < 0) {
+		fnt__log("cannot record: too many processes");
+		goto fail_key;
+	}
+	image_id = (uint32_t)id;
+	rec_on = 1;
+
+	err = fnt_set_object_hook(object_hook, NULL);
+	if (err < 0)
+		goto fail_api;
+	if (shm->tracer == FNT_TRACER_FUNCTION) {
+		entry = func_entry;
+	} else if (thresh) {
+		entry = thresh_entry;
+		exit_fn = thresh_exit;
+	} else {
+		entry = graph_entry;
+		exit_fn = graph_exit;
+	}
+	err = fnt_set_builtin_tracer(entry, exit_fn, NULL);
+	if (err < 0)
+		goto fail_hook;
+	err = fnt_enable(filter && filter[0] ? filter : NULL);
+	if (err < 0)
+		goto fail_tracer;
+	if (notrace && notrace[0]) {
+		err = fnt_disable(notrace);
+		if (err < 0)
+			goto fail_tracer;
+	}
+	return;
+
+fail_tracer:
+	fnt_set_builtin_tracer(NULL, NULL, NULL);
+fail_hook:
+	fnt_set_object_hook(NULL, NULL);
+fail_api:
+	rec_on = 0;
+	fnt__log("cannot record: %s", fnt_strerror(err));
+	return;	/* the region stays mapped: rings may hold events already */
+fail_key:
+	pthread_key_delete(exit_key);
+fail_unmap:
+	fnt__shm_unmap(shm);
+	shm = NULL;
+}
+
+void fnt__recorder_fork_child(void)
+{
+	struct fnt_shm_object *objs;
+	uint32_t parent = image_id, n;
+	int id;
+
+	if (!shm || !rec_on)
+		return;
+	/* The parent's ring is not ours: forget it before any event. */
+	memset(&rt.w, 0, sizeof(rt.w));
+	rt.retry = 0;
+	rt.keyed = 0;
+	my_pid = getpid();
+	if (!shm->follow_fork) {
+		rec_on = 0;
+		return;
+	}
+	id = add_image(parent);
+	if (id < 0) {
+		stop("too many processes");
+		return;
+	}
+	image_id = (uint32_t)id;
+	/* The child starts with the parent's objects, under its own image:
+	 * object ids are per process and the child's next dlopen gets an id
+	 * the parent may give to another object. */
+	objs = fnt_shm_objects(shm);
+	n = __atomic_load_n(&shm->nobjects, __ATOMIC_ACQUIRE);
+	if (n > FNT_SHM_MAX_OBJECTS)
+		n = FNT_SHM_MAX_OBJECTS;
+	for (uint32_t i = 0; i < n; i++) {
+		struct fnt_shm_object *o = &objs[i];
+
+		if (o->image != parent || !__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) ||
+		    o->unloaded)
+			continue;
+		if (add_object(image_id, o->obj_id, o->path, o->bias, o->nsites, o->build_id,
+			       o->build_id_len) < 0) {
+			stop("too many objects");
+			return;
+		}
+	}
+}
