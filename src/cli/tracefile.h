@@ -128,8 +128,9 @@ struct fnt_tf_end {
 	uint64_t events;
 	uint64_t lost;
 	uint64_t lost_noslot;	/* lost without a stream (no ring free) */
+	uint64_t duration_ns;	/* from the start of the recording */
 	int32_t status;		/* wait status of the program */
-	uint32_t pad;
+	uint32_t nprocs;	/* process images */
 };
 
 uint32_t fnt__crc32c(uint32_t crc, const void *buf, size_t len);

@@ -1,0 +1,825 @@
+/*
+ * cmd_record.c - 'fntrace record': runs a program with the runtime injected
+ * and drains its rings into a trace file.
+ *
+ * The fntrace process creates the shared region (ring/shm.h), starts the
+ * program with LD_PRELOAD and LD_AUDIT naming libfntrace.so and FNTRACE_*
+ * naming the region and the filters, and then loops:
+ *
+ *   reap children -> copy new images/objects (with their symbol tables)
+ *   -> copy committed words of every ring -> sleep on the kick futex
+ *
+ * It is a child subreaper, so every descendant ends up reaped here and the
+ * recording ends when the last traced process is gone.  Rings of a process
+ * that died (even by SIGKILL) are still drained: the words are in the
+ * shared file, not in the dead process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/tracefile.h"
+#include "core/elf.h"
+#include "ring/clock.h"
+#include "ring/ring.h"
+#include "runtime/recorder.h"
+
+#define DEFAULT_BUFSIZE (1u << 20)
+#define DEFAULT_RINGS 256
+
+void fnt__record_usage(const char *cmd, FILE *f)
+{
+	fprintf(f,
+		"usage: fntrace %s [options] [--] PROG [ARGS...]\n"
+		"%s\n"
+		"  -o PATH                   trace file (default fntrace.data)\n"
+		"  --tracer function|function_graph\n"
+		"                            entries only, or entries and returns (default)\n"
+		"  -F, --filter GLOB         trace only matching functions (repeatable)\n"
+		"  -N, --notrace GLOB        do not trace matching functions (repeatable)\n"
+		"  -D, --depth N             function_graph: at most N nested levels\n"
+		"  -t, --time-threshold DUR  function_graph: keep calls at least DUR long (e.g. 5us)\n"
+		"  --buffer-size SIZE        ring size per thread (default 1M)\n"
+		"  --mode lossless|overwrite|drop\n"
+		"                            when a ring is full: wait for the drain (default),\n"
+		"                            keep the newest events, or keep the oldest\n"
+		"  --no-follow-fork          do not trace children and the programs they exec\n"
+		"GLOB follows ftrace's set_ftrace_filter: 'a*,b?', '!x', 'f:mod:libfoo*'.\n"
+		"The exit status is PROG's own, or 128+signal if it was killed.\n",
+		cmd,
+		strcmp(cmd, "live") == 0 ? "Runs PROG, records its function calls, then replays them."
+					 : "Runs PROG and records its function calls into a trace file.");
+}
+
+static int append_glob(char *dst, size_t cap, const char *g)
+{
+	size_t l = strlen(dst);
+
+	if (l + strlen(g) + 2 > cap)
+		return -1;
+	if (l)
+		dst[l++] = ',';
+	strcpy(dst + l, g);
+	return 0;
+}
+
+int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help)
+{
+	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK };
+	static const struct option lopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "tracer", required_argument, NULL, O_TRACER },
+		{ "filter", required_argument, NULL, 'F' },
+		{ "notrace", required_argument, NULL, 'N' },
+		{ "depth", required_argument, NULL, 'D' },
+		{ "time-threshold", required_argument, NULL, 't' },
+		{ "buffer-size", required_argument, NULL, O_BUF },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "no-follow-fork", no_argument, NULL, O_NOFORK },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->out = "fntrace.data";
+	o->tracer = FNT_TRACER_GRAPH;
+	o->bufsize = DEFAULT_BUFSIZE;
+	o->mode = FNT_MODE_LOSSLESS;
+	o->follow_fork = 1;
+	*help = 0;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+o:F:N:D:t:h", lopts, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case 'o':
+			o->out = optarg;
+			break;
+		case O_TRACER:
+			if (strcmp(optarg, "function") == 0)
+				o->tracer = FNT_TRACER_FUNCTION;
+			else if (strcmp(optarg, "function_graph") == 0)
+				o->tracer = FNT_TRACER_GRAPH;
+			else
+				return fnt__usage_error(cmd, "unknown tracer '%s' (function or function_graph)", optarg), -1;
+			break;
+		case 'F':
+			if (append_glob(o->filter, sizeof(o->filter), optarg) < 0)
+				return fnt__usage_error(cmd, "filter too long"), -1;
+			break;
+		case 'N':
+			if (append_glob(o->notrace, sizeof(o->notrace), optarg) < 0)
+				return fnt__usage_error(cmd, "notrace filter too long"), -1;
+			break;
+		case 'D':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || v == 0 || v > 100000)
+				return fnt__usage_error(cmd, "bad depth '%s' (a number from 1)", optarg), -1;
+			o->depth = (uint32_t)v;
+			break;
+		case 't':
+			if (fnt__parse_duration(optarg, &o->thresh_ns) < 0)
+				return fnt__usage_error(cmd, "bad duration '%s' (e.g. 5us, 2ms)", optarg), -1;
+			break;
+		case O_BUF:
+			if (fnt__parse_size(optarg, &o->bufsize) < 0 || o->bufsize < 16384 ||
+			    o->bufsize > (1ull << 32))
+				return fnt__usage_error(cmd, "bad buffer size '%s' (16K to 4G)", optarg), -1;
+			break;
+		case O_MODE:
+			if (strcmp(optarg, "lossless") == 0)
+				o->mode = FNT_MODE_LOSSLESS;
+			else if (strcmp(optarg, "overwrite") == 0)
+				o->mode = FNT_MODE_OVERWRITE;
+			else if (strcmp(optarg, "drop") == 0)
+				o->mode = FNT_MODE_DROP;
+			else
+				return fnt__usage_error(cmd, "unknown mode '%s' (lossless, overwrite or drop)", optarg), -1;
+			break;
+		case O_NOFORK:
+			o->follow_fork = 0;
+			break;
+		case 'h':
+			*help = 1;
+			return optind;
+		default:
+			return fnt__bad_option(cmd, argv, optind, optopt), -1;
+		}
+	}
+	if (optind >= argc)
+		return fnt__usage_error(cmd, "no program given"), -1;
+	return optind;
+}
+
+/*
+ * Finding things.
+ */
+static int find_lib(char *out, size_t len)
+{
+	char self[PATH_MAX - 64], *slash;
+	const char *env = getenv("FNTRACE_LIB");
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK) == 0 ? 0 : -ENOENT;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	*slash = 0;
+	snprintf(out, len, "%s/libfntrace.so", self);
+	if (access(out, R_OK) == 0)
+		return 0;
+	snprintf(out, len, "%s/../lib/libfntrace.so", self);
+	if (access(out, R_OK) == 0) {
+		char real[PATH_MAX];
+
+		if (realpath(out, real))
+			snprintf(out, len, "%s", real);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Resolves prog like execvp would.  Returns 0 or -errno. */
+static int find_prog(const char *prog, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	struct stat st;
+
+	if (strchr(prog, '/')) {
+		if (stat(prog, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -EACCES;
+		if (access(prog, X_OK) < 0)
+			return -errno;
+		snprintf(out, len, "%s", prog);
+		return 0;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path;; p++) {
+		const char *e = strchr(p, ':');
+		size_t dl = e ? (size_t)(e - p) : strlen(p);
+
+		snprintf(out, len, "%.*s%s%s", (int)dl, p, dl ? "/" : "", prog);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return 0;
+		if (!e)
+			break;
+		p = e;
+	}
+	return -ENOENT;
+}
+
+/*
+ * The drain.
+ */
+struct filecache {
+	char path[FNT_SHM_PATH_MAX];
+	uint8_t build_id[64];
+	uint32_t build_id_len;
+	uint32_t id;		/* FILE id, or FNT_TF_NOFILE */
+};
+
+struct slotstate {
+	uint32_t stream;	/* stream the slot held at the last drain */
+	int live;		/* stream is set */
+	uint64_t inband_lost;
+};
+
+struct drain {
+	struct fnt_shm_hdr *h;
+	struct fnt_tf_writer *w;
+	struct slotstate *slots;
+	uint8_t *described;	/* STREAM record written, by stream id */
+	size_t ndescribed;
+	uint32_t images_seen, objects_seen;
+	struct filecache *files;
+	size_t nfiles, files_cap;
+	uint32_t next_file_id;
+	uint64_t events, lost;
+	uint64_t last_live_check;
+};
+
+static void count_words(const uint64_t *w, size_t n, uint64_t *events, uint64_t *lost)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fnt_ev_type(w[i]) != FNT_EV_EXT)
+			(*events)++;
+		else if (fnt_ev_sub(w[i]) == FNT_EXT_LOST)
+			*lost += fnt_ev_payload(w[i]);
+	}
+}
+
+static uint32_t load_file(struct drain *d, const struct fnt_shm_object *o)
+{
+	struct fnt_tf_file fh;
+	struct fnt_tf_seg *segs = NULL;
+	struct fnt_tf_sym *syms = NULL;
+	struct filecache *fc;
+	struct fnt_elf e;
+	char err[256];
+	static const char nul;
+	uint32_t id = FNT_TF_NOFILE;
+
+	for (size_t i = 0; i < d->nfiles; i++) {
+		fc = &d->files[i];
+		if (strcmp(fc->path, o->path) == 0 && fc->build_id_len == o->build_id_len &&
+		    memcmp(fc->build_id, o->build_id, o->build_id_len) == 0)
+			return fc->id;
+	}
+	if (d->nfiles == d->files_cap) {
+		d->files_cap = d->files_cap ? d->files_cap * 2 : 16;
+		d->files = realloc(d->files, d->files_cap * sizeof(*d->files));
+		if (!d->files) {
+			fprintf(stderr, "fntrace: out of memory\n");
+			exit(1);
+		}
+	}
+	fc = &d->files[d->nfiles++];
+	memset(fc, 0, sizeof(*fc));
+	snprintf(fc->path, sizeof(fc->path), "%s", o->path);
+	memcpy(fc->build_id, o->build_id, sizeof(fc->build_id));
+	fc->build_id_len = o->build_id_len;
+	fc->id = FNT_TF_NOFILE;
+
+	if (fnt_elf_open(&e, o->path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fntrace: warning: no symbols for %s: %s\n", o->path, err);
+		return FNT_TF_NOFILE;
+	}
+	if (o->build_id_len && (e.build_id_len != o->build_id_len ||
+				memcmp(e.build_id, o->build_id, o->build_id_len) != 0)) {
+		fprintf(stderr, "fntrace: warning: %s changed since it was loaded (build-id differs); "
+			"its functions are unnamed\n", o->path);
+		goto out_close;
+	}
+	segs = calloc(e.nsegs ? e.nsegs : 1, sizeof(*segs));
+	syms = calloc(e.nsyms ? e.nsyms : 1, sizeof(*syms));
+	if (!segs || !syms)
+		goto out_close;
+	for (int i = 0; i < e.nsegs; i++)
+		segs[i] = (struct fnt_tf_seg){ e.segs[i].vaddr, e.segs[i].memsz, e.segs[i].flags, 0 };
+	for (size_t i = 0; i < e.nsyms; i++)
+		syms[i] = (struct fnt_tf_sym){ e.syms[i].vaddr, e.syms[i].size, e.syms[i].name, 0 };
+	memset(&fh, 0, sizeof(fh));
+	fh.id = d->next_file_id;
+	fh.nsites = (uint32_t)e.nsites;
+	fh.nsyms = (uint32_t)e.nsyms;
+	fh.nsegs = (uint32_t)e.nsegs;
+	fh.strs_len = (uint32_t)e.strs_len + 1;	/* + a NUL, whatever strs ends with */
+	fh.path_len = (uint32_t)strlen(o->path) + 1;
+	fh.build_id_len = (uint32_t)e.build_id_len;
+	memcpy(fh.build_id, e.build_id, e.build_id_len > 64 ? 64 : e.build_id_len);
+	{
+		struct iovec iov[] = {
+			{ &fh, sizeof(fh) },
+			{ e.sites, e.nsites * 8 },
+			{ segs, (size_t)e.nsegs * sizeof(*segs) },
+			{ syms, e.nsyms * sizeof(*syms) },
+			{ e.strs, e.strs_len },
+			{ (void *)&nul, 1 },
+			{ (void *)o->path, fh.path_len },
+		};
+
+		if (fnt__tf_write(d->w, FNT_TF_FILE, iov, 7) == 0) {
+			id = d->next_file_id++;
+			fc->id = id;
+		}
+	}
+	if (o->nsites && o->nsites != e.nsites)
+		fprintf(stderr, "fntrace: warning: %s: the runtime counts %u sites, the file %zu\n",
+			o->path, o->nsites, e.nsites);
+out_close:
+	free(segs);
+	free(syms);
+	fnt_elf_close(&e);
+	return id;
+}
+
+static void scan_meta(struct drain *d)
+{
+	struct fnt_shm_hdr *h = d->h;
+	uint32_t n;
+
+	n = __atomic_load_n(&h->nimages, __ATOMIC_RELAXED);
+	if (n > FNT_SHM_MAX_IMAGES)
+		n = FNT_SHM_MAX_IMAGES;
+	while (d->images_seen < n) {
+		struct fnt_shm_image *im = &fnt_shm_images(h)[d->images_seen];
+		struct fnt_tf_image r;
+
+		/* Pairs with the release store of ->ready in the recorder. */
+		if (!__atomic_load_n(&im->ready, __ATOMIC_ACQUIRE))
+			break;
+		r = (struct fnt_tf_image){ d->images_seen, im->pid, im->parent,
+					   (uint32_t)strnlen(im->exe, sizeof(im->exe) - 1) + 1 };
+		fnt__tf_write(d->w, FNT_TF_IMAGE,
+			      (struct iovec[]){ { &r, sizeof(r) }, { im->exe, r.exe_len } }, 2);
+		d->images_seen++;
+	}
+	n = __atomic_load_n(&h->nobjects, __ATOMIC_RELAXED);
+	if (n > FNT_SHM_MAX_OBJECTS)
+		n = FNT_SHM_MAX_OBJECTS;
+	while (d->objects_seen < n) {
+		struct fnt_shm_object *o = &fnt_shm_objects(h)[d->objects_seen];
+		struct fnt_tf_object r;
+
+		/* Pairs with the release store of ->ready in the recorder. */
+		if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE))
+			break;
+		o->path[sizeof(o->path) - 1] = 0;
+		memset(&r, 0, sizeof(r));
+		r.image = o->image;
+		r.obj_id = o->obj_id;
+		r.file = load_file(d, o);
+		r.nsites = o->nsites;
+		r.bias = o->bias;
+		r.path_len = (uint32_t)strlen(o->path) + 1;
+		fnt__tf_write(d->w, FNT_TF_OBJECT,
+			      (struct iovec[]){ { &r, sizeof(r) }, { o->path, r.path_len } }, 2);
+		d->objects_seen++;
+	}
+}
+
+static void describe(struct drain *d, struct fnt_shm_slot *s, uint32_t stream)
+{
+	struct fnt_tf_stream r = { stream, s->pid, s->tid, s->image };
+
+	if (stream >= d->ndescribed) {
+		size_t n = (stream + 1) * 2;
+
+		d->described = realloc(d->described, n);
+		if (!d->described) {
+			fprintf(stderr, "fntrace: out of memory\n");
+			exit(1);
+		}
+		memset(d->described + d->ndescribed, 0, n - d->ndescribed);
+		d->ndescribed = n;
+	}
+	if (d->described[stream])
+		return;
+	d->described[stream] = 1;
+	fnt__tf_write(d->w, FNT_TF_STREAM, (struct iovec[]){ { &r, sizeof(r) } }, 1);
+}
+
+static void write_chunk(struct drain *d, uint32_t stream, uint32_t flags, uint64_t pos,
+			uint64_t lost_before, const uint64_t *a, size_t na, const uint64_t *b,
+			size_t nb)
+{
+	struct fnt_tf_chunk c = { stream, flags, pos, lost_before };
+	struct iovec iov[] = { { &c, sizeof(c) }, { (void *)a, na * 8 }, { (void *)b, nb * 8 } };
+
+	count_words(a, na, &d->events, &d->lost);
+	count_words(b, nb, &d->events, &d->lost);
+	d->lost += lost_before;
+	fnt__tf_write(d->w, FNT_TF_CHUNK, iov, 3);
+}
+
+static int pid_dead(int pid)
+{
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Overwrite mode: the ring's newest words, once its writer is gone. */
+static void drain_last(struct drain *d, uint32_t i, struct fnt_shm_slot *s, uint32_t stream)
+{
+	struct fnt_ring_span sp;
+	uint64_t in_chunk = 0, dummy = 0, written;
+	size_t skip = 0;
+	uint32_t flags = 0;
+
+	fnt__ring_peek_last(d->h, i, &sp);
+	if (sp.pos > s->tail) {
+		/* Lapped: resynchronize at the first TIME_BASE. */
+		flags = FNT_TF_CHUNK_RESYNC;
+		while (skip < sp.na + sp.nb) {
+			uint64_t w = skip < sp.na ? sp.a[skip] : sp.b[skip - sp.na];
+
+			if (fnt_ev_type(w) == FNT_EV_EXT && fnt_ev_sub(w) == FNT_EXT_TIME_BASE)
+				break;
+			skip++;
+		}
+	}
+	if (skip >= sp.na) {
+		sp.b += skip - sp.na;
+		sp.nb -= skip - sp.na;
+		sp.na = 0;
+	} else {
+		sp.a += skip;
+		sp.na -= skip;
+	}
+	count_words(sp.a, sp.na, &in_chunk, &dummy);
+	count_words(sp.b, sp.nb, &in_chunk, &dummy);
+	written = sp.end - s->ext_words;
+	write_chunk(d, stream, flags, sp.pos + skip,
+		    (written > in_chunk ? written - in_chunk : 0) + s->lost,
+		    sp.a, sp.na, sp.b, sp.nb);
+	fnt__ring_consume(d->h, i, sp.end);
+}
+
+/* Copies ring i's new words.  Returns the number of words copied. */
+static uint64_t drain_slot(struct drain *d, uint32_t i, int final, int check_live)
+{
+	struct fnt_shm_slot *s = &fnt_shm_slots(d->h)[i];
+	struct slotstate *ss = &d->slots[i];
+	/* Acquire pairs with the writer's release of RETIRED: its last commit
+	 * is visible. */
+	uint32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	struct fnt_ring_span sp;
+	uint32_t stream;
+	uint64_t copied = 0;
+	int pid, dead;
+
+	if (state == FNT_SLOT_FREE)
+		return 0;
+	/* Pairs with the release store of ->pid when the writer took the ring. */
+	pid = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
+	if (pid <= 0)
+		return 0;
+	stream = s->stream;
+	if (!ss->live || ss->stream != stream) {
+		ss->live = 1;
+		ss->stream = stream;
+		ss->inband_lost = 0;
+	}
+	dead = final || state == FNT_SLOT_RETIRED || (check_live && pid_dead(pid));
+	if (d->h->mode == FNT_MODE_OVERWRITE) {
+		if (!dead)
+			return 0;
+		describe(d, s, stream);
+		drain_last(d, i, s, stream);
+	} else {
+		fnt__ring_peek(d->h, i, &sp);
+		copied = sp.na + sp.nb;
+		if (copied) {
+			uint64_t before = d->lost;
+
+			describe(d, s, stream);
+			write_chunk(d, stream, 0, sp.pos, 0, sp.a, sp.na, sp.b, sp.nb);
+			ss->inband_lost += d->lost - before;
+			fnt__ring_consume(d->h, i, sp.end);
+		}
+		if (dead && s->lost > ss->inband_lost) {
+			/* Drops the writer never got to report in-band. */
+			describe(d, s, stream);
+			write_chunk(d, stream, 0, sp.end, s->lost - ss->inband_lost, NULL, 0, NULL, 0);
+		}
+	}
+	if (dead) {
+		ss->live = 0;
+		fnt__ring_free(d->h, i);
+	}
+	return copied;
+}
+
+static uint64_t drain_all(struct drain *d, int final)
+{
+	uint64_t now = fnt_clock_mono_ns(), n = 0;
+	int check = final ? 0 : now - d->last_live_check > 50000000ull;
+
+	if (check)
+		d->last_live_check = now;
+	scan_meta(d);
+	for (uint32_t i = 0; i < d->h->nslots; i++)
+		n += drain_slot(d, i, final, check);
+	return n;
+}
+
+/*
+ * Running the program.
+ */
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	/* SIGINT and SIGQUIT from a terminal reach the program on their own
+	 * (same process group); fntrace outlives it to write the file. */
+	if (sig != SIGINT && sig != SIGQUIT && child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static void set_env(const char *lib, const struct fnt_rec_opts *o, const char *shm)
+{
+	char buf[PATH_MAX * 2 + 8];
+	const char *old;
+
+	old = getenv("LD_PRELOAD");
+	snprintf(buf, sizeof(buf), "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_PRELOAD", buf, 1);
+	old = getenv("LD_AUDIT");
+	snprintf(buf, sizeof(buf), "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_AUDIT", buf, 1);
+	setenv(FNT_ENV_SHM, shm, 1);
+	if (o->filter[0])
+		setenv(FNT_ENV_FILTER, o->filter, 1);
+	else
+		unsetenv(FNT_ENV_FILTER);
+	if (o->notrace[0])
+		setenv(FNT_ENV_NOTRACE, o->notrace, 1);
+	else
+		unsetenv(FNT_ENV_NOTRACE);
+}
+
+static void write_info(struct fnt_tf_writer *w, const struct fnt_rec_opts *o, char **argv,
+		       int clock)
+{
+	static const char *modes[] = { "lossless", "overwrite", "drop" };
+	char info[16384], date[64];
+	size_t n = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
+	n += snprintf(info + n, sizeof(info) - n, "cmdline=");
+	for (int i = 0; argv[i] && n < sizeof(info) - 256; i++)
+		n += snprintf(info + n, sizeof(info) - n, "%s%s", i ? " " : "", argv[i]);
+	n += snprintf(info + n, sizeof(info) - n,
+		      "\ndate=%s\ntracer=%s\nmode=%s\nbuffer_size=%llu\nfilter=%s\nnotrace=%s\n"
+		      "depth=%u\nthreshold_ns=%llu\nclock=%s\nfollow_fork=%d\n",
+		      date, o->tracer == FNT_TRACER_FUNCTION ? "function" : "function_graph",
+		      modes[o->mode], (unsigned long long)o->bufsize, o->filter, o->notrace,
+		      o->depth, (unsigned long long)o->thresh_ns,
+		      clock == FNT_CLOCK_TSC ? "tsc" : "monotonic", o->follow_fork);
+	fnt__tf_write(w, FNT_TF_INFO, (struct iovec[]){ { info, n } }, 1);
+}
+
+static uint64_t pow2_words(uint64_t bytes)
+{
+	uint64_t w = 2 * FNT_RING_PAGE;
+
+	while (w * 8 < bytes)
+		w <<= 1;
+	return w;
+}
+
+int fnt__record_run(const struct fnt_rec_opts *o, char **argv)
+{
+	char lib[PATH_MAX], prog[PATH_MAX], shm_path[128];
+	struct fnt_shm_hdr tmpl, *h = NULL;
+	struct fnt_tf_writer w;
+	struct fnt_tf_clock ck;
+	struct fnt_tf_end end;
+	struct drain d;
+	struct sigaction sa;
+	struct timespec ts;
+	int err, pipefd[2], status = 0, have_status = 0, ret = 1;
+	pid_t pid;
+	ssize_t r;
+
+	if (find_lib(lib, sizeof(lib)) < 0) {
+		fprintf(stderr, "fntrace: cannot find libfntrace.so next to the fntrace binary "
+				"or in ../lib (set FNTRACE_LIB)\n");
+		return 1;
+	}
+	err = find_prog(argv[0], prog, sizeof(prog));
+	if (err < 0) {
+		if (err == -ENOENT && !strchr(argv[0], '/'))
+			fprintf(stderr, "fntrace: cannot run '%s': command not found\n", argv[0]);
+		else
+			fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(-err));
+		return 127;
+	}
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.mode = o->mode;
+	tmpl.tracer = o->tracer;
+	tmpl.clock = fnt__clock_detect();
+	tmpl.follow_fork = o->follow_fork;
+	tmpl.reader_pid = getpid();
+	tmpl.depth = o->tracer == FNT_TRACER_GRAPH ? o->depth : 0;
+	tmpl.nslots = DEFAULT_RINGS;
+	if (getenv("FNTRACE_RINGS"))
+		tmpl.nslots = (uint32_t)strtoul(getenv("FNTRACE_RINGS"), NULL, 10);
+	if (tmpl.nslots < 1 || tmpl.nslots > 65536)
+		tmpl.nslots = DEFAULT_RINGS;
+	tmpl.ring_words = pow2_words(o->bufsize);
+
+	/* Calibrate first: the threshold is in ticks. */
+	memset(&ck, 0, sizeof(ck));
+	ck.kind = tmpl.clock;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ck.wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	fnt__clock_sample(ck.kind, &ck.a);
+	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	fnt__clock_sample(ck.kind, &ck.b);
+	if (o->tracer == FNT_TRACER_GRAPH && o->thresh_ns) {
+		uint64_t dt = ck.b.ticks - ck.a.ticks, dn = ck.b.ns - ck.a.ns;
+
+		tmpl.thresh_ticks = dn ? (uint64_t)((unsigned __int128)o->thresh_ns * dt / dn) : o->thresh_ns;
+		if (!tmpl.thresh_ticks)
+			tmpl.thresh_ticks = 1;
+	}
+
+	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
+		 (unsigned long)(ck.a.ticks & 0xffffff));
+	err = fnt__shm_create(shm_path, &tmpl, &h);
+	if (err < 0) {
+		fprintf(stderr, "fntrace: cannot create the recording buffers %s: %s\n", shm_path,
+			strerror(-err));
+		return 1;
+	}
+	err = fnt__tf_create(&w, o->out);
+	if (err < 0) {
+		fprintf(stderr, "fntrace: cannot create '%s': %s\n", o->out, strerror(-err));
+		goto out_shm;
+	}
+	write_info(&w, o, argv, ck.kind);
+	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &ck, sizeof(ck) } }, 1);
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		fprintf(stderr, "fntrace: pipe: %s\n", strerror(errno));
+		goto out_file;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "fntrace: fork: %s\n", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		goto out_file;
+	}
+	if (pid == 0) {
+		int e;
+
+		close(pipefd[0]);
+		/* Set before exec: the runtime's constructor compares it with
+		 * its pid to tell the program from its children. */
+		h->root_pid = getpid();
+		set_env(lib, o, shm_path);
+		execv(prog, argv);
+		e = errno;
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	child_pid = pid;
+	close(pipefd[1]);
+	do
+		r = read(pipefd[0], &err, sizeof(err));
+	while (r < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (r == sizeof(err)) {
+		fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(err));
+		waitpid(pid, NULL, 0);
+		ret = 127;
+		goto out_file;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	memset(&d, 0, sizeof(d));
+	d.h = h;
+	d.w = &w;
+	d.slots = calloc(h->nslots, sizeof(*d.slots));
+	if (!d.slots) {
+		fprintf(stderr, "fntrace: out of memory\n");
+		exit(1);
+	}
+	for (;;) {
+		uint32_t kick = __atomic_load_n(&h->kick, __ATOMIC_ACQUIRE);
+		int st, children = 1;
+		pid_t p;
+
+		while ((p = waitpid(-1, &st, WNOHANG)) != 0) {
+			if (p < 0) {
+				if (errno == EINTR)
+					continue;
+				children = 0;	/* ECHILD: every traced process is gone */
+				break;
+			}
+			if (p == pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+				status = st;
+				have_status = 1;
+			}
+		}
+		if (!children)
+			break;
+		if (drain_all(&d, 0) == 0) {
+			struct timespec to = { 0, 2000000 };
+
+			/* Woken by a writer past half a ring, else every 2 ms. */
+			syscall(SYS_futex, &h->kick, FUTEX_WAIT, kick, &to, NULL, 0);
+		}
+	}
+	drain_all(&d, 1);
+
+	fnt__clock_sample(ck.kind, &ck.b);
+	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &ck, sizeof(ck) } }, 1);
+	memset(&end, 0, sizeof(end));
+	end.lost_noslot = h->lost_noslot + h->lost_noreader;
+	end.events = d.events;
+	end.lost = d.lost + end.lost_noslot;
+	end.duration_ns = ck.b.ns - ck.a.ns;
+	end.status = status;
+	end.nprocs = d.images_seen;
+	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
+	if (w.err)
+		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
+	if (end.lost)
+		fprintf(stderr, "fntrace: %llu events lost (of %llu); see 'fntrace info -i %s'\n",
+			(unsigned long long)end.lost, (unsigned long long)(end.lost + end.events),
+			o->out);
+	free(d.slots);
+	free(d.described);
+	free(d.files);
+	if (!have_status)
+		ret = 1;
+	else if (WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	else
+		ret = 128 + WTERMSIG(status);
+	if (fnt__tf_finish(&w) < 0 && ret == 0)
+		ret = 1;
+	goto out_shm;
+
+out_file:
+	fnt__tf_finish(&w);
+out_shm:
+	unlink(shm_path);
+	fnt__shm_unmap(h);
+	return ret;
+}
+
+int fnt__cmd_record(int argc, char **argv)
+{
+	struct fnt_rec_opts o;
+	int help, i = fnt__record_parse("record", argc, argv, &o, &help);
+
+	if (help) {
+		fnt__record_usage("record", stdout);
+		return 0;
+	}
+	if (i < 0)
+		return 2;
+	return fnt__record_run(&o, argv + i);
+}

@@ -1,0 +1,400 @@
+/*
+ * cmd_replay.c - 'fntrace replay': prints the recorded calls.
+ *
+ * function_graph, uftrace/ftrace style, every thread merged by time:
+ *
+ *   # DURATION     TID     FUNCTION
+ *               [  4242] | main() {
+ *               [  4242] |   work() {
+ *     0.123 us [  4242] |     leaf();
+ *     1.234 us [  4242] |   } (closing comment naming work)
+ *
+ * A call whose exit directly follows its entry in its thread is one line.
+ * The function tracer prints "TIMESTAMP [TID] | func <- caller".  Lost
+ * events appear where they happened.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/tracefile.h"
+#include "core/filter.h"
+
+struct frame {
+	uint32_t obj, idx;
+	uint64_t ns;
+};
+
+struct rs {
+	struct fnt_tf_cursor cur;
+	const struct fnt_tf_rstream *s;
+	struct fnt_ev ev;	/* the next event, if have */
+	uint64_t ns;		/* its time */
+	uint64_t last_ns;
+	int have;
+	struct frame *stk;
+	size_t depth, cap;
+	long show_from;		/* -F: depth of the matching frame, or -1 */
+};
+
+struct replay {
+	struct fnt_tf *tf;
+	struct fnt_out out;
+	struct fnt_filter filter;
+	int use_filter;
+	int graph;
+	struct rs **heap;
+	size_t nheap;
+	uint64_t caller_addr;	/* one-entry cache for caller names */
+	uint32_t caller_image;
+	const char *caller_name;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fntrace replay [-i PATH] [--tid N] [-F GLOB]\n"
+		"Prints the recorded calls: a nested call graph for function_graph traces,\n"
+		"'TIMESTAMP [TID] | func <- caller' lines for function traces.\n"
+		"  -i, --input PATH   trace file (default fntrace.data)\n"
+		"  --tid N            only thread N (repeatable)\n"
+		"  -F, --filter GLOB  only matching functions, and what they call\n");
+}
+
+static void advance(struct replay *r, struct rs *s)
+{
+	s->have = fnt__tf_next(&s->cur, &s->ev);
+	if (s->have) {
+		s->ns = s->ev.no_time ? s->last_ns : fnt__tf_ns(r->tf, s->ev.ticks);
+		s->last_ns = s->ns;
+	}
+}
+
+static int before(const struct rs *a, const struct rs *b)
+{
+	return a->ns < b->ns || (a->ns == b->ns && a->s->id < b->s->id);
+}
+
+static void sift_down(struct replay *r, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		struct rs *t;
+
+		if (l < r->nheap && before(r->heap[l], r->heap[m]))
+			m = l;
+		if (l + 1 < r->nheap && before(r->heap[l + 1], r->heap[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = r->heap[i];
+		r->heap[i] = r->heap[m];
+		r->heap[m] = t;
+		i = m;
+	}
+}
+
+static void prefix(struct replay *r, struct rs *s, const char *dur)
+{
+	struct fnt_out *o = &r->out;
+
+	if (dur)
+		fnt_out_mem(o, dur, 10);
+	else
+		fnt_out_spaces(o, 10);
+	fnt_out_mem(o, " [", 2);
+	fnt__out_u64(o, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
+	fnt_out_mem(o, "] | ", 4);
+}
+
+static void indent(struct replay *r, struct rs *s, size_t depth)
+{
+	size_t base = s->show_from >= 0 ? (size_t)s->show_from : 0;
+
+	fnt_out_spaces(&r->out, 2 * (depth > base ? depth - base : 0));
+}
+
+static int visible(struct replay *r, struct rs *s)
+{
+	return !r->use_filter || s->show_from >= 0;
+}
+
+static const char *site(struct replay *r, struct rs *s, uint32_t obj, uint32_t idx)
+{
+	return fnt__tf_site_name(r->tf, s->s->image, obj, idx);
+}
+
+static void push(struct rs *s, uint32_t obj, uint32_t idx, uint64_t ns)
+{
+	if (s->depth == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->stk = realloc(s->stk, s->cap * sizeof(*s->stk));
+		if (!s->stk) {
+			fprintf(stderr, "fntrace: out of memory\n");
+			exit(1);
+		}
+	}
+	s->stk[s->depth++] = (struct frame){ obj, idx, ns };
+}
+
+static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, uint64_t ns)
+{
+	struct fnt_out *o = &r->out;
+	char dur[32];
+
+	switch (ev->type) {
+	case FNT_EV_ENTRY: {
+		const char *name = site(r, s, ev->obj, ev->idx);
+		int leaf = s->have && (s->ev.type == FNT_EV_EXIT || s->ev.type == FNT_EV_UNWOUND) &&
+			   s->ev.obj == ev->obj && s->ev.idx == ev->idx;
+
+		if (r->use_filter && s->show_from < 0 &&
+		    fnt_filter_match(&r->filter, name, NULL))
+			s->show_from = (long)s->depth;
+		if (leaf) {
+			int unwound = s->ev.type == FNT_EV_UNWOUND;
+
+			if (visible(r, s)) {
+				fnt__fmt_dur(dur, s->ns - ns);
+				prefix(r, s, dur);
+				indent(r, s, s->depth);
+				fnt_out_str(o, name);
+				fnt_out_str(o, unwound ? "(); /* unwound */\n" : "();\n");
+			}
+			if (s->show_from == (long)s->depth)
+				s->show_from = -1;
+			advance(r, s);
+			return;
+		}
+		if (visible(r, s)) {
+			prefix(r, s, NULL);
+			indent(r, s, s->depth);
+			fnt_out_str(o, name);
+			fnt_out_mem(o, "() {\n", 5);
+		}
+		push(s, ev->obj, ev->idx, ns);
+		return;
+	}
+	case FNT_EV_EXIT:
+	case FNT_EV_UNWOUND: {
+		const char *name = site(r, s, ev->obj, ev->idx);
+		size_t k = s->depth;
+		int found = 0;
+
+		/* Find the frame; entries may be missing (lost, overwritten). */
+		while (k > 0 && s->depth - k < 16) {
+			k--;
+			if (s->stk[k].obj == ev->obj && s->stk[k].idx == ev->idx) {
+				found = 1;
+				break;
+			}
+		}
+		if (found) {
+			s->depth = k;
+			fnt__fmt_dur(dur, ns - s->stk[k].ns);
+		}
+		if (visible(r, s)) {
+			prefix(r, s, found ? dur : NULL);
+			indent(r, s, s->depth);
+			fnt_out_mem(o, "} /* ", 5);
+			fnt_out_str(o, name);
+			fnt_out_str(o, ev->type == FNT_EV_UNWOUND ? " (unwound) */\n" : " */\n");
+		}
+		if (s->show_from >= (long)s->depth)
+			s->show_from = -1;
+		return;
+	}
+	case FNT_EV_EXIT_DUR: {
+		const char *name = site(r, s, ev->obj, ev->idx);
+
+		if (r->use_filter && !fnt_filter_match(&r->filter, name, NULL))
+			return;
+		fnt__fmt_dur(dur, fnt__tf_ns(r->tf, ev->ticks) - fnt__tf_ns(r->tf, ev->ticks - ev->dur));
+		prefix(r, s, dur);
+		fnt_out_spaces(o, 2 * ev->depth);
+		fnt_out_str(o, name);
+		fnt_out_mem(o, "();\n", 4);
+		return;
+	}
+	}
+}
+
+static void timestamp(struct fnt_out *o, uint64_t ns)
+{
+	char b[32];
+	int n = snprintf(b, sizeof(b), "%6llu.%09llu", (unsigned long long)(ns / 1000000000ull),
+			 (unsigned long long)(ns % 1000000000ull));
+
+	fnt_out_mem(o, b, n);
+}
+
+static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, uint64_t ns)
+{
+	struct fnt_out *o = &r->out;
+	const char *name = site(r, s, ev->obj, ev->idx);
+	const char *caller;
+
+	if (r->use_filter && !fnt_filter_match(&r->filter, name, NULL))
+		return;
+	if (ev->caller != r->caller_addr || s->s->image != r->caller_image) {
+		r->caller_addr = ev->caller;
+		r->caller_image = s->s->image;
+		r->caller_name = fnt__tf_addr_name(r->tf, s->s->image, ev->caller);
+	}
+	caller = r->caller_name;
+	timestamp(o, ns);
+	fnt_out_mem(o, " [", 2);
+	fnt__out_u64(o, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
+	fnt_out_mem(o, "] | ", 4);
+	fnt_out_str(o, name);
+	fnt_out_mem(o, " <- ", 4);
+	if (caller) {
+		fnt_out_str(o, caller);
+	} else {
+		char b[24];
+
+		snprintf(b, sizeof(b), "0x%llx", (unsigned long long)ev->caller);
+		fnt_out_str(o, b);
+	}
+	fnt_out_ch(o, '\n');
+}
+
+static void lost_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, uint64_t ns)
+{
+	char b[64];
+
+	if (r->graph) {
+		prefix(r, s, NULL);
+		indent(r, s, s->depth);
+	} else {
+		timestamp(&r->out, ns);
+		fnt_out_mem(&r->out, " [", 2);
+		fnt__out_u64(&r->out, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
+		fnt_out_mem(&r->out, "] | ", 4);
+	}
+	snprintf(b, sizeof(b), "/* LOST %llu events */\n", (unsigned long long)ev->lost);
+	fnt_out_str(&r->out, b);
+}
+
+int fnt__cmd_replay(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "tid", required_argument, NULL, 'T' },
+		{ "filter", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = "fntrace.data";
+	char filter[4096] = "", tracer[64], err[256];
+	long tids[64];
+	int ntids = 0, c, ret = 0;
+	struct replay r;
+	struct fnt_tf tf;
+	struct rs *all;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+i:F:h", lopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'i':
+			path = optarg;
+			break;
+		case 'T':
+			if (ntids == 64)
+				return fnt__usage_error("replay", "too many --tid");
+			tids[ntids] = strtol(optarg, &end, 10);
+			if (*end || !*optarg || tids[ntids] < 0)
+				return fnt__usage_error("replay", "bad thread id '%s'", optarg);
+			ntids++;
+			break;
+		case 'F':
+			if (strlen(filter) + strlen(optarg) + 2 > sizeof(filter))
+				return fnt__usage_error("replay", "filter too long");
+			if (filter[0])
+				strcat(filter, ",");
+			strcat(filter, optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return fnt__bad_option("replay", argv, optind, optopt);
+		}
+	}
+	if (optind < argc)
+		return fnt__usage_error("replay", "unexpected argument '%s'", argv[optind]);
+
+	memset(&r, 0, sizeof(r));
+	if (filter[0]) {
+		if (fnt_filter_parse(&r.filter, filter, err, sizeof(err)) < 0)
+			return fnt__usage_error("replay", "%s", err);
+		r.use_filter = 1;
+	}
+	if (fnt__tf_open_or_complain(&tf, path) < 0) {
+		ret = 1;
+		goto out_filter;
+	}
+	r.tf = &tf;
+	r.graph = !(fnt__tf_info(&tf, "tracer", tracer, sizeof(tracer)) &&
+		    strcmp(tracer, "function") == 0);
+	r.caller_addr = ~0ull;
+	fnt__out_init(&r.out, 1);
+	all = calloc(tf.nstreams + 1, sizeof(*all));
+	r.heap = calloc(tf.nstreams + 1, sizeof(*r.heap));
+	if (!all || !r.heap) {
+		fprintf(stderr, "fntrace: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < tf.nstreams; i++) {
+		struct rs *s = &all[i];
+		int keep = ntids == 0;
+
+		for (int k = 0; k < ntids; k++)
+			keep |= tf.streams[i].tid == tids[k];
+		if (!keep)
+			continue;
+		s->s = &tf.streams[i];
+		s->show_from = -1;
+		fnt__tf_cursor_init(&s->cur, &tf, s->s);
+		advance(&r, s);
+		if (s->have)
+			r.heap[r.nheap++] = s;
+	}
+	for (size_t i = r.nheap; i-- > 0;)
+		sift_down(&r, i);
+
+	fnt_out_str(&r.out, r.graph ? "# DURATION     TID     FUNCTION\n"
+				    : "#    TIMESTAMP      TID     FUNCTION\n");
+	while (r.nheap) {
+		struct rs *s = r.heap[0];
+		struct fnt_ev ev = s->ev;
+		uint64_t ns = s->ns;
+
+		advance(&r, s);
+		if (ev.type == FNT_EV_EXT)
+			lost_event(&r, s, &ev, ns);
+		else if (r.graph)
+			graph_event(&r, s, &ev, ns);
+		else
+			func_event(&r, s, &ev, ns);
+		if (!s->have)
+			r.heap[0] = r.heap[--r.nheap];
+		sift_down(&r, 0);
+		if (r.out.err)
+			break;	/* stdout closed (e.g. "| head") */
+	}
+	fnt__out_close(&r.out);
+	for (size_t i = 0; i < tf.nstreams; i++)
+		free(all[i].stk);
+	free(all);
+	free(r.heap);
+	fnt__tf_close(&tf);
+out_filter:
+	if (r.use_filter)
+		fnt_filter_free(&r.filter);
+	return ret;
+}

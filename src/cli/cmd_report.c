@@ -1,0 +1,363 @@
+/*
+ * cmd_report.c - 'fntrace report': per-function calls, total and self
+ * time, average, min and max (ftrace's function profiler, uftrace report).
+ *
+ * Each stream is walked on its own with a stack of open calls; a call's
+ * self time is its total minus the totals of the calls it made.  Functions
+ * are keyed by name, so a function of a library shared by several
+ * processes adds up.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/tracefile.h"
+
+struct func {
+	const char *name;
+	uint64_t calls, total, self, min, max;
+};
+
+struct table {
+	struct func *f;
+	size_t n, cap;
+	uint32_t *hash;		/* open addressing: index + 1, 0 = empty */
+	size_t hcap;
+};
+
+struct open_call {
+	uint32_t fid;
+	uint32_t obj, idx;
+	uint64_t ns, child;
+};
+
+enum sort_key { BY_TOTAL, BY_SELF, BY_CALLS, BY_AVG };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fntrace report [-i PATH] [--sort total|self|calls|avg] [--threads]\n"
+		"Per function: calls, total time, self time, average, min and max.\n"
+		"  -i, --input PATH   trace file (default fntrace.data)\n"
+		"  -s, --sort KEY     order by total (default), self, calls or avg\n"
+		"  --threads          one table per thread\n");
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		fprintf(stderr, "fntrace: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static uint32_t func_id(struct table *t, const char *name)
+{
+	uint64_t h;
+	size_t i;
+
+	if (t->n * 2 >= t->hcap) {
+		size_t ncap = t->hcap ? t->hcap * 2 : 1024;
+
+		free(t->hash);
+		t->hash = calloc(ncap, sizeof(*t->hash));
+		if (!t->hash) {
+			fprintf(stderr, "fntrace: out of memory\n");
+			exit(1);
+		}
+		t->hcap = ncap;
+		for (size_t k = 0; k < t->n; k++) {
+			i = hash_str(t->f[k].name) & (ncap - 1);
+			while (t->hash[i])
+				i = (i + 1) & (ncap - 1);
+			t->hash[i] = (uint32_t)k + 1;
+		}
+	}
+	h = hash_str(name);
+	for (i = h & (t->hcap - 1); t->hash[i]; i = (i + 1) & (t->hcap - 1))
+		if (strcmp(t->f[t->hash[i] - 1].name, name) == 0)
+			return t->hash[i] - 1;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		t->f = xrealloc(t->f, t->cap * sizeof(*t->f));
+	}
+	t->f[t->n] = (struct func){ strdup(name), 0, 0, 0, UINT64_MAX, 0 };
+	t->hash[i] = (uint32_t)t->n + 1;
+	return (uint32_t)t->n++;
+}
+
+static void account(struct func *f, uint64_t total, uint64_t self)
+{
+	f->calls++;
+	f->total += total;
+	f->self += self;
+	if (total < f->min)
+		f->min = total;
+	if (total > f->max)
+		f->max = total;
+}
+
+/* Last-site cache: most consecutive events hit the same few sites. */
+struct site_cache {
+	uint32_t image, obj, idx, fid;
+	int valid;
+};
+
+static uint32_t lookup(struct table *t, const struct fnt_tf *tf, struct site_cache *c,
+		       uint32_t image, uint32_t obj, uint32_t idx)
+{
+	struct site_cache *e = &c[(obj * 31 + idx) & 1023];
+
+	if (e->valid && e->image == image && e->obj == obj && e->idx == idx)
+		return e->fid;
+	e->valid = 1;
+	e->image = image;
+	e->obj = obj;
+	e->idx = idx;
+	e->fid = func_id(t, fnt__tf_site_name(tf, image, obj, idx));
+	return e->fid;
+}
+
+static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_rstream *s,
+		 uint64_t *lost)
+{
+	struct site_cache *cache = calloc(1024, sizeof(*cache));
+	struct open_call *stk = NULL;
+	size_t depth = 0, cap = 0;
+	struct fnt_tf_cursor cur;
+	struct fnt_ev ev;
+
+	if (!cache) {
+		fprintf(stderr, "fntrace: out of memory\n");
+		exit(1);
+	}
+	fnt__tf_cursor_init(&cur, tf, s);
+	while (fnt__tf_next(&cur, &ev)) {
+		uint64_t ns;
+
+		switch (ev.type) {
+		case FNT_EV_EXT:
+			*lost += ev.lost;
+			break;
+		case FNT_EV_FUNC:
+			account(&t->f[lookup(t, tf, cache, s->image, ev.obj, ev.idx)], 0, 0);
+			break;
+		case FNT_EV_ENTRY:
+			if (depth == cap) {
+				cap = cap ? cap * 2 : 64;
+				stk = xrealloc(stk, cap * sizeof(*stk));
+			}
+			stk[depth++] = (struct open_call){
+				lookup(t, tf, cache, s->image, ev.obj, ev.idx), ev.obj, ev.idx,
+				fnt__tf_ns(tf, ev.ticks), 0
+			};
+			break;
+		case FNT_EV_EXIT:
+		case FNT_EV_UNWOUND: {
+			size_t k = depth;
+			int found = 0;
+
+			while (k > 0 && depth - k < 16) {
+				k--;
+				if (stk[k].obj == ev.obj && stk[k].idx == ev.idx) {
+					found = 1;
+					break;
+				}
+			}
+			if (!found)
+				break;	/* its entry was lost */
+			ns = fnt__tf_ns(tf, ev.ticks);
+			{
+				uint64_t total = ns > stk[k].ns ? ns - stk[k].ns : 0;
+				uint64_t self = total > stk[k].child ? total - stk[k].child : 0;
+
+				account(&t->f[stk[k].fid], total, self);
+				depth = k;
+				if (depth)
+					stk[depth - 1].child += total;
+			}
+			break;
+		}
+		case FNT_EV_EXIT_DUR: {
+			uint64_t end = fnt__tf_ns(tf, ev.ticks);
+			uint64_t total = end - fnt__tf_ns(tf, ev.ticks - ev.dur);
+
+			account(&t->f[lookup(t, tf, cache, s->image, ev.obj, ev.idx)], total, total);
+			break;
+		}
+		}
+	}
+	free(stk);
+	free(cache);
+}
+
+static enum sort_key g_key;
+
+static int cmp(const void *a, const void *b)
+{
+	const struct func *x = a, *y = b;
+	uint64_t vx, vy;
+
+	switch (g_key) {
+	case BY_SELF: vx = x->self; vy = y->self; break;
+	case BY_CALLS: vx = x->calls; vy = y->calls; break;
+	case BY_AVG:
+		vx = x->calls ? x->total / x->calls : 0;
+		vy = y->calls ? y->total / y->calls : 0;
+		break;
+	default: vx = x->total; vy = y->total; break;
+	}
+	if (vx != vy)
+		return vx < vy ? 1 : -1;
+	if (x->calls != y->calls)
+		return x->calls < y->calls ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static void print_table(struct table *t, int graph, enum sort_key key)
+{
+	char a[32], b[32], c[32], d[32], e[32];
+
+	g_key = key;
+	qsort(t->f, t->n, sizeof(*t->f), cmp);
+	if (!graph) {
+		printf("  %10s  %s\n  %10s  %s\n", "Calls", "Function", "==========",
+		       "====================");
+		for (size_t i = 0; i < t->n; i++)
+			printf("  %10llu  %s\n", (unsigned long long)t->f[i].calls, t->f[i].name);
+		return;
+	}
+	printf("  %10s  %10s  %10s  %10s  %10s  %10s  %s\n", "Total time", "Self time", "Calls",
+	       "Average", "Min", "Max", "Function");
+	printf("  ==========  ==========  ==========  ==========  ==========  ==========  "
+	       "====================\n");
+	for (size_t i = 0; i < t->n; i++) {
+		struct func *f = &t->f[i];
+
+		fnt__fmt_dur(a, f->total);
+		fnt__fmt_dur(b, f->self);
+		fnt__fmt_dur(c, f->calls ? f->total / f->calls : 0);
+		fnt__fmt_dur(d, f->calls ? f->min : 0);
+		fnt__fmt_dur(e, f->max);
+		printf("  %s  %s  %10llu  %s  %s  %s  %s\n", a, b, (unsigned long long)f->calls, c, d,
+		       e, f->name);
+	}
+}
+
+static void free_table(struct table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free((char *)t->f[i].name);
+	free(t->f);
+	free(t->hash);
+	memset(t, 0, sizeof(*t));
+}
+
+static int tid_cmp(const void *a, const void *b)
+{
+	const struct fnt_tf_rstream *const *x = a, *const *y = b;
+
+	if ((*x)->tid != (*y)->tid)
+		return (*x)->tid < (*y)->tid ? -1 : 1;
+	return (*x)->id < (*y)->id ? -1 : (*x)->id > (*y)->id;
+}
+
+int fnt__cmd_report(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "threads", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = "fntrace.data";
+	enum sort_key key = BY_TOTAL;
+	int threads = 0, c, graph;
+	char tracer[64];
+	struct fnt_tf tf;
+	struct table t;
+	uint64_t lost = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+i:s:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			path = optarg;
+			break;
+		case 's':
+			if (strcmp(optarg, "total") == 0)
+				key = BY_TOTAL;
+			else if (strcmp(optarg, "self") == 0)
+				key = BY_SELF;
+			else if (strcmp(optarg, "calls") == 0)
+				key = BY_CALLS;
+			else if (strcmp(optarg, "avg") == 0)
+				key = BY_AVG;
+			else
+				return fnt__usage_error("report", "unknown sort key '%s' (total, self, calls or avg)", optarg);
+			break;
+		case 'T':
+			threads = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return fnt__bad_option("report", argv, optind, optopt);
+		}
+	}
+	if (optind < argc)
+		return fnt__usage_error("report", "unexpected argument '%s'", argv[optind]);
+	if (fnt__tf_open_or_complain(&tf, path) < 0)
+		return 1;
+	graph = !(fnt__tf_info(&tf, "tracer", tracer, sizeof(tracer)) &&
+		  strcmp(tracer, "function") == 0);
+	memset(&t, 0, sizeof(t));
+	if (!threads) {
+		for (size_t i = 0; i < tf.nstreams; i++)
+			walk(&t, &tf, &tf.streams[i], &lost);
+		print_table(&t, graph, key);
+		free_table(&t);
+	} else {
+		const struct fnt_tf_rstream **v = calloc(tf.nstreams + 1, sizeof(*v));
+
+		if (!v) {
+			fprintf(stderr, "fntrace: out of memory\n");
+			exit(1);
+		}
+		for (size_t i = 0; i < tf.nstreams; i++)
+			v[i] = &tf.streams[i];
+		qsort(v, tf.nstreams, sizeof(*v), tid_cmp);
+		for (size_t i = 0; i < tf.nstreams;) {
+			size_t j = i;
+
+			while (j < tf.nstreams && v[j]->tid == v[i]->tid)
+				walk(&t, &tf, v[j++], &lost);
+			printf("%s# thread %d (pid %d)\n", i ? "\n" : "", v[i]->tid, v[i]->pid);
+			print_table(&t, graph, key);
+			free_table(&t);
+			i = j;
+		}
+		free(v);
+	}
+	if (lost || (tf.have_end && tf.end.lost_noslot))
+		printf("\n# %llu events lost\n",
+		       (unsigned long long)(lost + (tf.have_end ? tf.end.lost_noslot : 0)));
+	fflush(stdout);
+	fnt__tf_close(&tf);
+	return 0;
+}
