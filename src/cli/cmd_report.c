@@ -151,9 +151,13 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 		case FNT_EV_EXT:
 			*lost += ev.lost;
 			break;
-		case FNT_EV_FUNC:
-			account(&t->f[lookup(t, tf, cache, s->image, ev.obj, ev.idx)], 0, 0);
+		case FNT_EV_FUNC: {
+			/* lookup() may grow t->f: index it afterwards. */
+			uint32_t fid = lookup(t, tf, cache, s->image, ev.obj, ev.idx);
+
+			account(&t->f[fid], 0, 0);
 			break;
+		}
 		case FNT_EV_ENTRY:
 			if (depth == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -193,8 +197,9 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 		case FNT_EV_EXIT_DUR: {
 			uint64_t end = fnt__tf_ns(tf, ev.ticks);
 			uint64_t total = end - fnt__tf_ns(tf, ev.ticks - ev.dur);
+			uint32_t fid = lookup(t, tf, cache, s->image, ev.obj, ev.idx);
 
-			account(&t->f[lookup(t, tf, cache, s->image, ev.obj, ev.idx)], total, total);
+			account(&t->f[fid], total, total);
 			break;
 		}
 		}
