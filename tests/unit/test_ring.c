@@ -1,0 +1,318 @@
+/*
+ * test_ring.c - unit tests of the rings: word encoding, and each mode's
+ * promise with one writer (lossless: nothing lost with a slow reader; drop:
+ * the oldest kept and the rest counted; overwrite: the newest kept and the
+ * rest counted), slot recycling, and the 56-bit time extension.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ring/clock.h"
+#include "ring/ring.h"
+
+static int failures;
+
+#define CHECK_EQ(a, b)                                                                   \
+	do {                                                                             \
+		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b); \
+		if (_a != _b) {                                                          \
+			fprintf(stderr, "%s:%d: %s == %s: %llu != %llu\n", __FILE__, __LINE__, \
+				#a, #b, _a, _b);                                         \
+			failures++;                                                      \
+		}                                                                        \
+	} while (0)
+
+#define CHECK(c)                                                                         \
+	do {                                                                             \
+		if (!(c)) {                                                              \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);           \
+			failures++;                                                      \
+		}                                                                        \
+	} while (0)
+
+static struct fnt_shm_hdr *make(int mode, uint64_t words, uint32_t nslots)
+{
+	struct fnt_shm_hdr t, *h;
+
+	memset(&t, 0, sizeof(t));
+	t.mode = mode;
+	t.nslots = nslots;
+	t.ring_words = words;
+	t.clock = FNT_CLOCK_MONO;
+	t.reader_pid = getpid();
+	if (fnt__shm_create_anon(&t, &h) < 0) {
+		perror("shm");
+		exit(1);
+	}
+	return h;
+}
+
+/* What a reader saw of one ring. */
+struct seen {
+	struct fnt_ev_decoder dec;
+	uint64_t events, lost, next_idx, last_ticks;
+	uint64_t first_idx;
+	int order_ok, have_first;
+};
+
+static void feed(struct seen *s, const uint64_t *w, size_t n)
+{
+	struct fnt_ev ev;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!fnt__ev_decode(&s->dec, w[i], &ev))
+			continue;
+		if (ev.type == FNT_EV_EXT) {
+			s->lost += ev.lost;
+			continue;
+		}
+		if (!s->have_first) {
+			s->have_first = 1;
+			s->first_idx = ev.idx;
+			s->next_idx = ev.idx;
+		}
+		if (ev.idx != (s->next_idx & FNT_EV_IDX_MAX) || ev.ticks < s->last_ticks)
+			s->order_ok = 0;
+		s->next_idx = ev.idx + 1;
+		s->last_ticks = ev.ticks;
+		s->events++;
+	}
+}
+
+static void drain(struct fnt_shm_hdr *h, uint32_t i, struct seen *s)
+{
+	struct fnt_ring_span sp;
+
+	fnt__ring_peek(h, i, &sp);
+	feed(s, sp.a, sp.na);
+	feed(s, sp.b, sp.nb);
+	fnt__ring_consume(h, i, sp.end);
+}
+
+static void test_encoding(void)
+{
+	uint64_t w = fnt_ev_make(FNT_EV_EXIT, 12345, FNT_EV_OBJ_MAX, FNT_EV_IDX_MAX);
+	struct fnt_ev_decoder d;
+	struct fnt_ev ev;
+
+	CHECK_EQ(fnt_ev_type(w), FNT_EV_EXIT);
+	CHECK_EQ(fnt_ev_delta(w), 12345);
+	CHECK_EQ(fnt_ev_obj(w), FNT_EV_OBJ_MAX);
+	CHECK_EQ(fnt_ev_idx(w), FNT_EV_IDX_MAX);
+	w = fnt_ev_make(FNT_EV_ENTRY, FNT_EV_DELTA_MAX, 3, 0);
+	CHECK_EQ(fnt_ev_delta(w), FNT_EV_DELTA_MAX);
+	CHECK_EQ(fnt_ev_obj(w), 3);
+	CHECK_EQ(fnt_ev_idx(w), 0);
+
+	fnt__ev_decoder_init(&d, 1000);
+	CHECK_EQ(fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_TIME_BASE, 5000), &ev), 0);
+	CHECK_EQ(fnt__ev_decode(&d, fnt_ev_make(FNT_EV_ENTRY, 7, 1, 2), &ev), 1);
+	CHECK_EQ(ev.ticks, 5007);
+	CHECK_EQ(ev.type, FNT_EV_ENTRY);
+	/* TIME_ONCE applies to one event, then the base is back. */
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_TIME_ONCE, 9000), &ev);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_EXIT, 0, 1, 2), &ev);
+	CHECK_EQ(ev.ticks, 9000);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_EXIT, 1, 1, 2), &ev);
+	CHECK_EQ(ev.ticks, 5001);
+	/* Callers: the cache, and ONCE overriding it for one event. */
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_CALLER, 0x401000), &ev);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_FUNC, 0, 1, 2), &ev);
+	CHECK_EQ(ev.caller, 0x401000);
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_CALLER_ONCE, 0x7fff12345678ull), &ev);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_FUNC, 0, 1, 2), &ev);
+	CHECK_EQ(ev.caller, 0x7fff12345678ull);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_FUNC, 0, 1, 2), &ev);
+	CHECK_EQ(ev.caller, 0x401000);
+	/* Lost records come out as events of type EXT. */
+	CHECK_EQ(fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_LOST, 42), &ev), 1);
+	CHECK_EQ(ev.type, FNT_EV_EXT);
+	CHECK_EQ(ev.lost, 42);
+	/* Durations: depth and ticks. */
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_DUR, (5ull << 48) | 777), &ev);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_EXIT_DUR, 0, 1, 2), &ev);
+	CHECK_EQ(ev.dur, 777);
+	CHECK_EQ(ev.depth, 5);
+
+	/* 56-bit times extend to the value nearest the epoch. */
+	fnt__ev_decoder_init(&d, (3ull << 56) + 100);
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_TIME_BASE, 200), &ev);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_ENTRY, 0, 0, 0), &ev);
+	CHECK_EQ(ev.ticks, (3ull << 56) + 200);
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_TIME_BASE, FNT_EV_PAYLOAD_MASK - 10), &ev);
+	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_ENTRY, 0, 0, 0), &ev);
+	CHECK_EQ(ev.ticks, (3ull << 56) - 11);
+}
+
+/* Writes n events with idx = i (mod 2^20) and increasing times. */
+static void write_n(struct fnt_ring_writer *w, uint64_t n, uint64_t *lost)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		/* Jumps in time force TIME_BASE records now and then. */
+		uint64_t ts = 1000 + i * 10 + (i % 5000 == 4999 ? (1ull << 28) : 0) + (i / 5000) * (1ull << 28);
+
+		if (fnt_ring_emit(w, FNT_EV_ENTRY, 1, (uint32_t)(i & FNT_EV_IDX_MAX), ts, 0) < 0)
+			(*lost)++;
+	}
+}
+
+struct reader_arg {
+	struct fnt_shm_hdr *h;
+	struct seen s;
+	volatile int stop;
+};
+
+static void *reader(void *p)
+{
+	struct reader_arg *a = p;
+
+	while (!a->stop) {
+		drain(a->h, 0, &a->s);
+		usleep(200);	/* slower than the writer: it must wait */
+	}
+	drain(a->h, 0, &a->s);
+	return NULL;
+}
+
+static void test_lossless(void)
+{
+	struct fnt_shm_hdr *h = make(FNT_MODE_LOSSLESS, 2048, 2);
+	struct fnt_ring_writer w;
+	struct reader_arg a;
+	pthread_t t;
+	uint64_t lost = 0, n = 300000;
+
+	memset(&a, 0, sizeof(a));
+	a.h = h;
+	a.s.order_ok = 1;
+	fnt__ev_decoder_init(&a.s.dec, 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	pthread_create(&t, NULL, reader, &a);
+	write_n(&w, n, &lost);
+	a.stop = 1;
+	pthread_join(t, NULL);
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(a.s.events, n);
+	CHECK_EQ(a.s.lost, 0);
+	CHECK_EQ(a.s.first_idx, 0);
+	CHECK(a.s.order_ok);
+	CHECK_EQ(fnt_shm_slots(h)[0].lost, 0);
+	fnt__shm_unmap(h);
+}
+
+static void test_drop(void)
+{
+	struct fnt_shm_hdr *h = make(FNT_MODE_DROP, 2048, 1);
+	struct fnt_ring_writer w;
+	struct seen s;
+	uint64_t lost = 0, n = 10000;
+
+	memset(&s, 0, sizeof(s));
+	s.order_ok = 1;
+	fnt__ev_decoder_init(&s.dec, 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	write_n(&w, n, &lost);
+	CHECK(lost > 0);
+	CHECK_EQ(fnt_shm_slots(h)[0].lost, lost);
+	drain(h, 0, &s);
+	/* The oldest are kept, in order, from the first. */
+	CHECK_EQ(s.first_idx, 0);
+	CHECK(s.order_ok);
+	CHECK_EQ(s.events + lost, n);
+	/* Room again: the next event reports the drops in-band first. */
+	CHECK_EQ(fnt_ring_emit(&w, FNT_EV_ENTRY, 1, 0, 1ull << 40, 0), 0);
+	s.order_ok = 1;
+	s.have_first = 0;
+	drain(h, 0, &s);
+	CHECK_EQ(s.lost, lost);
+	CHECK_EQ(s.events, n - lost + 1);
+	fnt__shm_unmap(h);
+}
+
+static void test_overwrite(void)
+{
+	struct fnt_shm_hdr *h = make(FNT_MODE_OVERWRITE, 4096, 1);
+	struct fnt_shm_slot *slot = &fnt_shm_slots(h)[0];
+	struct fnt_ring_writer w;
+	struct fnt_ring_span sp;
+	struct seen s;
+	uint64_t lost = 0, n = 100000, skip = 0, written;
+
+	memset(&s, 0, sizeof(s));
+	s.order_ok = 1;
+	fnt__ev_decoder_init(&s.dec, 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	write_n(&w, n, &lost);
+	CHECK_EQ(lost, 0);
+	fnt__ring_peek_last(h, 0, &sp);
+	CHECK_EQ(sp.na + sp.nb, 4096);
+	CHECK_EQ(sp.end, slot->commit);
+	/* Resynchronize at the first TIME_BASE, as the recorder does. */
+	while (skip < sp.na && !(fnt_ev_type(sp.a[skip]) == FNT_EV_EXT &&
+				 fnt_ev_sub(sp.a[skip]) == FNT_EXT_TIME_BASE))
+		skip++;
+	CHECK(skip < FNT_RING_PAGE + 4);
+	feed(&s, sp.a + skip, sp.na - skip);
+	feed(&s, sp.b, sp.nb);
+	/* The newest are kept: the last event is the last written. */
+	CHECK_EQ(s.next_idx, n & FNT_EV_IDX_MAX);
+	CHECK(s.order_ok);
+	CHECK(s.events > 4096 - FNT_RING_PAGE - 64);
+	written = sp.end - slot->ext_words;
+	CHECK_EQ(written, n);
+	fnt__shm_unmap(h);
+}
+
+static void test_slots(void)
+{
+	struct fnt_shm_hdr *h = make(FNT_MODE_LOSSLESS, 2048, 2);
+	struct fnt_ring_writer a, b, c;
+
+	CHECK_EQ(fnt__ring_writer_open(&a, h, getpid(), 1, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&b, h, getpid(), 2, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&c, h, getpid(), 3, 0), -EBUSY);
+	CHECK(a.slot != b.slot);
+	CHECK(fnt_shm_slots(h)[0].stream != fnt_shm_slots(h)[1].stream);
+	fnt_ring_emit(&a, FNT_EV_ENTRY, 1, 1, 100, 0);
+	fnt__ring_writer_close(&a);
+	CHECK_EQ(fnt_shm_slots(h)[0].state, FNT_SLOT_RETIRED);
+	/* Retired, not yet drained: still taken. */
+	CHECK_EQ(fnt__ring_writer_open(&c, h, getpid(), 3, 0), -EBUSY);
+	fnt__ring_free(h, 0);
+	CHECK_EQ(fnt__ring_writer_open(&c, h, getpid(), 3, 0), 0);
+	CHECK_EQ(c.slot_index, 0);
+	CHECK_EQ(c.head, 0);
+	CHECK_EQ(fnt_shm_slots(h)[0].stream, 2);
+	fnt__shm_unmap(h);
+}
+
+static void test_clock(void)
+{
+	struct fnt_clock_sample a = { 1000, 5000 }, b = { 3000, 6000 };
+
+	/* 2000 ticks per 1000 ns. */
+	CHECK_EQ(fnt__clock_to_ns(&a, &b, 1000), 5000);
+	CHECK_EQ(fnt__clock_to_ns(&a, &b, 2000), 5500);
+	CHECK_EQ(fnt__clock_to_ns(&a, &b, 500), 4750);
+	CHECK(fnt__clock_detect() == FNT_CLOCK_TSC || fnt__clock_detect() == FNT_CLOCK_MONO);
+	CHECK(fnt_clock_read(FNT_CLOCK_MONO) > 0);
+}
+
+int main(void)
+{
+	test_encoding();
+	test_lossless();
+	test_drop();
+	test_overwrite();
+	test_slots();
+	test_clock();
+	if (failures) {
+		fprintf(stderr, "test_ring: %d failures\n", failures);
+		return 1;
+	}
+	printf("test_ring: ok\n");
+	return 0;
+}
