@@ -139,8 +139,8 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 			break;
 		case O_BUF:
 			if (fnt__parse_size(optarg, &o->bufsize) < 0 || o->bufsize < 16384 ||
-			    o->bufsize > (1ull << 32))
-				return fnt__usage_error(cmd, "bad buffer size '%s' (16K to 4G)", optarg), -1;
+			    o->bufsize > (1ull << 30))
+				return fnt__usage_error(cmd, "bad buffer size '%s' (16K to 1G)", optarg), -1;
 			break;
 		case O_MODE:
 			if (strcmp(optarg, "lossless") == 0)

@@ -133,12 +133,18 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 	if (iovcnt > 13)
 		return -EINVAL;
 	v[n++] = (struct iovec){ &r, sizeof(r) };
+	uint64_t len = 0;
+
 	for (int i = 0; i < iovcnt; i++) {
 		crc = fnt__crc32c(crc, iov[i].iov_base, iov[i].iov_len);
-		r.len += iov[i].iov_len;
+		len += iov[i].iov_len;
 		v[n++] = iov[i];
 	}
+	if (len > UINT32_MAX - 8)
+		return w->err = -EFBIG;
+	r.len = (uint32_t)len;
 	r.crc = crc;
+	r.hcrc = fnt__crc32c(0, &r, 8);
 	if (r.len & 7)
 		v[n++] = (struct iovec){ (void *)&zero, 8 - (r.len & 7) };
 	err = write_all(w->fd, v, n);
@@ -327,9 +333,9 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen)
 			break;
 		}
 		len = r->len;
-		if (r->type == 0 || r->type > 0xffff) {
+		if (fnt__crc32c(0, r, 8) != r->hcrc || r->type == 0 || r->type > 0xffff) {
 			e = fail(err, errlen, -EBADMSG,
-				 "'%s' is corrupted (bad record type %u at byte %lu)", path, r->type,
+				 "'%s' is corrupted (bad record header at byte %lu)", path,
 				 (unsigned long)off);
 			goto fail_unmap;
 		}
@@ -454,6 +460,12 @@ bad:
 		e = fail(err, errlen, -EBADMSG, "'%s' is corrupted (malformed record %lu, type %u, at byte %lu)",
 			 path, (unsigned long)nrec, r->type, (unsigned long)off);
 		goto fail_unmap;
+	}
+	if (!tf->have_end && !tf->truncated) {
+		snprintf(tf->trunc_msg, sizeof(tf->trunc_msg),
+			 "'%s' ends at byte %lu without its END record (the recording was interrupted)",
+			 path, (unsigned long)tf->size);
+		tf->truncated = 1;
 	}
 	if (!tf->have_clock) {
 		e = fail(err, errlen, -EINVAL, "'%s' is %s (no clock record)", path,

@@ -7,8 +7,8 @@
  *   | "FNTRACE\0" ver  | rec | rec | rec | rec |             | END |
  *   +------------------+-----+-----+-----+-----+---- ... ----+-----+
  *
- * Each record is a 16-byte header (type, CRC32C of the payload, payload
- * length) and its payload padded to 8 bytes.  Records: INFO (key=value
+ * Each record is a 16-byte header (type, payload length, CRC32C of the
+ * payload, CRC32C of type and length) and its payload padded to 8 bytes.  Records: INFO (key=value
  * lines), CLOCK (tick calibration), IMAGE (a process image), FILE (the
  * sites, symbols, segments and build-id of an ELF file, read at record
  * time), OBJECT (a file loaded in an image at a bias), STREAM (one thread's
@@ -16,7 +16,9 @@
  *
  * The writer appends records as the recording goes, so a file cut short
  * (fntrace killed, disk full) keeps every record written before the cut; the
- * reader recovers those and the complete words of a cut CHUNK.  Any other
+ * reader recovers those and the complete words of a cut CHUNK (its header
+ * has its own CRC, so a cut is told from a corrupted length).  A file
+ * without its END record is reported as truncated.  Any other
  * inconsistency (bad magic, CRC, sizes, indices) is rejected with one line
  * of explanation.  Unknown record types are skipped: newer writers may add
  * some.
@@ -53,8 +55,9 @@ struct fnt_tf_filehdr {
 
 struct fnt_tf_rec {
 	uint32_t type;
+	uint32_t len;		/* payload bytes, without padding */
 	uint32_t crc;		/* CRC32C of the payload */
-	uint64_t len;		/* payload bytes, without padding */
+	uint32_t hcrc;		/* CRC32C of type and len: a cut record's length is trusted */
 };
 
 struct fnt_tf_clock {
