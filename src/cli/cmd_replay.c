@@ -205,6 +205,18 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			s->show_from = -1;
 		return;
 	}
+	case FNT_EV_FUNC: {
+		/* function_graph past the runtime's shadow stack: no exit. */
+		const char *name = site(r, s, ev->obj, ev->idx);
+
+		if (visible(r, s)) {
+			prefix(r, s, NULL);
+			indent(r, s, s->depth);
+			fnt_out_str(o, name);
+			fnt_out_str(o, "(); /* too deep: not timed */\n");
+		}
+		return;
+	}
 	case FNT_EV_EXIT_DUR: {
 		const char *name = site(r, s, ev->obj, ev->idx);
 

@@ -16,7 +16,9 @@
 
 struct func {
 	const char *name;
-	uint64_t calls, total, self, min, max;
+	uint64_t calls;		/* entries: a call still running at the end counts */
+	uint64_t done;		/* calls that returned: the times are theirs */
+	uint64_t total, self, min, max;
 };
 
 struct table {
@@ -93,14 +95,14 @@ static uint32_t func_id(struct table *t, const char *name)
 		t->cap = t->cap ? t->cap * 2 : 256;
 		t->f = xrealloc(t->f, t->cap * sizeof(*t->f));
 	}
-	t->f[t->n] = (struct func){ strdup(name), 0, 0, 0, UINT64_MAX, 0 };
+	t->f[t->n] = (struct func){ strdup(name), 0, 0, 0, 0, UINT64_MAX, 0 };
 	t->hash[i] = (uint32_t)t->n + 1;
 	return (uint32_t)t->n++;
 }
 
 static void account(struct func *f, uint64_t total, uint64_t self)
 {
-	f->calls++;
+	f->done++;
 	f->total += total;
 	f->self += self;
 	if (total < f->min)
@@ -155,7 +157,7 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 			/* lookup() may grow t->f: index it afterwards. */
 			uint32_t fid = lookup(t, tf, cache, s->image, ev.obj, ev.idx);
 
-			account(&t->f[fid], 0, 0);
+			t->f[fid].calls++;
 			break;
 		}
 		case FNT_EV_ENTRY:
@@ -163,10 +165,11 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 				cap = cap ? cap * 2 : 64;
 				stk = xrealloc(stk, cap * sizeof(*stk));
 			}
-			stk[depth++] = (struct open_call){
+			stk[depth] = (struct open_call){
 				lookup(t, tf, cache, s->image, ev.obj, ev.idx), ev.obj, ev.idx,
 				fnt__tf_ns(tf, ev.ticks), 0
 			};
+			t->f[stk[depth++].fid].calls++;
 			break;
 		case FNT_EV_EXIT:
 		case FNT_EV_UNWOUND: {
@@ -199,6 +202,7 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 			uint64_t total = end - fnt__tf_ns(tf, ev.ticks - ev.dur);
 			uint32_t fid = lookup(t, tf, cache, s->image, ev.obj, ev.idx);
 
+			t->f[fid].calls++;
 			account(&t->f[fid], total, total);
 			break;
 		}
@@ -219,8 +223,8 @@ static int cmp(const void *a, const void *b)
 	case BY_SELF: vx = x->self; vy = y->self; break;
 	case BY_CALLS: vx = x->calls; vy = y->calls; break;
 	case BY_AVG:
-		vx = x->calls ? x->total / x->calls : 0;
-		vy = y->calls ? y->total / y->calls : 0;
+		vx = x->done ? x->total / x->done : 0;
+		vy = y->done ? y->total / y->done : 0;
 		break;
 	default: vx = x->total; vy = y->total; break;
 	}
@@ -253,8 +257,8 @@ static void print_table(struct table *t, int graph, enum sort_key key)
 
 		fnt__fmt_dur(a, f->total);
 		fnt__fmt_dur(b, f->self);
-		fnt__fmt_dur(c, f->calls ? f->total / f->calls : 0);
-		fnt__fmt_dur(d, f->calls ? f->min : 0);
+		fnt__fmt_dur(c, f->done ? f->total / f->done : 0);
+		fnt__fmt_dur(d, f->done ? f->min : 0);
 		fnt__fmt_dur(e, f->max);
 		printf("  %s  %s  %10llu  %s  %s  %s  %s\n", a, b, (unsigned long long)f->calls, c, d,
 		       e, f->name);

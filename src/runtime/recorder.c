@@ -35,6 +35,13 @@
  * stack this deep; deeper calls are not timed. */
 #define THRESH_STACK 512
 
+/* The runtime hooks returns with a shadow stack of its own (1024 frames,
+ * not in the public API); deeper calls get an entry but no exit.  Past
+ * this depth function_graph records a call as a function-tracer hit (an
+ * entry that expects no exit), so call counts stay exact and the reader
+ * never waits for an exit that cannot come. */
+#define GRAPH_MAX_DEPTH 1000
+
 struct rec_thread {
 	struct fnt_ring_writer w;
 	uint64_t *stack;	/* THRESH_STACK entry times, mmap'ed on first use */
@@ -134,6 +141,11 @@ static int graph_entry(const struct fnt_call *c, void *data)
 		return FNT_SKIP_EXIT;
 	if (!ready(t) || !encodable(c))
 		return FNT_SKIP_EXIT;
+	if (__builtin_expect(c->depth >= GRAPH_MAX_DEPTH, 0)) {
+		fnt_ring_emit(&t->w, FNT_EV_FUNC, c->object_id, c->site_index,
+			      fnt_clock_read(clock_kind), c->parent_ip);
+		return FNT_SKIP_EXIT;
+	}
 	fnt_ring_emit(&t->w, FNT_EV_ENTRY, c->object_id, c->site_index,
 		      fnt_clock_read(clock_kind), 0);
 	return 0;

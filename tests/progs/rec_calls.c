@@ -1,0 +1,179 @@
+/*
+ * rec_calls.c - a program for the recording end-to-end tests.  It counts
+ * its own calls and prints the counts ("calls NAME N") on stdout, so a
+ * test can compare them with fntrace report.
+ *
+ *   rec_calls count N       leaf N times, mid N times (each calling leaf)
+ *   rec_calls threads T N   T rounds of 4 threads coming and going, N calls each
+ *   rec_calls kill N        N calls, then SIGKILL itself
+ *   rec_calls segv N        N calls, then a NULL write
+ *   rec_calls fork N        parent and child make N calls each
+ *   rec_calls exec N        N calls, then exec "rec_calls count N"
+ *   rec_calls longjmp N     N longjmps out of 3 nested traced frames
+ *   rec_calls signal N      N signals whose handler calls traced functions
+ *   rec_calls deep N        recursion N deep
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline))
+
+static long n_leaf, n_mid, n_thread_fn, n_jump_a, n_jump_b, n_jump_c, n_handler, n_recurse;
+static volatile long sink;
+static jmp_buf jb;
+
+NOINLINE void leaf(void)
+{
+	__atomic_fetch_add(&n_leaf, 1, __ATOMIC_RELAXED);
+	sink++;
+}
+
+NOINLINE void mid(void)
+{
+	__atomic_fetch_add(&n_mid, 1, __ATOMIC_RELAXED);
+	leaf();
+}
+
+NOINLINE void *thread_fn(void *arg)
+{
+	long n = (long)arg;
+
+	__atomic_fetch_add(&n_thread_fn, 1, __ATOMIC_RELAXED);
+	for (long i = 0; i < n; i++)
+		leaf();
+	return NULL;
+}
+
+NOINLINE void jump_c(void)
+{
+	n_jump_c++;
+	longjmp(jb, 1);
+}
+
+NOINLINE void jump_b(void)
+{
+	n_jump_b++;
+	jump_c();
+	sink++;
+}
+
+NOINLINE void jump_a(void)
+{
+	n_jump_a++;
+	jump_b();
+	sink++;
+}
+
+NOINLINE void handler(int sig)
+{
+	n_handler++;
+	leaf();
+}
+
+NOINLINE long recurse(long n)
+{
+	volatile char frame[16];	/* a real frame: no loop conversion */
+
+	n_recurse++;
+	frame[0] = (char)n;
+	return n ? recurse(n - 1) + frame[0] : 0;
+}
+
+static void report(void)
+{
+	printf("calls leaf %ld\ncalls mid %ld\n", n_leaf, n_mid);
+	if (n_thread_fn)
+		printf("calls thread_fn %ld\n", n_thread_fn);
+	if (n_jump_a)
+		printf("calls jump_a %ld\ncalls jump_b %ld\ncalls jump_c %ld\n", n_jump_a, n_jump_b,
+		       n_jump_c);
+	if (n_handler)
+		printf("calls handler %ld\n", n_handler);
+	if (n_recurse)
+		printf("calls recurse %ld\n", n_recurse);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "count";
+	long n = argc > 2 ? atol(argv[argc - 1]) : 10;
+
+	if (strcmp(mode, "count") == 0) {
+		for (long i = 0; i < n; i++) {
+			leaf();
+			mid();
+		}
+	} else if (strcmp(mode, "threads") == 0) {
+		long rounds = atol(argv[2]);
+
+		for (long r = 0; r < rounds; r++) {
+			pthread_t t[4];
+
+			for (int i = 0; i < 4; i++)
+				pthread_create(&t[i], NULL, thread_fn, (void *)n);
+			for (int i = 0; i < 4; i++)
+				pthread_join(t[i], NULL);
+		}
+	} else if (strcmp(mode, "kill") == 0 || strcmp(mode, "segv") == 0) {
+		for (long i = 0; i < n; i++)
+			mid();
+		report();
+		if (mode[0] == 'k')
+			kill(getpid(), SIGKILL);
+		*(volatile int *)(long)sink = 0;	/* sink is small: a NULL-page write */
+	} else if (strcmp(mode, "fork") == 0) {
+		pid_t p;
+
+		for (long i = 0; i < n; i++)
+			leaf();
+		fflush(stdout);
+		p = fork();
+		if (p == 0) {
+			for (long i = 0; i < n; i++)
+				mid();
+			printf("child ");
+			report();
+			_exit(0);
+		}
+		for (long i = 0; i < n; i++)
+			mid();
+		waitpid(p, NULL, 0);
+		printf("parent ");
+	} else if (strcmp(mode, "exec") == 0) {
+		char num[32];
+
+		for (long i = 0; i < n; i++)
+			leaf();
+		report();
+		snprintf(num, sizeof(num), "%ld", n);
+		execl("/proc/self/exe", argv[0], "count", num, (char *)NULL);
+		perror("exec");
+		return 1;
+	} else if (strcmp(mode, "longjmp") == 0) {
+		for (long i = 0; i < n; i++) {
+			if (setjmp(jb) == 0)
+				jump_a();
+			leaf();
+		}
+	} else if (strcmp(mode, "signal") == 0) {
+		signal(SIGUSR1, handler);
+		for (long i = 0; i < n; i++) {
+			mid();
+			raise(SIGUSR1);
+		}
+	} else if (strcmp(mode, "deep") == 0) {
+		sink = recurse(n);
+	} else {
+		fprintf(stderr, "rec_calls: unknown mode %s\n", mode);
+		return 2;
+	}
+	report();
+	return 0;
+}
