@@ -1,0 +1,37 @@
+# tests/e2e/rec_common.bash - helpers of the recording end-to-end tests
+# (sourced after lib.sh; not a test itself: run.sh runs *.sh only).
+
+# build_rec NAME FORM OPT: builds tests/progs/rec_calls.c as $W/NAME with
+# one of the patch-site forms the recorder is tested with.
+build_rec() {
+	local out=$W/$1 form=$2 opt=$3 src=$PROGS/rec_calls.c
+	case $form in
+	clang)	clang $opt -g -fpatchable-function-entry=5 -o "$out" "$src" -lpthread ;;
+	gcc-nop) # -pg at compile time only: linking with it would write gmon.out
+		gcc $opt -g -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie -c -o "$out.o" "$src"
+		gcc -no-pie -o "$out" "$out.o" -lpthread ;;
+	*) fail "unknown form $form" ;;
+	esac
+}
+
+# calls_of REPORT FUNC: the Calls column of FUNC in a report (0 if absent).
+calls_of() {
+	awk -v f="$2" '
+		/^  [=]/ || /Total time/ || /Calls  Function/ { next }
+		$NF == f { n = (NF == 2) ? $1 : $5 } END { print n + 0 }' "$1"
+}
+
+# expect_counts PROGOUT REPORT: every "calls NAME N" line of the program's
+# output (summed over processes) equals the report's count.
+expect_counts() {
+	local name want got
+	while read -r name want; do
+		got=$(calls_of "$2" "$name")
+		expect_eq "$got" "$want" "calls of $name"
+	done < <(grep -o 'calls [a-z_]* [0-9]*' "$1" | awk '{s[$2] += $3} END {for (k in s) print k, s[k]}')
+}
+
+# info_field FILE FIELD: a value of fntrace info.
+info_field() {
+	"$FNTRACE" info -i "$1" | sed -n "s/^# $2 *: \([0-9]*\).*/\1/p"
+}
