@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# rec_crash.sh - a program killed by SIGKILL or crashing with SIGSEGV: the
+# trace holds every event up to the end (the rings live in shared memory,
+# drained after the process is gone), and fntrace exits with 128+signal,
+# as the program's own death.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rec_common.bash"
+
+build_rec rc clang -O2
+for how in kill:137 segv:139; do
+	mode=${how%%:*} want=${how##*:}
+	for tracer in function_graph function; do
+		t="$mode $tracer"
+		note "$t"
+		set +e
+		"$FNTRACE" record --tracer $tracer -o "$W/$mode.data" "$W/rc" $mode 5000 >"$W/out" 2>"$W/err"
+		rc=$?
+		set -e
+		expect_eq "$rc" "$want" "$t: exit status"
+		"$FNTRACE" report -i "$W/$mode.data" >"$W/report"
+		# Every call made before the signal is in the file.
+		expect_counts "$W/out" "$W/report"
+		expect_eq "$(calls_of "$W/report" main)" 1 "$t: main entered"
+		expect_eq "$(info_field "$W/$mode.data" 'lost events')" 0 "$t: lost events"
+		"$FNTRACE" info -i "$W/$mode.data" >"$W/info"
+		expect_grep "exit status  : killed by signal $((want - 128))" "$W/info" "$t: info"
+	done
+done
+
+# The program's own stdout and stderr are untouched (nothing of fntrace's).
+"$FNTRACE" record -o "$W/c.data" "$W/rc" count 3 >"$W/out" 2>"$W/err"
+expect_eq "$(cat "$W/out")" "$(printf 'calls leaf 6\ncalls mid 3')" "program stdout"
+expect_eq "$(cat "$W/err")" "" "stderr of a clean run"
+
+# An exit status of the program's own is passed through.
+set +e
+"$FNTRACE" record -o "$W/s.data" sh -c 'exit 42'
+rc=$?
+set -e
+expect_eq "$rc" 42 "exit status passed through"
+echo "rec_crash: ok"
