@@ -50,7 +50,7 @@
 #include "ring/event.h"
 #include "ring/shm.h"
 
-#define FNT_RING_PAGE 1024	/* words between forced TIME_BASE records */
+#define FNT_RING_PAGE 256	/* words between forced TIME_BASE records */
 
 struct fnt_ring_writer {
 	struct fnt_shm_hdr *hdr;
