@@ -35,3 +35,11 @@ expect_counts() {
 info_field() {
 	"$FNTRACE" info -i "$1" | sed -n "s/^# $2 *: \([0-9]*\).*/\1/p"
 }
+
+# rec ARGS...: fntrace record ARGS, failing the test if the program did not
+# exit 0 (a crash under tracing shows as 128+signal).
+rec() {
+	local rc=0
+	"$FNTRACE" record "$@" || rc=$?
+	[ $rc -eq 0 ] || fail "fntrace record $*: status $rc"
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# rec_output.sh - what replay, report and info print, compared with the
+# expected text: exactly for a sample trace written by the unit test's
+# writer (fixed times), and after normalizing (durations, tids, times and
+# addresses removed) for a real program under both tracers and every
+# supported compiler/flag form.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rec_common.bash"
+EXP=$(dirname "$0")/expected
+
+"$BUILD/tests/unit/test_tracefile" --write "$W/s.data"
+check() {	# check EXPECTED-FILE COMMAND...
+	local exp=$1; shift
+	"$@" >"$W/got" || fail "$*: status $?"
+	diff -u "$EXP/$exp" "$W/got" || fail "$* differs from $exp"
+}
+check rec_sample.replay "$FNTRACE" replay -i "$W/s.data"
+check rec_sample.replay_tid_filter "$FNTRACE" replay -i "$W/s.data" --tid 1002 -F work
+check rec_sample.report "$FNTRACE" report -i "$W/s.data"
+check rec_sample.report_threads "$FNTRACE" report -i "$W/s.data" --threads --sort calls
+"$FNTRACE" info -i "$W/s.data" | sed 's|^# trace file   : .*|# trace file   : SAMPLE|' >"$W/info"
+diff -u "$EXP/rec_sample.info" "$W/info" || fail "info differs"
+
+# Real programs, normalized.
+graph_norm() { sed -n 's/^.*] | //p' | grep -v '^$'; }
+flat() { sed 's/^ *//' "$1" | tr '\n' ' '; }
+func_norm() { sed -n 's/^.*] | //p' | sed 's/<- 0x[0-9a-f]*$/<- ADDR/'; }
+failed=()
+for form in clang gcc-nop; do
+	for opt in -O0 -O1 -O2 -O3; do
+		build_rec "rc$form$opt" $form $opt
+		note "$form $opt"
+		# Each case in a subshell: one failure does not hide the others.
+		( rec -o "$W/g.data" "$W/rc$form$opt" count 2 >/dev/null
+		"$FNTRACE" replay -i "$W/g.data" | graph_norm >"$W/g.txt"
+		diff -u "$EXP/rec_calls.graph" "$W/g.txt" || fail "$form $opt: function_graph replay"
+		rec --tracer function -o "$W/f.data" "$W/rc$form$opt" count 2 >/dev/null
+		"$FNTRACE" replay -i "$W/f.data" | func_norm >"$W/f.txt"
+		# Optimized, mid() may tail-call leaf(): leaf returns straight to main.
+		exp=rec_calls.function
+		objdump -d --no-show-raw-insn "$W/rc$form$opt" | awk '/<mid>:/,/^$/' |
+			grep -q 'jmp.*<leaf>' && exp=rec_calls.function_tailcall
+		diff -u "$EXP/$exp" "$W/f.txt" || fail "$form $opt: function replay"
+		) || failed+=("$form $opt")
+	done
+done
+
+# Filters at record time: -F, -N, -D; threshold keeps only long calls.
+"$FNTRACE" record -F 'mid,main' -o "$W/F.data" "$W/rcclang-O2" count 2 >/dev/null
+"$FNTRACE" replay -i "$W/F.data" | graph_norm >"$W/F.txt"
+expect_eq "$(flat "$W/F.txt")" "main() { mid(); mid(); } /* main */ " "record -F"
+"$FNTRACE" record -N 'leaf' -N report -o "$W/N.data" "$W/rcclang-O2" count 2 >/dev/null
+"$FNTRACE" replay -i "$W/N.data" | graph_norm >"$W/N.txt"
+expect_eq "$(flat "$W/N.txt")" "main() { mid(); mid(); } /* main */ " "record -N"
+"$FNTRACE" record -D 2 -o "$W/D.data" "$W/rcclang-O2" count 2 >/dev/null
+"$FNTRACE" replay -i "$W/D.data" | graph_norm >"$W/D.txt"
+expect_eq "$(flat "$W/D.txt")" "main() { leaf(); mid(); leaf(); mid(); report(); } /* main */ " "record -D 2"
+"$FNTRACE" record -t 1ms -o "$W/t.data" "$W/rcclang-O2" deep 20000 >/dev/null
+"$FNTRACE" replay -i "$W/t.data" | graph_norm >"$W/t.txt"
+# Only main and the outermost recursions last 1 ms; the leaves do not.
+grep -q '^main();$' "$W/t.txt" || fail "threshold: main missing: $(head "$W/t.txt")"
+[ "$(wc -l <"$W/t.txt")" -lt 1000 ] || fail "threshold kept short calls"
+# Replay filter: only what runs inside mid.
+rec -o "$W/g.data" "$W/rcclang-O0" count 2 >/dev/null
+"$FNTRACE" replay -F mid -i "$W/g.data" | graph_norm >"$W/rf.txt"
+expect_eq "$(flat "$W/rf.txt")" "mid() { leaf(); } /* mid */ mid() { leaf(); } /* mid */ " "replay -F"
+[ ${#failed[@]} -eq 0 ] || fail "${#failed[@]} forms failed: $(printf '[%s] ' "${failed[@]}")"
+echo "rec_output: ok"
