@@ -33,8 +33,9 @@ struct fnt_rec_opts {
 int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help);
 void fnt__record_usage(const char *cmd, FILE *f);
 /* Runs argv[0..] under the recorder into o->out.  Returns the exit status
- * (the program's, 128+signal, or fntrace's own error status). */
-int fnt__record_run(const struct fnt_rec_opts *o, char **argv);
+ * (the program's, 128+signal, or fntrace's own error status); *ran tells
+ * whether the program ran (and a trace was written). */
+int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran);
 
 /* Prints "fntrace: <cmd>: <msg>" and returns 2 (a usage error). */
 int fnt__usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,7 +14,7 @@ int fnt__cmd_live(int argc, char **argv)
 	char tmp[4096];
 	const char *dir = getenv("TMPDIR");
 	char *rargv[] = { "replay", "-i", tmp, NULL };
-	int help, i, fd, status;
+	int help, i, fd, status, ran;
 
 	i = fnt__record_parse("live", argc, argv, &o, &help);
 	if (help) {
@@ -31,8 +31,8 @@ int fnt__cmd_live(int argc, char **argv)
 	}
 	close(fd);
 	o.out = tmp;
-	status = fnt__record_run(&o, argv + i);
-	if (access(tmp, R_OK) == 0) {
+	status = fnt__record_run(&o, argv + i, &ran);
+	if (ran) {
 		fflush(stdout);
 		fnt__cmd_replay(3, rargv);
 	}

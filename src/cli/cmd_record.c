@@ -614,7 +614,7 @@ static uint64_t pow2_words(uint64_t bytes)
 	return w;
 }
 
-int fnt__record_run(const struct fnt_rec_opts *o, char **argv)
+int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 {
 	char lib[PATH_MAX], prog[PATH_MAX], shm_path[128];
 	struct fnt_shm_hdr tmpl, *h = NULL;
@@ -628,6 +628,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv)
 	pid_t pid;
 	ssize_t r;
 
+	*ran = 0;
 	if (find_lib(lib, sizeof(lib)) < 0) {
 		fprintf(stderr, "fntrace: cannot find libfntrace.so next to the fntrace binary "
 				"or in ../lib (set FNTRACE_LIB)\n");
@@ -725,9 +726,12 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv)
 		fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(err));
 		waitpid(pid, NULL, 0);
 		ret = 127;
-		goto out_file;
+		fnt__tf_finish(&w);
+		unlink(o->out);
+		goto out_shm;
 	}
 
+	*ran = 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
@@ -821,5 +825,5 @@ int fnt__cmd_record(int argc, char **argv)
 	}
 	if (i < 0)
 		return 2;
-	return fnt__record_run(&o, argv + i);
+	return fnt__record_run(&o, argv + i, &help);
 }
