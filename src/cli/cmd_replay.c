@@ -49,6 +49,7 @@ struct replay {
 	uint64_t caller_addr;	/* one-entry cache for caller names */
 	uint32_t caller_image;
 	const char *caller_name;
+	int caller_owned;	/* caller_name was allocated by the demangler */
 };
 
 static void usage(FILE *f)
@@ -252,7 +253,16 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 	if (ev->caller != r->caller_addr || s->s->image != r->caller_image) {
 		r->caller_addr = ev->caller;
 		r->caller_image = s->s->image;
+		if (r->caller_name && r->caller_owned)
+			free((char *)r->caller_name);
 		r->caller_name = fnt__tf_addr_name(r->tf, s->s->image, ev->caller);
+		r->caller_owned = 0;
+		if (r->caller_name) {
+			const char *d = fnt__tf_demangle(r->caller_name);
+
+			r->caller_owned = d != r->caller_name;
+			r->caller_name = d;
+		}
 	}
 	caller = r->caller_name;
 	timestamp(o, ns);

@@ -5,6 +5,7 @@
  * the bytes actually present before it uses them: a malformed file gets an
  * error line, never a crash.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -585,6 +586,60 @@ static const struct fnt_tf_sym *sym_at(const struct fnt_tf_rfile *f, uint64_t v)
 	return NULL;
 }
 
+/*
+ * C++ names: demangled with libstdc++'s __cxa_demangle when the library is
+ * there (looked up at run time, so the C command does not link it), and
+ * shown without their parameter list, as uftrace does.
+ */
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+static demangle_fn demangler(void)
+{
+	static demangle_fn fn;
+	static int tried;
+
+	if (!tried) {
+		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+
+		tried = 1;
+		if (h)
+			fn = (demangle_fn)dlsym(h, "__cxa_demangle");
+	}
+	return fn;
+}
+
+const char *fnt__tf_demangle(const char *name)
+{
+	demangle_fn fn;
+	char *d;
+	int st = -1;
+	size_t n;
+
+	if (name[0] != '_' || name[1] != 'Z' || !(fn = demangler()))
+		return name;
+	d = fn(name, NULL, NULL, &st);
+	if (!d || st != 0)
+		return name;
+	/* Cut the parameter list: the last top-level "(...)". */
+	n = strlen(d);
+	while (n > 0 && d[n - 1] != ')')
+		n--;
+	if (n > 0) {
+		int depth = 0;
+
+		for (size_t i = n; i-- > 0;) {
+			if (d[i] == ')')
+				depth++;
+			else if (d[i] == '(' && --depth == 0) {
+				if (i > 0)
+					d[i] = 0;
+				break;
+			}
+		}
+	}
+	return d;
+}
+
 const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx)
 {
 	static __thread char unknown[64];
@@ -603,7 +658,7 @@ const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t 
 			const struct fnt_tf_sym *s = sym_at(o->file, o->file->sites[idx]);
 
 			if (s) {
-				n = o->file->strs + s->name;
+				n = fnt__tf_demangle(o->file->strs + s->name);
 			} else {
 				char *b = malloc(32);
 

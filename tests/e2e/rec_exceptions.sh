@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# rec_exceptions.sh - C++ exceptions thrown through traced frames: the
+# program behaves as untraced, the counts are exact, and the replay closes
+# the unwound frames (names demangled).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rec_common.bash"
+
+n=40
+for opt in -O0 -O2; do
+	clang++ $opt -g -fpatchable-function-entry=5 -o "$W/exc$opt" "$PROGS/rec_exc.cc"
+	"$W/exc$opt" $n >"$W/plain.out"
+	for tracer in function_graph function; do
+		note "$opt $tracer"
+		rec --tracer $tracer -o "$W/x.data" "$W/exc$opt" $n >"$W/out"
+		diff -u "$W/plain.out" "$W/out" || fail "$opt $tracer: output differs from the untraced run"
+		"$FNTRACE" report -i "$W/x.data" >"$W/report"
+		expect_counts "$W/out" "$W/report"
+	done
+	"$FNTRACE" replay -i "$W/x.data" >/dev/null
+	rec -o "$W/g.data" "$W/exc$opt" $n >/dev/null
+	"$FNTRACE" replay -i "$W/g.data" >"$W/g.txt"
+	expect_eq "$(grep -c 'thrower(); /\* unwound \*/' "$W/g.txt")" $((n / 2)) "$opt: unwound thrower"
+	expect_eq "$(grep -c '} /\* middle (unwound) \*/' "$W/g.txt")" $((n / 2)) "$opt: unwound middle"
+	expect_eq "$(grep -c '} /\* outer \*/' "$W/g.txt")" $n "$opt: outer returns normally"
+done
+echo "rec_exceptions: ok"
