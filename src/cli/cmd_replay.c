@@ -36,6 +36,8 @@ struct rs {
 	struct frame *stk;
 	size_t depth, cap;
 	long show_from;		/* -F: depth of the matching frame, or -1 */
+	char tid[16];		/* " [  1234] | ", formatted once */
+	size_t tid_len;
 };
 
 struct replay {
@@ -104,9 +106,7 @@ static void prefix(struct replay *r, struct rs *s, const char *dur)
 		fnt_out_mem(o, dur, 10);
 	else
 		fnt_out_spaces(o, 10);
-	fnt_out_mem(o, " [", 2);
-	fnt__out_u64(o, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
-	fnt_out_mem(o, "] | ", 4);
+	fnt_out_mem(o, s->tid, s->tid_len);
 }
 
 static void indent(struct replay *r, struct rs *s, size_t depth)
@@ -381,6 +381,8 @@ int fnt__cmd_replay(int argc, char **argv)
 			continue;
 		s->s = &tf.streams[i];
 		s->show_from = -1;
+		s->tid_len = (size_t)snprintf(s->tid, sizeof(s->tid), " [%6d] | ",
+					      s->s->tid < 0 ? 0 : s->s->tid);
 		fnt__tf_cursor_init(&s->cur, &tf, s->s);
 		advance(&r, s);
 		if (s->have)

@@ -99,23 +99,40 @@ int fnt__parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+/* Writes v as exactly w digits (zero-padded) or right-aligned (space-padded). */
+static char *put_num(char *p, uint64_t v, int w, char pad)
+{
+	for (int i = w - 1; i >= 0; i--) {
+		p[i] = (i == w - 1 || v) ? (char)('0' + v % 10) : pad;
+		v /= 10;
+	}
+	return p + w;
+}
+
 void fnt__fmt_dur(char *buf, uint64_t ns)
 {
-	/* Fixed point, no floating point: replay prints millions of these.
-	 * Always 10 characters: "123.456 us". */
-	static const char *units[] = { "us", "ms", " s" };
+	/* Fixed point, by hand: replay prints millions of these.  Always 10
+	 * characters ("123.456 us") while the value fits. */
+	static const char units[3][3] = { "us", "ms", " s" };
 	uint64_t scale = 1000;
 	int u = 0;
+	char *p = buf;
 
 	while (u < 2 && ns >= scale * 1000) {
 		scale *= 1000;
 		u++;
 	}
-	if (ns / scale > 999)
+	if (ns / scale > 999) {
 		snprintf(buf, 32, "%7llu %s", (unsigned long long)(ns / scale), units[u]);
-	else
-		snprintf(buf, 32, "%3llu.%03llu %s", (unsigned long long)(ns / scale),
-			 (unsigned long long)((ns % scale) * 1000 / scale), units[u]);
+		return;
+	}
+	p = put_num(p, ns / scale, 3, ' ');
+	*p++ = '.';
+	p = put_num(p, (ns % scale) * 1000 / scale, 3, '0');
+	*p++ = ' ';
+	*p++ = units[u][0];
+	*p++ = units[u][1];
+	*p = 0;
 }
 
 void fnt__out_init(struct fnt_out *o, int fd)

@@ -478,6 +478,15 @@ bad:
 	if (tf->nstreams)
 		qsort(tf->streams, tf->nstreams, sizeof(*tf->streams), stream_cmp);
 	tf->epoch_ticks = tf->clock.a.ticks;
+	{
+		uint64_t dt = tf->clock.b.ticks - tf->clock.a.ticks;
+		uint64_t dn = tf->clock.b.ns - tf->clock.a.ns;
+
+		if (tf->clock.b.ticks > tf->clock.a.ticks && dn / dt < (1ull << 30)) {
+			tf->mult = (uint64_t)(((unsigned __int128)dn << 32) / dt);
+			tf->mult_ok = 1;
+		}
+	}
 	return 0;
 
 fail_unmap:
@@ -540,7 +549,12 @@ const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, si
 
 uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks)
 {
-	uint64_t ns = fnt__clock_to_ns(&tf->clock.a, &tf->clock.b, ticks);
+	uint64_t ns;
+
+	/* The fast path: a multiply instead of a 128-bit division per event. */
+	if (tf->mult_ok && ticks >= tf->clock.a.ticks)
+		return (uint64_t)(((unsigned __int128)(ticks - tf->clock.a.ticks) * tf->mult) >> 32);
+	ns = fnt__clock_to_ns(&tf->clock.a, &tf->clock.b, ticks);
 
 	return ns > tf->clock.a.ns ? ns - tf->clock.a.ns : 0;
 }

@@ -213,6 +213,9 @@ struct fnt_tf {
 	struct fnt_tf_rstream *streams;	/* sorted by id */
 	size_t nstreams;
 	uint64_t epoch_ticks;
+	/* ns = ((ticks - a.ticks) * mult) >> 32, precomputed from the clock. */
+	uint64_t mult;
+	int mult_ok;
 };
 
 /* Opens and indexes path.  Returns 0, or -errno with one line in err
