@@ -412,6 +412,8 @@ int fnt__cmd_replay(int argc, char **argv)
 			break;	/* stdout closed (e.g. "| head") */
 	}
 	fnt__out_close(&r.out);
+	if (r.caller_owned)
+		free((char *)r.caller_name);
 	for (size_t i = 0; i < tf.nstreams; i++)
 		free(all[i].stk);
 	free(all);

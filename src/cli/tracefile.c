@@ -498,8 +498,19 @@ void fnt__tf_close(struct fnt_tf *tf)
 {
 	for (size_t i = 0; i < tf->nstreams; i++)
 		free(tf->streams[i].chunks);
-	for (size_t i = 0; i < tf->nobjs; i++)
-		free(tf->objs[i].names);
+	for (size_t i = 0; i < tf->nobjs; i++) {
+		struct fnt_tf_robj *o = &tf->objs[i];
+
+		/* Names outside the file's strings were allocated (demangled or
+		 * made up). */
+		for (uint32_t k = 0; o->names && k < o->file->h->nsites; k++) {
+			const char *n = o->names[k];
+
+			if (n && (n < o->file->strs || n >= o->file->strs + o->file->h->strs_len))
+				free((char *)n);
+		}
+		free(o->names);
+	}
 	free(tf->streams);
 	free(tf->objs);
 	free(tf->files);

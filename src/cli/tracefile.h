@@ -230,8 +230,8 @@ uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks);
 const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id);
 /* Name of a site; never NULL (a placeholder when unknown). */
 const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx);
-/* The demangled name of a C++ symbol (allocated, never freed: callers
- * cache it), else name itself. */
+/* The demangled name of a C++ symbol (allocated: the caller frees it),
+ * else name itself. */
 const char *fnt__tf_demangle(const char *name);
 /* Name of the function containing addr in image, or NULL. */
 const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr);
