@@ -3,8 +3,7 @@
 # clear line on stderr, nothing on stdout, and a non-zero status; --help
 # works for every subcommand; truncated and corrupted trace files are
 # reported (truncated: the complete records are still shown).
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 # err PATTERN CMD...: CMD fails, with exactly one stderr line matching.
 err() {

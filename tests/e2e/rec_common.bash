@@ -1,5 +1,25 @@
 # tests/e2e/rec_common.bash - helpers of the recording end-to-end tests
-# (sourced after lib.sh; not a test itself: run.sh runs *.sh only).
+# (sourced; not a test itself: run.sh runs *.sh only).  Self-contained, so
+# the recording tests depend on nothing but the build: O (the build
+# directory) and the fntrace binary, libfntrace.so and unit tests in it.
+set -euo pipefail
+ROOT=${FNT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+O=${O:-build}
+case "$O" in /*) BUILD=$O ;; *) BUILD=$ROOT/$O ;; esac
+FNTRACE=$BUILD/fntrace
+PROGS=$ROOT/tests/progs
+W=$BUILD/e2e/$(basename "$0" .sh)
+rm -rf "$W"
+mkdir -p "$W"
+# The program's cwd may be anywhere: gmon.out and core files land in $W.
+cd "$W"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "-- $*"; }
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
+# expect_grep PATTERN FILE WHAT
+expect_grep() { grep -qE -- "$1" "$2" || { cat "$2" >&2; fail "$3: no line matching '$1' in $2"; }; }
 
 # build_rec NAME FORM OPT: builds tests/progs/rec_calls.c as $W/NAME with
 # one of the patch-site forms the recorder is tested with.

@@ -4,8 +4,7 @@
 # form, -O0 and -O2, both tracers, and the tricky control flows (threads
 # coming and going, longjmp, signal handlers, recursion past the shadow
 # stack).
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 failed=()
 for form in clang gcc-nop; do

@@ -3,8 +3,7 @@
 # trace holds every event up to the end (the rings live in shared memory,
 # drained after the process is gone), and fntrace exits with 128+signal,
 # as the program's own death.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 build_rec rc clang -O2
 for how in kill:137 segv:139; do

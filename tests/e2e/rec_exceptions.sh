@@ -2,8 +2,7 @@
 # rec_exceptions.sh - C++ exceptions thrown through traced frames: the
 # program behaves as untraced, the counts are exact, and the replay closes
 # the unwound frames (names demangled).
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 n=40
 for opt in -O0 -O2; do

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # rec_fork_exec.sh - children and exec'd programs are traced into the same
 # file with their own pids (default), or not at all (--no-follow-fork).
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 build_rec rc clang -O2
 n=300

@@ -3,8 +3,7 @@
 # lossless loses nothing; drop and overwrite lose events, count them
 # exactly (events in the file + lost == events the program made), show
 # them in the replay, and keep the oldest (drop) or the newest (overwrite).
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 build_rec rc clang -O2
 n=200000

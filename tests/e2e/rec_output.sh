@@ -4,9 +4,8 @@
 # writer (fixed times), and after normalizing (durations, tids, times and
 # addresses removed) for a real program under both tracers and every
 # supported compiler/flag form.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/rec_common.bash"
-EXP=$(dirname "$0")/expected
+source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
+EXP=$ROOT/tests/e2e/expected
 
 "$BUILD/tests/unit/test_tracefile" --write "$W/s.data"
 check() {	# check EXPECTED-FILE COMMAND...
