@@ -78,19 +78,18 @@ static void thread_exit(void *p)
 	t->keyed = 0;
 }
 
-/* Slow path: the thread's first event (or first since its ring went back). */
+/* Slow path: the thread's first event (or first since its ring went back).
+ * Returns 0, or -errno: the caller counts its event(s) lost. */
 static int open_thread(struct rec_thread *t)
 {
 	int err;
 
 	if (!__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		return -ENODEV;
-	if (t->retry) {
-		/* No ring was free: retry now and then, count the rest lost. */
-		__atomic_fetch_add(&shm->lost_noslot, 1, __ATOMIC_RELAXED);
-		if (++t->retry & 1023)
-			return -EBUSY;
-	}
+	/* No ring was free: retry every 1024 events only (a scan of the
+	 * slots each time would be slow). */
+	if (t->retry && (++t->retry & 1023))
+		return -EBUSY;
 	err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
 	if (err < 0) {
 		if (!t->retry)
@@ -109,16 +108,22 @@ static int open_thread(struct rec_thread *t)
 	return 0;
 }
 
-static inline int ready(struct rec_thread *t)
+/* Has the thread a ring?  If not, n events are lost (an entry whose exit
+ * will not be hooked either counts 2). */
+static inline int ready(struct rec_thread *t, unsigned n)
 {
-	return __builtin_expect(t->w.slot != NULL, 1) || open_thread(t) == 0;
+	if (__builtin_expect(t->w.slot != NULL, 1) || open_thread(t) == 0)
+		return 1;
+	if (__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&shm->lost_noslot, n, __ATOMIC_RELAXED);
+	return 0;
 }
 
-static inline int encodable(const struct fnt_call *c)
+static inline int encodable(const struct fnt_call *c, unsigned n)
 {
 	if (__builtin_expect(c->object_id <= FNT_EV_OBJ_MAX && c->site_index <= FNT_EV_IDX_MAX, 1))
 		return 1;
-	fnt_local_add(&rt.w.slot->lost, 1);
+	fnt_local_add(&rt.w.slot->lost, n);
 	return 0;
 }
 
@@ -126,7 +131,7 @@ static int func_entry(const struct fnt_call *c, void *data)
 {
 	struct rec_thread *t = &rt;
 
-	if (!ready(t) || !encodable(c))
+	if (!ready(t, 1) || !encodable(c, 1))
 		return FNT_SKIP_EXIT;
 	fnt_ring_emit(&t->w, FNT_EV_FUNC, c->object_id, c->site_index,
 		      fnt_clock_read(clock_kind), c->parent_ip);
@@ -139,7 +144,7 @@ static int graph_entry(const struct fnt_call *c, void *data)
 
 	if (max_depth && c->depth >= max_depth)
 		return FNT_SKIP_EXIT;
-	if (!ready(t) || !encodable(c))
+	if (!ready(t, 2) || !encodable(c, 2))
 		return FNT_SKIP_EXIT;
 	if (__builtin_expect(c->depth >= GRAPH_MAX_DEPTH, 0)) {
 		fnt_ring_emit(&t->w, FNT_EV_FUNC, c->object_id, c->site_index,
@@ -156,7 +161,7 @@ static void graph_exit(const struct fnt_call *c, void *data)
 	struct rec_thread *t = &rt;
 	unsigned type = (c->flags & FNT_CALL_UNWOUND) ? FNT_EV_UNWOUND : FNT_EV_EXIT;
 
-	if (!ready(t))
+	if (!ready(t, 1))
 		return;
 	fnt_ring_emit(&t->w, type, c->object_id, c->site_index, fnt_clock_read(clock_kind), 0);
 }
@@ -169,7 +174,7 @@ static int thresh_entry(const struct fnt_call *c, void *data)
 
 	if ((max_depth && c->depth >= max_depth) || c->depth >= THRESH_STACK)
 		return FNT_SKIP_EXIT;
-	if (!ready(t) || !encodable(c))
+	if (!ready(t, 1) || !encodable(c, 1))
 		return FNT_SKIP_EXIT;
 	if (__builtin_expect(!t->stack, 0)) {
 		/* mmap, not malloc: we may be in a signal handler. */
@@ -189,7 +194,7 @@ static void thresh_exit(const struct fnt_call *c, void *data)
 	struct rec_thread *t = &rt;
 	uint64_t now = fnt_clock_read(clock_kind), d;
 
-	if (!t->stack || c->depth >= THRESH_STACK || !ready(t))
+	if (!t->stack || c->depth >= THRESH_STACK || !ready(t, 1))
 		return;
 	d = now - t->stack[c->depth];
 	if (d < thresh || (c->flags & FNT_CALL_UNWOUND))

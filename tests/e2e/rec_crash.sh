@@ -37,4 +37,13 @@ set +e
 rc=$?
 set -e
 expect_eq "$rc" 42 "exit status passed through"
+# live: the program's output, then the replay; the program's status.
+set +e
+"$FNTRACE" live "$W/rc" segv 3 >"$W/live.out" 2>"$W/live.err"
+rc=$?
+set -e
+expect_eq "$rc" 139 "live: exit status"
+expect_grep '^calls mid 3$' "$W/live.out" "live: program output"
+expect_eq "$(grep -c '|   mid() {' "$W/live.out")" 3 "live: replay of the calls"
+ls /tmp/fntrace-live-* 2>/dev/null | grep -q . && fail "live left its temporary file" || true
 echo "rec_crash: ok"

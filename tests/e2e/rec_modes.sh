@@ -48,4 +48,12 @@ events=$(info_field "$W/ot.data" events)
 lost=$(info_field "$W/ot.data" 'lost events')
 # main, report, 80 thread_fn, 80 x 5000 leaf: 2 events each.
 expect_eq "$((events + lost))" "$((2 * (2 + 80 + 80 * 5000)))" "overwrite threads: events + lost"
+# More threads at once than rings: the extra threads' events are lost,
+# counted, and said so on stderr (once per thread, not per event).
+FNTRACE_RINGS=2 "$FNTRACE" record -o "$W/few.data" "$W/rc" threads 1 300000 >/dev/null 2>"$W/err"
+lost=$(info_field "$W/few.data" 'lost events')
+[ "$lost" -gt 0 ] || fail "2 rings for 5 threads: nothing lost"
+expect_grep 'no free ring for thread' "$W/err" "no free ring warning"
+events=$(info_field "$W/few.data" events)
+expect_eq "$((events + lost))" "$((2 * (2 + 4 + 4 * 300000)))" "few rings: events + lost"
 echo "rec_modes: ok"

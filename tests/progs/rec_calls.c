@@ -12,6 +12,8 @@
  *   rec_calls longjmp N     N longjmps out of 3 nested traced frames
  *   rec_calls signal N      N signals whose handler calls traced functions
  *   rec_calls deep N        recursion N deep
+ *   rec_calls pexit N       N threads leave through pthread_exit in a traced frame
+ *   rec_calls exit N        N calls, then exit() from a traced frame
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -24,7 +26,7 @@
 
 #define NOINLINE __attribute__((noinline))
 
-static long n_leaf, n_mid, n_thread_fn, n_jump_a, n_jump_b, n_jump_c, n_handler, n_recurse;
+static long n_quitter, n_quit, n_leaf, n_mid, n_thread_fn, n_jump_a, n_jump_b, n_jump_c, n_handler, n_recurse;
 static volatile long sink;
 static jmp_buf jb;
 
@@ -48,6 +50,29 @@ NOINLINE void *thread_fn(void *arg)
 	for (long i = 0; i < n; i++)
 		leaf();
 	return NULL;
+}
+
+NOINLINE void quit_thread(void)
+{
+	__atomic_fetch_add(&n_quit, 1, __ATOMIC_RELAXED);
+	pthread_exit(NULL);
+}
+
+NOINLINE void *quitter(void *arg)
+{
+	__atomic_fetch_add(&n_quitter, 1, __ATOMIC_RELAXED);
+	leaf();
+	quit_thread();
+	return NULL;
+}
+
+static void report(void);
+
+NOINLINE void quit_process(void)
+{
+	n_quit++;
+	report();
+	exit(0);
 }
 
 NOINLINE void jump_c(void)
@@ -97,6 +122,10 @@ static void report(void)
 		printf("calls handler %ld\n", n_handler);
 	if (n_recurse)
 		printf("calls recurse %ld\n", n_recurse);
+	if (n_quitter)
+		printf("calls quitter %ld\n", n_quitter);
+	if (n_quit)
+		printf("calls %s %ld\n", n_quitter ? "quit_thread" : "quit_process", n_quit);
 	fflush(stdout);
 }
 
@@ -168,6 +197,17 @@ int main(int argc, char **argv)
 			mid();
 			raise(SIGUSR1);
 		}
+	} else if (strcmp(mode, "pexit") == 0) {
+		for (long i = 0; i < n; i++) {
+			pthread_t t;
+
+			pthread_create(&t, NULL, quitter, NULL);
+			pthread_join(t, NULL);
+		}
+	} else if (strcmp(mode, "exit") == 0) {
+		for (long i = 0; i < n; i++)
+			mid();
+		quit_process();
 	} else if (strcmp(mode, "deep") == 0) {
 		sink = recurse(n);
 	} else {
