@@ -5,7 +5,8 @@
 #     the program's own time per call minus the untraced build's;
 #   - replay and report time against uftrace's on the same workload
 #     (uftrace records a -pg build of the same program).
-# Each figure is the best of $RUNS runs.  Usage: O=build bash bench/record_bench.sh
+# Each figure is the best of $RUNS runs, in thread CPU time per call (wall
+# time is inflated by anything else running on the machine).  Usage: O=build bash bench/record_bench.sh
 set -euo pipefail
 O=${O:-build}
 RUNS=${RUNS:-5}
@@ -19,7 +20,7 @@ clang -O2 -fpatchable-function-entry=5 -o "$W/cb" "$here/callbench.c" -lpthread
 best() {	# best CMD...: the lowest "N ns/call" of RUNS runs
 	local b=
 	for _ in $(seq "$RUNS"); do
-		v=$("$@" 2>/dev/null | sed -n 's/ ns\/call//p')
+		v=$("$@" 2>/dev/null | sed -n 's/ ns\/call.*//p')
 		b=$(echo "$v ${b:-$v}" | awk '{print ($1 < $2) ? $1 : $2}')
 	done
 	echo "$b"

@@ -543,6 +543,8 @@ static uint64_t drain_all(struct drain *d, int final)
 	scan_meta(d);
 	for (uint32_t i = 0; i < d->h->nslots; i++)
 		n += drain_slot(d, i, final, check);
+	if (n)
+		fnt__ring_drained(d->h);
 	return n;
 }
 

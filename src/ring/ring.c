@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -79,35 +78,48 @@ void fnt__ring_kick(struct fnt_ring_writer *w)
 
 int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 {
-	struct timespec ts = { 0, 20000 };
-	unsigned spins = 0;
+	struct timespec to = { 0, 2000000 };
+	unsigned rounds = 0;
 
 	if (w->mode == FNT_MODE_DROP)
 		return -ENOSPC;
-	fnt__ring_kick(w);
+	/* Sleep, not spin: on a small machine the reader needs the CPU. */
+	__atomic_fetch_add(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
+		/* Read before the check, so a drain in between changes it and
+		 * the futex wait returns at once (no lost wake-up). */
+		uint32_t seq = __atomic_load_n(&w->hdr->drained, __ATOMIC_ACQUIRE);
 		/* Pairs with the reader's release store of ->tail. */
 		uint64_t t = __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE);
 
 		if (need - t <= w->size)
-			return 0;
-		if (++spins < 50) {
-			sched_yield();
-			continue;
-		}
-		nanosleep(&ts, NULL);
+			break;
+		fnt__ring_kick(w);
+		syscall(SYS_futex, &w->hdr->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		/* Every ~100 ms: is anybody still draining? */
-		if ((spins & 4095) == 0) {
+		if ((++rounds & 63) == 0) {
 			int rp = w->hdr->reader_pid;
 
 			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
 				w->dead = 1;
 				__atomic_fetch_add(&w->hdr->lost_noreader, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
 				return -ENOSPC;
 			}
-			fnt__ring_kick(w);
 		}
 	}
+	__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void fnt__ring_drained(struct fnt_shm_hdr *hdr)
+{
+	/* seq_cst pairs with the writers' increment of ->waiters: either we
+	 * see the waiter, or it sees the new tail before sleeping. */
+	if (__atomic_load_n(&hdr->waiters, __ATOMIC_SEQ_CST) == 0)
+		return;
+	__atomic_fetch_add(&hdr->drained, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &hdr->drained, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
 void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)

@@ -238,6 +238,8 @@ void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s
 void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s);
 /* Gives the words before end back to the writer. */
 void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end);
+/* Wakes lossless writers waiting for room, after a drain. */
+void fnt__ring_drained(struct fnt_shm_hdr *hdr);
 /* Makes a drained ring free for another thread. */
 void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i);
 

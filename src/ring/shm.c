@@ -43,6 +43,8 @@ static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
 	h->nimages = h->nobjects = h->nstreams = 0;
 	h->lost_noslot = h->lost_noreader = 0;
 	h->kick = 0;
+	h->drained = 0;
+	h->waiters = 0;
 	h->version = FNT_SHM_VERSION;
 	/* Last: attachers check the magic (pairs with the acquire in attach). */
 	__atomic_store_n(&h->magic, FNT_SHM_MAGIC, __ATOMIC_RELEASE);

@@ -76,6 +76,10 @@ struct fnt_shm_hdr {
 	/* Futex word: writers bump it and wake the reader when a ring passes
 	 * half full; the reader sleeps on it between drains. */
 	uint32_t kick __attribute__((aligned(64)));
+	/* Futex word: the reader bumps it after a drain that freed room while
+	 * lossless writers wait (waiters > 0); they sleep on it. */
+	uint32_t drained __attribute__((aligned(64)));
+	uint32_t waiters;
 };
 
 struct fnt_shm_image {

@@ -171,6 +171,7 @@ static void *reader(void *p)
 
 	while (!a->stop) {
 		drain(a->h, 0, &a->s);
+		fnt__ring_drained(a->h);
 		usleep(200);	/* slower than the writer: it must wait */
 	}
 	drain(a->h, 0, &a->s);
