@@ -714,8 +714,16 @@ const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t 
 
 			if (v >= sg->vaddr && v < sg->vaddr + sg->memsz) {
 				const struct fnt_tf_sym *s = sym_at(o->file, v);
+				static __thread char buf[320];
+				const char *base = strrchr(o->path, '/');
 
-				return s ? o->file->strs + s->name : NULL;
+				if (s)
+					return o->file->strs + s->name;
+				/* No symbol (a stripped library's local function):
+				 * say where at least. */
+				snprintf(buf, sizeof(buf), "%s+0x%llx", base ? base + 1 : o->path,
+					 (unsigned long long)v);
+				return buf;
 			}
 		}
 	}

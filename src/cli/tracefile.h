@@ -233,7 +233,8 @@ const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t 
 /* The demangled name of a C++ symbol (allocated: the caller frees it),
  * else name itself. */
 const char *fnt__tf_demangle(const char *name);
-/* Name of the function containing addr in image, or NULL. */
+/* Name of the function containing addr in image ("lib.so+0xoff" when the
+ * object has no symbol there; valid until the next call), or NULL. */
 const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr);
 
 /* Reads a stream's events in order, lost markers included. */

@@ -17,6 +17,7 @@
  * recording.
  */
 #include <errno.h>
+#include <link.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -274,6 +275,31 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 	}
 }
 
+/* Objects without sites (libc, ...) are described too, under ids the
+ * runtime never gives, so the reader can name callers in them. */
+#define UNTRACED_ID_BASE 0x80000000u
+
+static int add_untraced(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uint32_t *n = data;
+	char exe[PATH_MAX];
+	const char *path = info->dlpi_name;
+
+	if (!path || !path[0]) {
+		ssize_t l;
+
+		if (*n != 0)
+			return 0;	/* the vDSO */
+		l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[l > 0 ? l : 0] = 0;
+		path = exe;
+	}
+	if (path[0] == '/' && strstr(path, "libfntrace") == NULL)
+		add_object(image_id, UNTRACED_ID_BASE + *n, path, info->dlpi_addr, 0, NULL, 0);
+	(*n)++;
+	return 0;
+}
+
 /* Describes this process image.  Returns its id, or -ENOSPC. */
 static int add_image(uint32_t parent)
 {
@@ -326,6 +352,11 @@ void fnt__recorder_init(void)
 	}
 	image_id = (uint32_t)id;
 	rec_on = 1;
+	if (shm->tracer == FNT_TRACER_FUNCTION) {
+		uint32_t n = 0;
+
+		dl_iterate_phdr(add_untraced, &n);
+	}
 
 	err = fnt_set_object_hook(object_hook, NULL);
 	if (err < 0)

@@ -23,7 +23,7 @@ diff -u "$EXP/rec_sample.info" "$W/info" || fail "info differs"
 # Real programs, normalized.
 graph_norm() { sed -n 's/^.*] | //p' | grep -v '^$'; }
 flat() { sed 's/^ *//' "$1" | tr '\n' ' '; }
-func_norm() { sed -n 's/^.*] | //p' | sed 's/<- 0x[0-9a-f]*$/<- ADDR/'; }
+func_norm() { sed -n 's/^.*] | //p' | sed 's/+0x[0-9a-f]*$/+ADDR/'; }
 failed=()
 for form in clang gcc-nop; do
 	for opt in -O0 -O1 -O2 -O3; do
