@@ -59,6 +59,21 @@ expect_eq "$(flat "$W/D.txt")" "main() { leaf(); mid(); leaf(); mid(); report();
 # Only main and the outermost recursions last 1 ms; the leaves do not.
 grep -q '^main();$' "$W/t.txt" || fail "threshold: main missing: $(head "$W/t.txt")"
 [ "$(wc -l <"$W/t.txt")" -lt 1000 ] || fail "threshold kept short calls"
+# Symbols are in the file: replay works after the program is deleted.
+cp "$W/rcclang-O2" "$W/gone"
+rec -o "$W/gone.data" "$W/gone" count 2 >/dev/null
+rm "$W/gone"
+"$FNTRACE" replay -i "$W/gone.data" | graph_norm >"$W/gone.txt"
+diff -u "$EXP/rec_calls.graph" "$W/gone.txt" || fail "replay after the binary was deleted"
+
+# The clock fallback (no invariant TSC): CLOCK_MONOTONIC timestamps.
+FNTRACE_CLOCK=mono rec -o "$W/mono.data" "$W/rcclang-O2" count 2 >/dev/null
+"$FNTRACE" info -i "$W/mono.data" | grep -q '^# clock *: monotonic' || fail "mono clock not used"
+"$FNTRACE" replay -i "$W/mono.data" | graph_norm >"$W/mono.txt"
+diff -u "$EXP/rec_calls.graph" "$W/mono.txt" || fail "replay with the monotonic clock"
+"$FNTRACE" replay -i "$W/mono.data" | grep -q '^ *[0-9]*\.[0-9]* us .*report();' ||
+	fail "monotonic clock: no duration"
+
 # Replay filter: only what runs inside mid.
 rec -o "$W/g.data" "$W/rcclang-O0" count 2 >/dev/null
 "$FNTRACE" replay -F mid -i "$W/g.data" | graph_norm >"$W/rf.txt"
