@@ -319,6 +319,24 @@ static int add_image(uint32_t parent)
 	return (int)i;
 }
 
+/* After exec, rings taken by the image this process ran before are
+ * orphans (exec ended its threads): hand them to the reader now rather
+ * than when the process exits. */
+static void retire_previous_image(void)
+{
+	struct fnt_shm_slot *slots = fnt_shm_slots(shm);
+
+	for (uint32_t i = 0; i < shm->nslots; i++) {
+		struct fnt_shm_slot *s = &slots[i];
+
+		/* Acquire pairs with the release store of ->pid at open. */
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == FNT_SLOT_OWNED &&
+		    __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE) == my_pid && s->image != image_id)
+			/* Release pairs with the reader's acquire of ->state. */
+			__atomic_store_n(&s->state, FNT_SLOT_RETIRED, __ATOMIC_RELEASE);
+	}
+}
+
 void fnt__recorder_init(void)
 {
 	const char *path = getenv(FNT_ENV_SHM);
@@ -352,6 +370,7 @@ void fnt__recorder_init(void)
 	}
 	image_id = (uint32_t)id;
 	rec_on = 1;
+	retire_previous_image();
 	if (shm->tracer == FNT_TRACER_FUNCTION) {
 		uint32_t n = 0;
 
