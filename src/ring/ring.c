@@ -260,3 +260,68 @@ int fnt__ev_decode(struct fnt_ev_decoder *d, uint64_t w, struct fnt_ev *ev)
 	}
 	return 1;
 }
+
+int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx,
+			 uint64_t ts, uint64_t aux)
+{
+	uint64_t words[4], pos, lost = 0, delta = 0;
+	unsigned n = 0, i;
+	int outer, newbase = 0, newcaller = 0;
+
+	if (__builtin_expect(w->dead, 0))
+		return -ENOSPC;
+	w->nest++;
+	fnt_barrier();
+	outer = w->nest == 1;
+
+	/* Only an outermost writer reports drops: an interrupted writer may
+	 * have read pending_lost already, and would report them twice. */
+	if (__builtin_expect(w->pending_lost != 0, 0) && outer) {
+		lost = w->pending_lost;
+		words[n++] = fnt_ev_ext(FNT_EXT_LOST, lost);
+	}
+	if (outer) {
+		delta = ts - w->base_ts;
+		if (__builtin_expect(delta > FNT_EV_DELTA_MAX ||
+				     w->head - w->base_pos >= FNT_RING_PAGE, 0)) {
+			words[n++] = fnt_ev_ext(FNT_EXT_TIME_BASE, ts);
+			delta = 0;
+			newbase = 1;
+		}
+	} else {
+		words[n++] = fnt_ev_ext(FNT_EXT_TIME_ONCE, ts);
+	}
+	if (type == FNT_EV_FUNC) {
+		if (!outer) {
+			words[n++] = fnt_ev_ext(FNT_EXT_CALLER_ONCE, aux);
+		} else if (aux != w->last_caller || newbase) {
+			words[n++] = fnt_ev_ext(FNT_EXT_CALLER, aux);
+			newcaller = 1;
+		}
+	} else if (type == FNT_EV_EXIT_DUR) {
+		words[n++] = fnt_ev_ext(FNT_EXT_DUR, aux);
+	}
+	words[n++] = fnt_ev_make(type, delta, obj, idx);
+
+	if (__builtin_expect(fnt_ring_reserve(w, n, &pos) < 0, 0)) {
+		fnt_local_add(&w->pending_lost, 1);
+		fnt_local_add(&w->slot->lost, 1);
+		fnt_ring_end(w);
+		return -ENOSPC;
+	}
+	for (i = 0; i < n; i++)
+		w->buf[(pos + i) & w->mask] = words[i];
+	if (n > 1)
+		fnt_local_add(&w->slot->ext_words, n - 1);
+	if (newbase) {
+		w->base_ts = ts;
+		w->base_pos = pos;
+	}
+	if (newcaller)
+		w->last_caller = aux;
+	if (lost)
+		fnt_local_add(&w->pending_lost, -lost);
+	fnt_ring_end(w);
+	return 0;
+}
+

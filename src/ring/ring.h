@@ -149,73 +149,50 @@ static inline void fnt_ring_end(struct fnt_ring_writer *w)
 	}
 }
 
+/* The general case of fnt_ring_emit(): nested writers, time bases, callers,
+ * in-band loss reports, a ring past half full. */
+int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx,
+			uint64_t ts, uint64_t aux);
+
 /*
  * Writes one event of the given type at time ts.  aux is the caller address
  * for FNT_EV_FUNC and the DUR payload for FNT_EV_EXIT_DUR.
  * Returns 0, or -ENOSPC when the event was lost (counted).
+ *
+ * Inline, the common case only: an outermost writer, one word, the same
+ * time base and caller, room in the ring.  nest is raised before the base
+ * and caller are read, so no nested writer can move them under us.
  */
-static inline int fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj,
-				uint32_t idx, uint64_t ts, uint64_t aux)
+static inline __attribute__((always_inline)) int
+fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx, uint64_t ts,
+	      uint64_t aux)
 {
-	uint64_t words[4], pos, lost = 0, delta = 0;
-	unsigned n = 0, i;
-	int outer, newbase = 0, newcaller = 0;
+	uint64_t h, delta;
 
-	if (__builtin_expect(w->dead, 0))
-		return -ENOSPC;
-	w->nest++;
+	if (__builtin_expect((w->nest | w->dead) != 0 || w->pending_lost != 0 ||
+			     type == FNT_EV_EXIT_DUR, 0))
+		return fnt__ring_emit_slow(w, type, obj, idx, ts, aux);
+	w->nest = 1;
 	fnt_barrier();
-	outer = w->nest == 1;
-
-	/* Only an outermost writer reports drops: an interrupted writer may
-	 * have read pending_lost already, and would report them twice. */
-	if (__builtin_expect(w->pending_lost != 0, 0) && outer) {
-		lost = w->pending_lost;
-		words[n++] = fnt_ev_ext(FNT_EXT_LOST, lost);
-	}
-	if (outer) {
-		delta = ts - w->base_ts;
-		if (__builtin_expect(delta > FNT_EV_DELTA_MAX ||
-				     w->head - w->base_pos >= FNT_RING_PAGE, 0)) {
-			words[n++] = fnt_ev_ext(FNT_EXT_TIME_BASE, ts);
-			delta = 0;
-			newbase = 1;
-		}
-	} else {
-		words[n++] = fnt_ev_ext(FNT_EXT_TIME_ONCE, ts);
-	}
-	if (type == FNT_EV_FUNC) {
-		if (!outer) {
-			words[n++] = fnt_ev_ext(FNT_EXT_CALLER_ONCE, aux);
-		} else if (aux != w->last_caller || newbase) {
-			words[n++] = fnt_ev_ext(FNT_EXT_CALLER, aux);
-			newcaller = 1;
-		}
-	} else if (type == FNT_EV_EXIT_DUR) {
-		words[n++] = fnt_ev_ext(FNT_EXT_DUR, aux);
-	}
-	words[n++] = fnt_ev_make(type, delta, obj, idx);
-
-	if (__builtin_expect(fnt_ring_reserve(w, n, &pos) < 0, 0)) {
-		fnt_local_add(&w->pending_lost, 1);
-		fnt_local_add(&w->slot->lost, 1);
-		fnt_ring_end(w);
-		return -ENOSPC;
-	}
-	for (i = 0; i < n; i++)
-		w->buf[(pos + i) & w->mask] = words[i];
-	if (n > 1)
-		fnt_local_add(&w->slot->ext_words, n - 1);
-	if (newbase) {
-		w->base_ts = ts;
-		w->base_pos = pos;
-	}
-	if (newcaller)
-		w->last_caller = aux;
-	if (lost)
-		fnt_local_add(&w->pending_lost, -lost);
+	delta = ts - w->base_ts;
+	h = *(volatile uint64_t *)&w->head;
+	if (__builtin_expect(delta > FNT_EV_DELTA_MAX || h - w->base_pos >= FNT_RING_PAGE ||
+			     (type == FNT_EV_FUNC && aux != w->last_caller), 0))
+		goto slow;
+	if (w->mode != FNT_MODE_OVERWRITE &&
+	    /* Pairs with the reader's release store of ->tail. */
+	    __builtin_expect(h + 1 - __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE) >
+			     w->size / 2, 0))
+		goto slow;
+	if (__builtin_expect(!fnt_local_cmpxchg(&w->head, h, h + 1), 0))
+		goto slow;	/* a signal handler wrote in between */
+	w->buf[h & w->mask] = fnt_ev_make(type, delta, obj, idx);
 	fnt_ring_end(w);
 	return 0;
+slow:
+	/* Publishes what a nested writer may have written, drops nest. */
+	fnt_ring_end(w);
+	return fnt__ring_emit_slow(w, type, obj, idx, ts, aux);
 }
 
 /*

@@ -81,10 +81,18 @@ err "is trace format version 9; this fntrace reads version 1" "$FNTRACE" info -i
 
 # A recording cut short for real: fntrace itself killed mid-run.
 build_rec rc clang -O2
-"$FNTRACE" record -o "$W/k.data" "$W/rc" threads 400 2000 >/dev/null &
-sleep 0.5
-kill -9 $!
-wait $! 2>/dev/null || true
+"$FNTRACE" record -o "$W/k.data" "$W/rc" count 100000000 >/dev/null &
+rpid=$!
+sleep 1
+cpid=$(pgrep -P $rpid || true)
+[ -n "$cpid" ] || fail "the recording ended before it could be killed"
+kill -9 $rpid
+wait $rpid 2>/dev/null || true
+# The program notices its reader is gone (within ~0.1 s) and runs on
+# untraced; we stop it here.
+kill -9 $cpid 2>/dev/null || true
+rm -f /dev/shm/fntrace-$rpid-*
 "$FNTRACE" report -i "$W/k.data" >"$W/out" 2>"$W/err" || fail "report of a killed recording"
 expect_grep 'warning: .*(truncated|interrupted)' "$W/err" "killed recording: warning"
+[ "$(calls_of "$W/out" leaf)" -gt 0 ] || fail "killed recording: no calls recovered"
 echo "rec_cli_errors: ok"
