@@ -49,7 +49,7 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		w->head = s->commit;
 		/* Forces a TIME_BASE (and a CALLER) as the first words. */
 		w->base_pos = w->head - FNT_RING_PAGE;
-		w->last_caller = 0;
+		memset(w->callers, 0, sizeof(w->callers));
 		return 0;
 	}
 	return -EBUSY;
@@ -209,8 +209,7 @@ int fnt__ev_decode(struct fnt_ev_decoder *d, uint64_t w, struct fnt_ev *ev)
 			d->have_once_time = 1;
 			return 0;
 		case FNT_EXT_CALLER:
-			d->caller = p;
-			d->have_caller = 1;
+			d->callers[(p >> 54) & (FNT_EV_CALLERS - 1)] = p & FNT_EV_ADDR_MASK;
 			return 0;
 		case FNT_EXT_CALLER_ONCE:
 			d->once_caller = p;
@@ -251,7 +250,8 @@ int fnt__ev_decode(struct fnt_ev_decoder *d, uint64_t w, struct fnt_ev *ev)
 			ev->caller = d->once_caller;
 			d->have_once_caller = 0;
 		} else {
-			ev->caller = d->have_caller ? d->caller : 0;
+			/* 0 after a resync, until the slot is filled again. */
+			ev->caller = d->callers[fnt_ev_func_slot(w)];
 		}
 	} else if (type == FNT_EV_EXIT_DUR && d->have_dur) {
 		ev->dur = d->dur & FNT_EV_DUR_MASK;
@@ -265,7 +265,8 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 			 uint64_t ts, uint64_t aux)
 {
 	uint64_t words[4], pos, lost = 0, delta = 0;
-	unsigned n = 0, i;
+	uint64_t dmax = type == FNT_EV_FUNC ? FNT_EV_FUNC_DELTA_MAX : FNT_EV_DELTA_MAX;
+	unsigned n = 0, i, slot = 0;
 	int outer, newbase = 0, newcaller = 0;
 
 	if (__builtin_expect(w->dead, 0))
@@ -282,7 +283,7 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 	}
 	if (outer) {
 		delta = ts - w->base_ts;
-		if (__builtin_expect(delta > FNT_EV_DELTA_MAX ||
+		if (__builtin_expect(delta > dmax ||
 				     w->head - w->base_pos >= FNT_RING_PAGE, 0)) {
 			words[n++] = fnt_ev_ext(FNT_EXT_TIME_BASE, ts);
 			delta = 0;
@@ -294,14 +295,26 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 	if (type == FNT_EV_FUNC) {
 		if (!outer) {
 			words[n++] = fnt_ev_ext(FNT_EXT_CALLER_ONCE, aux);
-		} else if (aux != w->last_caller || newbase) {
-			words[n++] = fnt_ev_ext(FNT_EXT_CALLER, aux);
-			newcaller = 1;
+		} else {
+			/* A new base forgets the cache: a reader that starts
+			 * there (overwrite mode) must get every caller again. */
+			if (newbase)
+				memset(w->callers, 0, sizeof(w->callers));
+			for (slot = 0; slot < FNT_EV_CALLERS; slot++)
+				if (w->callers[slot] == aux)
+					break;
+			if (slot == FNT_EV_CALLERS) {
+				slot = w->victim++ & (FNT_EV_CALLERS - 1);
+				words[n++] = fnt_ev_ext(FNT_EXT_CALLER,
+							((uint64_t)slot << 54) | (aux & FNT_EV_ADDR_MASK));
+				newcaller = 1;
+			}
 		}
 	} else if (type == FNT_EV_EXIT_DUR) {
 		words[n++] = fnt_ev_ext(FNT_EXT_DUR, aux);
 	}
-	words[n++] = fnt_ev_make(type, delta, obj, idx);
+	words[n++] = type == FNT_EV_FUNC ? fnt_ev_make_func(delta, slot, obj, idx)
+					 : fnt_ev_make(type, delta, obj, idx);
 
 	if (__builtin_expect(fnt_ring_reserve(w, n, &pos) < 0, 0)) {
 		fnt_local_add(&w->pending_lost, 1);
@@ -318,7 +331,7 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 		w->base_pos = pos;
 	}
 	if (newcaller)
-		w->last_caller = aux;
+		w->callers[slot] = aux;
 	if (lost)
 		fnt_local_add(&w->pending_lost, -lost);
 	fnt_ring_end(w);

@@ -26,7 +26,7 @@
  *    outermost writer.  Nested writers never move the base (an interrupted
  *    writer may have computed its delta against it already): they write a
  *    TIME_ONCE record before their event.  The same goes for the function
- *    tracer's caller cache (CALLER / CALLER_ONCE).
+ *    tracer's caller cache (CALLER into a slot / CALLER_ONCE).
  *  - an outermost writer starts a new TIME_BASE at least every
  *    FNT_RING_PAGE words and forgets its caller cache there, so a reader
  *    that lost the start of a ring (overwrite mode) resynchronizes at the
@@ -63,7 +63,8 @@ struct fnt_ring_writer {
 	uint32_t mode;		/* enum fnt_mode */
 	uint64_t base_ts;	/* outermost writers only */
 	uint64_t base_pos;
-	uint64_t last_caller;	/* outermost writers only */
+	uint64_t callers[FNT_EV_CALLERS];	/* caller cache; outermost writers only */
+	uint32_t victim;	/* next caller slot to replace */
 	uint64_t pending_lost;	/* drop mode: lost, not yet reported in-band */
 	int dead;		/* the reader vanished: write nothing more */
 	uint32_t slot_index;
@@ -167,7 +168,7 @@ static inline __attribute__((always_inline)) int
 fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx, uint64_t ts,
 	      uint64_t aux)
 {
-	uint64_t h, delta;
+	uint64_t h, delta, word;
 
 	if (__builtin_expect((w->nest | w->dead) != 0 || w->pending_lost != 0 ||
 			     type == FNT_EV_EXIT_DUR, 0))
@@ -176,9 +177,29 @@ fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t i
 	fnt_barrier();
 	delta = ts - w->base_ts;
 	h = *(volatile uint64_t *)&w->head;
-	if (__builtin_expect(delta > FNT_EV_DELTA_MAX || h - w->base_pos >= FNT_RING_PAGE ||
-			     (type == FNT_EV_FUNC && aux != w->last_caller), 0))
+	if (__builtin_expect(h - w->base_pos >= FNT_RING_PAGE, 0))
 		goto slow;
+	if (type == FNT_EV_FUNC) {
+		unsigned slot;
+
+		if (aux == w->callers[0])
+			slot = 0;
+		else if (aux == w->callers[1])
+			slot = 1;
+		else if (aux == w->callers[2])
+			slot = 2;
+		else if (aux == w->callers[3])
+			slot = 3;
+		else
+			goto slow;
+		if (__builtin_expect(delta > FNT_EV_FUNC_DELTA_MAX, 0))
+			goto slow;
+		word = fnt_ev_make_func(delta, slot, obj, idx);
+	} else {
+		if (__builtin_expect(delta > FNT_EV_DELTA_MAX, 0))
+			goto slow;
+		word = fnt_ev_make(type, delta, obj, idx);
+	}
 	if (w->mode != FNT_MODE_OVERWRITE &&
 	    /* Pairs with the reader's release store of ->tail. */
 	    __builtin_expect(h + 1 - __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE) >
@@ -186,7 +207,7 @@ fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t i
 		goto slow;
 	if (__builtin_expect(!fnt_local_cmpxchg(&w->head, h, h + 1), 0))
 		goto slow;	/* a signal handler wrote in between */
-	w->buf[h & w->mask] = fnt_ev_make(type, delta, obj, idx);
+	w->buf[h & w->mask] = word;
 	fnt_ring_end(w);
 	return 0;
 slow:
@@ -235,9 +256,9 @@ struct fnt_ev {
 struct fnt_ev_decoder {
 	uint64_t epoch;		/* a full 64-bit time near the recording, to extend 56-bit times */
 	uint64_t base;
-	uint64_t caller;
+	uint64_t callers[FNT_EV_CALLERS];
 	uint64_t once_time, once_caller, dur;
-	int have_base, have_once_time, have_once_caller, have_dur, have_caller;
+	int have_base, have_once_time, have_once_caller, have_dur;
 };
 
 void fnt__ev_decoder_init(struct fnt_ev_decoder *d, uint64_t epoch);

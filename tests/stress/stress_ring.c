@@ -7,9 +7,10 @@
  *   events read + events lost == events written
  *
  * and each writer's (outer and nested) events come back in order, with
- * exactly the timestamps written: a nested writer that broke the outer
- * writer's time base, or a commit that published unwritten words, shows
- * up as a wrong time or a broken sequence.
+ * exactly the timestamps (and, for function-tracer events, the callers)
+ * written: a nested writer that broke the outer writer's time base or
+ * caller cache, or a commit that published unwritten words, shows up as a
+ * wrong time, a wrong caller or a broken sequence.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -61,6 +62,12 @@ static uint64_t outer_ts(uint64_t seq)
 
 static uint64_t nested_ts(uint64_t seq) { return (5ull << 40) + seq * 7; }
 
+/* Outer events alternate graph entries (obj 1) and function-tracer hits
+ * (obj 3) from 7 callers, more than the 4-slot cache; nested ones are
+ * function-tracer hits (obj 2) from 3 other callers. */
+static uint64_t outer_caller(uint64_t seq) { return 0x400000 + (seq % 7) * 64; }
+static uint64_t nested_caller(uint64_t seq) { return 0x500000 + (seq % 3) * 8; }
+
 /* The sequence number a time encodes, or UINT64_MAX if none does. */
 static uint64_t seq_of(int obj, uint64_t ts)
 {
@@ -87,7 +94,8 @@ static void on_signal(int sig)
 	for (int i = 0; i < n; i++) {
 		uint64_t s = nested_seq++;
 
-		fnt_ring_emit(tw, FNT_EV_EXIT, 2, (uint32_t)(s & FNT_EV_IDX_MAX), nested_ts(s), 0);
+		fnt_ring_emit(tw, FNT_EV_FUNC, 2, (uint32_t)(s & FNT_EV_IDX_MAX), nested_ts(s),
+			      nested_caller(s));
 		me->nested_written++;
 	}
 }
@@ -103,7 +111,12 @@ static void *writer(void *p)
 	/* Until enough nested writes happened (or 3 s): signals interrupt the
 	 * loop at random points, mid-reserve and mid-commit included. */
 	for (uint64_t i = 0; i < PER_WRITER || (me->nested_written < 2000 && time(NULL) < start + 3); i++) {
-		fnt_ring_emit(&me->w, FNT_EV_ENTRY, 1, (uint32_t)(i & FNT_EV_IDX_MAX), outer_ts(i), 0);
+		if (i & 1)
+			fnt_ring_emit(&me->w, FNT_EV_FUNC, 3, (uint32_t)(i & FNT_EV_IDX_MAX),
+				      outer_ts(i), outer_caller(i));
+		else
+			fnt_ring_emit(&me->w, FNT_EV_ENTRY, 1, (uint32_t)(i & FNT_EV_IDX_MAX),
+				      outer_ts(i), 0);
 		me->written++;
 	}
 	/* Signals must not write once the counts are read. */
@@ -117,7 +130,7 @@ static void *writer(void *p)
 
 struct seen {
 	struct fnt_ev_decoder dec;
-	uint64_t events[3], next[3], lost, bad_time, bad_order;
+	uint64_t events[3], next[3], lost, bad_time, bad_order, bad_caller;
 	int started[3];
 	uint64_t first[3];
 };
@@ -133,25 +146,34 @@ static void feed(struct seen *s, const uint64_t *w, size_t n)
 			s->lost += ev.lost;
 			continue;
 		}
-		if (ev.obj != 1 && ev.obj != 2) {
+		if (ev.obj != 1 && ev.obj != 2 && ev.obj != 3) {
 			s->bad_order++;
 			continue;
 		}
-		uint64_t seq = seq_of(ev.obj, ev.ticks);
+		/* Objects 1 and 3 are the outer writer's sequence. */
+		int k = ev.obj == 2 ? 2 : 1;
+		uint64_t seq = seq_of(k, ev.ticks);
 
 		/* The time must be one written, and agree with the index. */
 		if (seq == UINT64_MAX || (seq & FNT_EV_IDX_MAX) != ev.idx) {
 			s->bad_time++;
 			continue;
 		}
-		if (s->started[ev.obj] &&
-		    (h->mode == FNT_MODE_DROP ? seq < s->next[ev.obj] : seq != s->next[ev.obj]))
+		if (k == 1 && (ev.obj == 3) != (seq & 1))
 			s->bad_order++;
-		if (!s->started[ev.obj])
-			s->first[ev.obj] = seq;
-		s->started[ev.obj] = 1;
-		s->next[ev.obj] = seq + 1;
-		s->events[ev.obj]++;
+		if (ev.type == FNT_EV_FUNC &&
+		    ev.caller != (k == 1 ? outer_caller(seq) : nested_caller(seq)) &&
+		    /* after a resync a slot is unknown until refilled */
+		    !(h->mode == FNT_MODE_OVERWRITE && ev.caller == 0))
+			s->bad_caller++;
+		if (s->started[k] &&
+		    (h->mode == FNT_MODE_DROP ? seq < s->next[k] : seq != s->next[k]))
+			s->bad_order++;
+		if (!s->started[k])
+			s->first[k] = seq;
+		s->started[k] = 1;
+		s->next[k] = seq + 1;
+		s->events[k]++;
 	}
 }
 
@@ -261,6 +283,7 @@ static void run(int mode)
 		CHECK_EQ(read + lost, written);
 		CHECK_EQ(s->bad_time, 0);
 		CHECK_EQ(s->bad_order, 0);
+		CHECK_EQ(s->bad_caller, 0);
 		total_read += read;
 		total_written += written;
 		total_lost += lost;

@@ -118,14 +118,21 @@ static void test_encoding(void)
 	CHECK_EQ(ev.ticks, 9000);
 	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_EXIT, 1, 1, 2), &ev);
 	CHECK_EQ(ev.ticks, 5001);
-	/* Callers: the cache, and ONCE overriding it for one event. */
+	/* Callers: the cache slots, and ONCE overriding them for one event. */
 	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_CALLER, 0x401000), &ev);
-	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_FUNC, 0, 1, 2), &ev);
+	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_CALLER, (3ull << 54) | 0x7f0000001234ull), &ev);
+	fnt__ev_decode(&d, fnt_ev_make_func(5, 0, 1, 2), &ev);
 	CHECK_EQ(ev.caller, 0x401000);
+	CHECK_EQ(ev.ticks, 5005);
+	fnt__ev_decode(&d, fnt_ev_make_func(FNT_EV_FUNC_DELTA_MAX, 3, 1, 2), &ev);
+	CHECK_EQ(ev.caller, 0x7f0000001234ull);
+	CHECK_EQ(ev.ticks, 5000 + FNT_EV_FUNC_DELTA_MAX);
+	CHECK_EQ(ev.obj, 1);
+	CHECK_EQ(ev.idx, 2);
 	fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_CALLER_ONCE, 0x7fff12345678ull), &ev);
-	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_FUNC, 0, 1, 2), &ev);
+	fnt__ev_decode(&d, fnt_ev_make_func(0, 3, 1, 2), &ev);
 	CHECK_EQ(ev.caller, 0x7fff12345678ull);
-	fnt__ev_decode(&d, fnt_ev_make(FNT_EV_FUNC, 0, 1, 2), &ev);
+	fnt__ev_decode(&d, fnt_ev_make_func(0, 0, 1, 2), &ev);
 	CHECK_EQ(ev.caller, 0x401000);
 	/* Lost records come out as events of type EXT. */
 	CHECK_EQ(fnt__ev_decode(&d, fnt_ev_ext(FNT_EXT_LOST, 42), &ev), 1);
