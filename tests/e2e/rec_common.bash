@@ -27,6 +27,11 @@ build_rec() {
 	local out=$W/$1 form=$2 opt=$3 src=$PROGS/rec_calls.c
 	case $form in
 	clang)	clang $opt -g -fpatchable-function-entry=5 -o "$out" "$src" -lpthread ;;
+	clang-cet) # endbr64 before the NOP
+		clang $opt -g -fpatchable-function-entry=5 -fcf-protection=full -o "$out" "$src" -lpthread ;;
+	gcc-pie) # call *__fentry__@GOTPCREL: libfntrace defines __fentry__
+		gcc $opt -g -pg -mfentry -mrecord-mcount -fPIC -c -o "$out.o" "$src"
+		gcc -pie -o "$out" "$out.o" -L"$BUILD" -lfntrace -Wl,-rpath,"$BUILD" -lpthread 2>/dev/null ;;
 	gcc-nop) # -pg at compile time only: linking with it would write gmon.out
 		gcc $opt -g -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie -c -o "$out.o" "$src"
 		gcc -no-pie -o "$out" "$out.o" -lpthread ;;

@@ -6,7 +6,7 @@
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 build_rec rc clang -O2
-for how in kill:137 segv:139; do
+for how in kill:137 segv:139 abort:134; do
 	mode=${how%%:*} want=${how##*:}
 	for tracer in function_graph function; do
 		t="$mode $tracer"

@@ -7,6 +7,7 @@
  *   rec_calls threads T N   T rounds of 4 threads coming and going, N calls each
  *   rec_calls kill N        N calls, then SIGKILL itself
  *   rec_calls segv N        N calls, then a NULL write
+ *   rec_calls abort N       N calls, then abort()
  *   rec_calls fork N        parent and child make N calls each
  *   rec_calls exec N        N calls, then exec "rec_calls count N"
  *   rec_calls longjmp N     N longjmps out of 3 nested traced frames
@@ -150,12 +151,15 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 4; i++)
 				pthread_join(t[i], NULL);
 		}
-	} else if (strcmp(mode, "kill") == 0 || strcmp(mode, "segv") == 0) {
+	} else if (strcmp(mode, "kill") == 0 || strcmp(mode, "segv") == 0 ||
+		   strcmp(mode, "abort") == 0) {
 		for (long i = 0; i < n; i++)
 			mid();
 		report();
 		if (mode[0] == 'k')
 			kill(getpid(), SIGKILL);
+		if (mode[0] == 'a')
+			abort();
 		*(volatile int *)(long)sink = 0;	/* sink is small: a NULL-page write */
 	} else if (strcmp(mode, "fork") == 0) {
 		pid_t p;
