@@ -270,6 +270,65 @@ static void test_corruption(const char *path, const uint8_t *data, size_t size)
 	unlink(tpath);
 }
 
+/* Garbage with valid checksums: random bytes changed in payloads, then
+ * every record's CRCs recomputed, so only the reader's own checks stand
+ * between the garbage and a crash.  Everything must stay in bounds. */
+static void test_fuzz(const char *path, const uint8_t *data, size_t size)
+{
+	char tpath[4200], err[256];
+	uint8_t *copy = malloc(size);
+	unsigned seed = 12345;
+	int opened = 0;
+
+	snprintf(tpath, sizeof(tpath), "%s.fuzz", path);
+	for (int round = 0; round < 3000; round++) {
+		size_t off = sizeof(struct fnt_tf_filehdr);
+		struct fnt_tf tf;
+		FILE *f;
+
+		memcpy(copy, data, size);
+		for (int k = 0; k < 1 + round % 4; k++) {
+			size_t at = sizeof(struct fnt_tf_filehdr) + rand_r(&seed) % (size - 16);
+
+			copy[at] ^= (uint8_t)(1u << (rand_r(&seed) % 8));
+		}
+		/* Re-seal every record whose header still makes sense. */
+		while (off + 16 <= size) {
+			struct fnt_tf_rec *r = (void *)(copy + off);
+
+			if (r->len > size - off - 16)
+				break;
+			r->crc = fnt__crc32c(0, copy + off + 16, r->len);
+			r->hcrc = fnt__crc32c(0, r, 8);
+			off += 16 + ((r->len + 7) & ~7u);
+		}
+		f = fopen(tpath, "w");
+		fwrite(copy, 1, size, f);
+		fclose(f);
+		if (fnt__tf_open(&tf, tpath, err, sizeof(err)) < 0)
+			continue;
+		opened++;
+		for (size_t i = 0; i < tf.nstreams; i++) {
+			struct fnt_tf_cursor c;
+			struct fnt_ev ev;
+
+			fnt__tf_cursor_init(&c, &tf, &tf.streams[i]);
+			while (fnt__tf_next(&c, &ev)) {
+				fnt__tf_ns(&tf, ev.ticks);
+				if (ev.type != FNT_EV_EXT)
+					CHECK(fnt__tf_site_name(&tf, tf.streams[i].image, ev.obj, ev.idx) != NULL);
+				fnt__tf_addr_name(&tf, tf.streams[i].image, ev.caller);
+			}
+		}
+		fnt__tf_info(&tf, "tracer", err, sizeof(err));
+		fnt__tf_close(&tf);
+	}
+	/* Most mutations hit event words, which any value decodes. */
+	CHECK(opened > 100);
+	free(copy);
+	unlink(tpath);
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -294,6 +353,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	test_truncation(path, data, size);
 	test_corruption(path, data, size);
+	test_fuzz(path, data, size);
 	free(data);
 	unlink(path);
 	if (failures) {
