@@ -51,6 +51,14 @@ err "cannot create '$W/no/such/dir/x.data'" "$FNTRACE" record -o "$W/no/such/dir
 err "unknown command 'frobnicate'" "$FNTRACE" frobnicate
 [ ! -e "$W/x.data" ] || fail "a failed record left a file"
 
+# The runtime is found next to the binary or in ../lib (an installed
+# layout); without it, one line says where it was looked for.
+mkdir -p "$W/inst/bin" "$W/inst/lib" "$W/alone"
+cp "$FNTRACE" "$W/inst/bin/" && cp "$BUILD/libfntrace.so" "$W/inst/lib/"
+cp "$FNTRACE" "$W/alone/"
+"$W/inst/bin/fntrace" record -o "$W/inst.data" true || fail "installed layout: record"
+err "cannot find libfntrace.so next to the fntrace binary" "$W/alone/fntrace" record true
+
 # --help: usage on stdout, status 0, for every subcommand.
 for cmd in record replay report live info cflags; do
 	"$FNTRACE" $cmd --help >"$W/out" 2>"$W/err" || fail "$cmd --help: status $?"
