@@ -37,7 +37,7 @@
 #include "runtime/recorder.h"
 
 #define DEFAULT_BUFSIZE (1u << 20)
-#define DEFAULT_RINGS 256
+#define DEFAULT_RINGS 1024	/* sparse: an unused ring costs no memory */
 
 void fnt__record_usage(const char *cmd, FILE *f)
 {
@@ -478,7 +478,8 @@ static void drain_last(struct drain *d, uint32_t i, struct fnt_shm_slot *s, uint
 	fnt__ring_consume(d->h, i, sp.end);
 }
 
-/* Copies ring i's new words.  Returns the number of words copied. */
+/* Copies ring i's new words.  Returns the number of words copied, plus one
+ * if the ring was freed. */
 static uint64_t drain_slot(struct drain *d, uint32_t i, int final, int check_live)
 {
 	struct fnt_shm_slot *s = &fnt_shm_slots(d->h)[i];
@@ -529,6 +530,7 @@ static uint64_t drain_slot(struct drain *d, uint32_t i, int final, int check_liv
 	if (dead) {
 		ss->live = 0;
 		fnt__ring_free(d->h, i);
+		copied++;	/* a free ring is news for a thread waiting for one */
 	}
 	return copied;
 }

@@ -22,6 +22,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -79,6 +81,26 @@ static void thread_exit(void *p)
 	t->keyed = 0;
 }
 
+/* Lossless mode, every ring taken: rings of exited threads come back as
+ * soon as the reader has drained them, so wait for that a while (not
+ * forever: every ring may belong to a live thread).  Returns 0 or -EBUSY. */
+static int wait_ring(struct rec_thread *t)
+{
+	for (int i = 0; i < 100; i++) {
+		struct timespec to = { 0, 2000000 };
+		uint32_t seq = __atomic_load_n(&shm->drained, __ATOMIC_ACQUIRE);
+
+		__atomic_fetch_add(&shm->waiters, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&shm->kick, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
+		syscall(SYS_futex, &shm->drained, FUTEX_WAIT, seq, &to, NULL, 0);
+		__atomic_fetch_sub(&shm->waiters, 1, __ATOMIC_SEQ_CST);
+		if (fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id) == 0)
+			return 0;
+	}
+	return -EBUSY;
+}
+
 /* Slow path: the thread's first event (or first since its ring went back).
  * Returns 0, or -errno: the caller counts its event(s) lost. */
 static int open_thread(struct rec_thread *t)
@@ -92,6 +114,8 @@ static int open_thread(struct rec_thread *t)
 	if (t->retry && (++t->retry & 1023))
 		return -EBUSY;
 	err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
+	if (err == -EBUSY && !t->retry && shm->mode == FNT_MODE_LOSSLESS)
+		err = wait_ring(t);
 	if (err < 0) {
 		if (!t->retry)
 			fnt__log("no free ring for thread %d (%u rings): its events are lost",

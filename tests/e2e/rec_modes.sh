@@ -48,9 +48,18 @@ events=$(info_field "$W/ot.data" events)
 lost=$(info_field "$W/ot.data" 'lost events')
 # main, report, 80 thread_fn, 80 x 5000 leaf: 2 events each.
 expect_eq "$((events + lost))" "$((2 * (2 + 80 + 80 * 5000)))" "overwrite threads: events + lost"
-# More threads at once than rings: the extra threads' events are lost,
-# counted, and said so on stderr (once per thread, not per event).
-FNTRACE_RINGS=2 "$FNTRACE" record -o "$W/few.data" "$W/rc" threads 1 300000 >/dev/null 2>"$W/err"
+# Fewer rings than threads over time, lossless: the rings of exited
+# threads are recycled, and a thread waits for one rather than lose.
+FNTRACE_RINGS=2 "$FNTRACE" record -o "$W/recycle.data" "$W/rc" threads 25 1000 >"$W/out" 2>"$W/err"
+expect_eq "$(info_field "$W/recycle.data" 'lost events')" 0 "recycled rings: lost"
+expect_eq "$(info_field "$W/recycle.data" threads)" 101 "recycled rings: threads"
+"$FNTRACE" report -i "$W/recycle.data" >"$W/report"
+expect_counts "$W/out" "$W/report"
+
+# More threads alive at once than rings: the extra threads wait a while,
+# then their events are lost, counted, and said so on stderr (once per
+# thread, not per event).
+FNTRACE_RINGS=2 "$FNTRACE" record -o "$W/few.data" "$W/rc" together 300000 >/dev/null 2>"$W/err"
 lost=$(info_field "$W/few.data" 'lost events')
 [ "$lost" -gt 0 ] || fail "2 rings for 5 threads: nothing lost"
 expect_grep 'no free ring for thread' "$W/err" "no free ring warning"

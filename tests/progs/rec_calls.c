@@ -5,6 +5,7 @@
  *
  *   rec_calls count N       leaf N times, mid N times (each calling leaf)
  *   rec_calls threads T N   T rounds of 4 threads coming and going, N calls each
+ *   rec_calls together N    4 threads alive at once: N calls each, then a barrier
  *   rec_calls kill N        N calls, then SIGKILL itself
  *   rec_calls segv N        N calls, then a NULL write
  *   rec_calls abort N       N calls, then abort()
@@ -29,6 +30,7 @@
 
 static long n_quitter, n_quit, n_leaf, n_mid, n_thread_fn, n_jump_a, n_jump_b, n_jump_c, n_handler, n_recurse;
 static volatile long sink;
+static int together;
 static jmp_buf jb;
 
 NOINLINE void leaf(void)
@@ -76,6 +78,19 @@ NOINLINE void quit_process(void)
 	exit(0);
 }
 
+static pthread_barrier_t barrier;
+
+NOINLINE void *together_fn(void *arg)
+{
+	long n = (long)arg;
+
+	__atomic_fetch_add(&n_thread_fn, 1, __ATOMIC_RELAXED);
+	for (long i = 0; i < n; i++)
+		leaf();
+	pthread_barrier_wait(&barrier);
+	return NULL;
+}
+
 NOINLINE void jump_c(void)
 {
 	n_jump_c++;
@@ -115,7 +130,7 @@ static void report(void)
 {
 	printf("calls leaf %ld\ncalls mid %ld\n", n_leaf, n_mid);
 	if (n_thread_fn)
-		printf("calls thread_fn %ld\n", n_thread_fn);
+		printf("calls %s %ld\n", together ? "together_fn" : "thread_fn", n_thread_fn);
 	if (n_jump_a)
 		printf("calls jump_a %ld\ncalls jump_b %ld\ncalls jump_c %ld\n", n_jump_a, n_jump_b,
 		       n_jump_c);
@@ -151,6 +166,15 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 4; i++)
 				pthread_join(t[i], NULL);
 		}
+	} else if (strcmp(mode, "together") == 0) {
+		pthread_t t[4];
+
+		together = 1;
+		pthread_barrier_init(&barrier, NULL, 4);
+		for (int i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, together_fn, (void *)n);
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
 	} else if (strcmp(mode, "kill") == 0 || strcmp(mode, "segv") == 0 ||
 		   strcmp(mode, "abort") == 0) {
 		for (long i = 0; i < n; i++)
