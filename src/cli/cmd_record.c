@@ -32,6 +32,7 @@
 #include "cli/cli.h"
 #include "cli/tracefile.h"
 #include "core/elf.h"
+#include "core/filter.h"
 #include "ring/clock.h"
 #include "ring/ring.h"
 #include "runtime/recorder.h"
@@ -161,6 +162,18 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 		default:
 			return fnt__bad_option(cmd, argv, optind, optopt), -1;
 		}
+	}
+	/* Checked here, once, rather than by every traced process. */
+	for (int k = 0; k < 2; k++) {
+		const char *f = k ? o->notrace : o->filter;
+		struct fnt_filter flt;
+		char err[256];
+
+		if (!f[0])
+			continue;
+		if (fnt_filter_parse(&flt, f, err, sizeof(err)) < 0)
+			return fnt__usage_error(cmd, "%s", err), -1;
+		fnt_filter_free(&flt);
 	}
 	if (optind >= argc)
 		return fnt__usage_error(cmd, "no program given"), -1;

@@ -46,6 +46,8 @@ for cmd in record live; do
 	err "$cmd: bad depth 'deep'" "$FNTRACE" $cmd -D deep true
 	err "$cmd: bad duration '5parsecs'" "$FNTRACE" $cmd -t 5parsecs true
 	err "$cmd: bad buffer size '12Q'" "$FNTRACE" $cmd --buffer-size 12Q true
+	err "$cmd: .*'\[bad'" "$FNTRACE" $cmd -F '[bad' true
+	err "$cmd: .*'\[bad'" "$FNTRACE" $cmd -N 'ok,[bad' true
 done
 err "cannot create '$W/no/such/dir/x.data'" "$FNTRACE" record -o "$W/no/such/dir/x.data" true
 err "unknown command 'frobnicate'" "$FNTRACE" frobnicate
