@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
+#include "util/log.h"
 
 int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
 			  int tid, uint32_t image)
@@ -101,6 +102,10 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 			int rp = w->hdr->reader_pid;
 
 			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
+				static int said;
+
+				if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+					fnt__log("the fntrace process is gone: recording stopped");
 				w->dead = 1;
 				__atomic_fetch_add(&w->hdr->lost_noreader, 1, __ATOMIC_RELAXED);
 				__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);

@@ -91,16 +91,19 @@ err "is trace format version 9; this fntrace reads version 1" "$FNTRACE" info -i
 
 # A recording cut short for real: fntrace itself killed mid-run.
 build_rec rc clang -O2
-"$FNTRACE" record -o "$W/k.data" "$W/rc" count 100000000 >/dev/null &
+"$FNTRACE" record -o "$W/k.data" "$W/rc" count 100000000 >/dev/null 2>"$W/k.err" &
 rpid=$!
 sleep 1
 cpid=$(pgrep -P $rpid || true)
 [ -n "$cpid" ] || fail "the recording ended before it could be killed"
 kill -9 $rpid
 wait $rpid 2>/dev/null || true
-# The program notices its reader is gone (within ~0.1 s) and runs on
-# untraced; we stop it here.
+# The program notices its reader is gone (within ~0.1 s), says so once and
+# runs on untraced; we stop it here.
+for _ in $(seq 50); do grep -q 'recording stopped' "$W/k.err" && break; sleep 0.1; done
 kill -9 $cpid 2>/dev/null || true
+expect_eq "$(grep -c 'fntrace: the fntrace process is gone: recording stopped' "$W/k.err")" 1 \
+	"the program says once that its reader is gone"
 rm -f /dev/shm/fntrace-$rpid-*
 "$FNTRACE" report -i "$W/k.data" >"$W/out" 2>"$W/err" || fail "report of a killed recording"
 expect_grep 'warning: .*(truncated|interrupted)' "$W/err" "killed recording: warning"
