@@ -60,6 +60,7 @@ static uint32_t max_depth;
 static uint64_t thresh;
 static int my_pid;
 static pthread_key_t exit_key;
+static uint64_t skips_base;	/* the runtime's recursion_skips when this process began */
 static __thread struct rec_thread rt;
 
 static int gettid_(void)
@@ -343,6 +344,29 @@ static int add_image(uint32_t parent)
 	return (int)i;
 }
 
+/* Calls the runtime did not report because a callback was running on the
+ * thread (a signal handler's calls, say) are lost events: count them, at
+ * exit, as the runtime counts them. */
+static uint64_t runtime_skips(void)
+{
+	struct fnt_status st;
+
+	return fnt_status(&st) == 0 ? st.recursion_skips : 0;
+}
+
+__attribute__((destructor)) static void recorder_fini(void)
+{
+	uint64_t n;
+
+	if (!shm || !__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
+		return;
+	n = runtime_skips() - skips_base;
+	skips_base += n;
+	if (n)
+		__atomic_fetch_add(&shm->lost_noslot, n * (shm->tracer == FNT_TRACER_GRAPH ? 2 : 1),
+				   __ATOMIC_RELAXED);
+}
+
 /* After exec, rings taken by the image this process ran before are
  * orphans (exec ended its threads): hand them to the reader now rather
  * than when the process exits. */
@@ -416,6 +440,7 @@ void fnt__recorder_init(void)
 	err = fnt_set_builtin_tracer(entry, exit_fn, NULL);
 	if (err < 0)
 		goto fail_hook;
+	skips_base = runtime_skips();
 	err = fnt_enable(filter && filter[0] ? filter : NULL);
 	if (err < 0)
 		goto fail_tracer;
@@ -458,6 +483,7 @@ void fnt__recorder_fork_child(void)
 		rec_on = 0;
 		return;
 	}
+	skips_base = runtime_skips();	/* the parent's are the parent's */
 	id = add_image(parent);
 	if (id < 0) {
 		stop("too many processes");

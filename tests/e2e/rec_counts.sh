@@ -36,6 +36,25 @@ done
 "$FNTRACE" replay -i "$W/j.data" >"$W/j.txt"
 expect_eq "$(grep -c 'jump_b (unwound)' "$W/j.txt")" 3 "unwound jump_b frames"
 expect_grep '\} /\* main \*/' "$W/j.txt" "main closes after the longjmps"
+# Signals raining on two threads: handlers write into the rings while the
+# interrupted writers are mid-event.  The runtime does not report calls made
+# while a callback runs on the thread (its recursion guard); the recorder
+# counts those as lost, so: events + lost == every event the program made.
+for tracer in function_graph function; do
+	rec --tracer $tracer -o "$W/storm.data" "$W/rc-clang-O2" sigstorm 200000 >"$W/out"
+	"$FNTRACE" report -i "$W/storm.data" >"$W/report"
+	expect_eq "$(calls_of "$W/report" mid)" 400000 "sigstorm $tracer: mid"
+	expect_eq "$(calls_of "$W/report" storm_fn)" 2 "sigstorm $tracer: storm_fn"
+	h=$(sed -n 's/^calls storm_handler //p' "$W/out")
+	[ "$h" -gt 100 ] || fail "sigstorm: only $h signals handled"
+	per=2; [ $tracer = function ] && per=1
+	events=$(info_field "$W/storm.data" events)
+	lost=$(info_field "$W/storm.data" 'lost events')
+	# main, report, 2 storm_fn, 400000 mid and leaf, h storm_handler and leaf
+	expect_eq "$((events + lost))" "$((per * (4 + 800000 + 2 * h)))" "sigstorm $tracer: events + lost"
+	note "sigstorm $tracer: $h handlers, $lost events lost to the recursion guard"
+done
+
 # pthread_exit from a traced frame: the runtime closes the frames it
 # unwinds; the exit of the process from a traced frame keeps every event.
 rec -o "$W/p.data" "$W/rc-clang-O2" pexit 5 >/dev/null

@@ -13,6 +13,8 @@
  *   rec_calls exec N        N calls, then exec "rec_calls count N"
  *   rec_calls longjmp N     N longjmps out of 3 nested traced frames
  *   rec_calls signal N      N signals whose handler calls traced functions
+ *   rec_calls sigstorm N    2 threads make N calls each while signals rain on
+ *                           them; the handler makes traced calls (nested writes)
  *   rec_calls deep N        recursion N deep
  *   rec_calls pexit N       N threads leave through pthread_exit in a traced frame
  *   rec_calls exit N        N calls, then exit() from a traced frame
@@ -79,6 +81,23 @@ NOINLINE void quit_process(void)
 }
 
 static pthread_barrier_t barrier;
+static volatile int storm_done;
+
+NOINLINE void storm_handler(int sig)
+{
+	__atomic_fetch_add(&n_handler, 1, __ATOMIC_RELAXED);
+	leaf();
+}
+
+NOINLINE void *storm_fn(void *arg)
+{
+	long n = (long)arg;
+
+	__atomic_fetch_add(&n_thread_fn, 1, __ATOMIC_RELAXED);
+	for (long i = 0; i < n; i++)
+		mid();
+	return NULL;
+}
 
 NOINLINE void *together_fn(void *arg)
 {
@@ -130,12 +149,13 @@ static void report(void)
 {
 	printf("calls leaf %ld\ncalls mid %ld\n", n_leaf, n_mid);
 	if (n_thread_fn)
-		printf("calls %s %ld\n", together ? "together_fn" : "thread_fn", n_thread_fn);
+		printf("calls %s %ld\n", together ? "together_fn" : storm_done ? "storm_fn" : "thread_fn",
+		       n_thread_fn);
 	if (n_jump_a)
 		printf("calls jump_a %ld\ncalls jump_b %ld\ncalls jump_c %ld\n", n_jump_a, n_jump_b,
 		       n_jump_c);
 	if (n_handler)
-		printf("calls handler %ld\n", n_handler);
+		printf("calls %s %ld\n", storm_done ? "storm_handler" : "handler", n_handler);
 	if (n_recurse)
 		printf("calls recurse %ld\n", n_recurse);
 	if (n_quitter)
@@ -166,6 +186,30 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 4; i++)
 				pthread_join(t[i], NULL);
 		}
+	} else if (strcmp(mode, "sigstorm") == 0) {
+		struct sigaction sa;
+		pthread_t t[2];
+		sigset_t set;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = storm_handler;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGUSR1, &sa, NULL);
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, storm_fn, (void *)n);
+		/* The main thread only sends: its own calls would race the counts. */
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		for (int k = 0; k < 2; k++) {
+			for (int r = 0; r < 20000 && pthread_kill(t[k], 0) == 0; r++) {
+				pthread_kill(t[0], SIGUSR1);
+				pthread_kill(t[1], SIGUSR1);
+			}
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		storm_done = 1;
 	} else if (strcmp(mode, "together") == 0) {
 		pthread_t t[4];
 
