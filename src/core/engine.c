@@ -51,7 +51,7 @@ static int flush(struct fnt_change *c, size_t n, int quiescent)
 static int update_object(struct fnt_object *o, struct fnt_change *c, int quiescent)
 {
 	size_t n = 0, todo = 0;
-	int ret, ret2;
+	int ret = 0, ret2;
 
 	for (uint32_t i = 0; i < o->nsites; i++) {
 		const struct fnt_site *s = &o->sites[i];

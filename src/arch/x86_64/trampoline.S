@@ -9,7 +9,9 @@
  * fnt__tramp_entry, on entry:
  *   (%rsp)   site + 5          (our return address)
  *   8(%rsp)  the return address into the traced function's caller
- *   %rsp is 16-byte aligned (the caller's call and ours pushed 16 bytes).
+ * The stack is NOT assumed aligned: gcc calls a function of its own unit
+ * that it knows needs no alignment with %rsp misaligned, so both
+ * trampolines align it themselves before calling C.
  * It saves every argument register (integer, vector, %al for varargs and
  * %r10), calls fnt__hook_entry(object, &site_ret), restores and returns to
  * the site.  With the kill switch on it returns at once.
@@ -28,8 +30,13 @@ fnt__tramp_entry:
 	.cfi_startproc
 	cmpl	$0, fnt__killed(%rip)
 	jne	1f
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbp, 0
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	andq	$-16, %rsp
 	subq	$192, %rsp
-	.cfi_adjust_cfa_offset 192
 	movq	%rax, 0(%rsp)
 	movq	%rdi, 8(%rsp)
 	movq	%rsi, 16(%rsp)
@@ -47,7 +54,7 @@ fnt__tramp_entry:
 	movaps	%xmm6, 160(%rsp)
 	movaps	%xmm7, 176(%rsp)
 	movq	%r11, %rdi
-	leaq	192(%rsp), %rsi
+	leaq	8(%rbp), %rsi
 	call	fnt__hook_entry
 	movaps	176(%rsp), %xmm7
 	movaps	160(%rsp), %xmm6
@@ -65,8 +72,9 @@ fnt__tramp_entry:
 	movq	16(%rsp), %rsi
 	movq	8(%rsp), %rdi
 	movq	0(%rsp), %rax
-	addq	$192, %rsp
-	.cfi_adjust_cfa_offset -192
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_def_cfa %rsp, 8
 1:	ret
 	.cfi_endproc
 	.size	fnt__tramp_entry, .-fnt__tramp_entry
@@ -76,20 +84,26 @@ fnt__tramp_entry:
 	.type	fnt__tramp_return, @function
 	.p2align 4
 fnt__tramp_return:
-	/* %rsp = the hooked frame's return slot + 8, 16-byte aligned. */
-	subq	$64, %rsp
+	/* %rsp = the hooked frame's return slot + 8.  The slot becomes the
+	 * place of the real return address, for the final ret. */
+	subq	$8, %rsp
+	pushq	%rbp
+	movq	%rsp, %rbp
+	andq	$-16, %rsp
+	subq	$48, %rsp
 	movq	%rax, 0(%rsp)
 	movq	%rdx, 8(%rsp)
-	movdqu	%xmm0, 16(%rsp)
-	movdqu	%xmm1, 32(%rsp)
-	leaq	64(%rsp), %rdi
+	movaps	%xmm0, 16(%rsp)
+	movaps	%xmm1, 32(%rsp)
+	leaq	16(%rbp), %rdi
 	call	fnt__hook_exit
-	movq	%rax, 56(%rsp)
-	movdqu	32(%rsp), %xmm1
-	movdqu	16(%rsp), %xmm0
+	movq	%rax, 8(%rbp)
+	movaps	32(%rsp), %xmm1
+	movaps	16(%rsp), %xmm0
 	movq	8(%rsp), %rdx
 	movq	0(%rsp), %rax
-	addq	$56, %rsp
+	movq	%rbp, %rsp
+	popq	%rbp
 	ret
 	.size	fnt__tramp_return, .-fnt__tramp_return
 

@@ -1,0 +1,129 @@
+/*
+ * toggle.c - toggling under load.  Worker threads call traced functions
+ * in tight loops while the main thread enables and disables them N times.
+ * Checks: the workers' results equal the untraced run, the callback fires
+ * only for sites in the enabled set (t_*, never n_*), and after the last
+ * disable no callback fires at all.
+ *
+ * usage: toggle ROUNDS THREADS
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fntrace.h"
+
+#define NOINL __attribute__((noinline))
+
+NOINL int t_a(int x) { __asm__ volatile(""); return x * 3 + 1; }
+NOINL int t_b(int x) { __asm__ volatile(""); return t_a(x) ^ (x >> 1); }
+NOINL int t_c(int x) { __asm__ volatile(""); return t_b(x) + t_a(x + 1); }
+NOINL int n_x(int x) { __asm__ volatile(""); return x - 7; }
+
+static _Atomic long hits, bad;
+static _Atomic int stop;
+
+static int is_site_of(uintptr_t ip, void *fn)
+{
+	/* The site is the function's first byte, or follows endbr64. */
+	return ip == (uintptr_t)fn || ip == (uintptr_t)fn + 4;
+}
+
+static int on_entry(const struct fnt_call *c, void *data)
+{
+	if (is_site_of(c->ip, (void *)t_a) || is_site_of(c->ip, (void *)t_b) ||
+	    is_site_of(c->ip, (void *)t_c))
+		hits++;
+	else
+		bad++;
+	return 0;
+}
+
+static uint64_t work(long iters)
+{
+	uint64_t s = 0;
+
+	for (long i = 0; i < iters; i++)
+		s = s * 31 + (uint64_t)t_c((int)i) + (uint64_t)n_x((int)i);
+	return s;
+}
+
+struct worker {
+	pthread_t th;
+	long iters;
+	uint64_t result, expect;
+	_Atomic long rounds;
+};
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!stop) {
+		uint64_t r = work(w->iters);
+
+		if (r != w->expect)
+			w->result = r;	/* remembered: a wrong result */
+		w->rounds++;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 10000;
+	int nthreads = argc > 2 ? atoi(argv[2]) : 2;
+	struct worker *w = calloc((size_t)nthreads + 1, sizeof(*w));
+	struct fnt_status st;
+	uint64_t expect = work(1000);
+	long before;
+	int ret;
+
+	ret = fnt_set_builtin_tracer(on_entry, NULL, NULL);
+	if (ret) {
+		fprintf(stderr, "set_builtin_tracer: %s\n", fnt_strerror(ret));
+		return 1;
+	}
+	for (int i = 0; i < nthreads; i++) {
+		w[i].iters = 1000;
+		w[i].expect = w[i].result = expect;
+		pthread_create(&w[i].th, NULL, run, &w[i]);
+	}
+	for (int r = 0; r < rounds; r++) {
+		ret = fnt_enable("t_*");
+		if (!ret)
+			ret = fnt_disable(r & 1 ? "t_*" : NULL);
+		if (ret) {
+			fprintf(stderr, "round %d: %s\n", r, fnt_strerror(ret));
+			return 1;
+		}
+	}
+	/* Everything is a NOP again: no callback may fire from here on. */
+	before = hits + bad;
+	for (int i = 0; i < nthreads; i++) {
+		long r0 = w[i].rounds;
+
+		while (w[i].rounds < r0 + 2)
+			;
+	}
+	stop = 1;
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(w[i].th, NULL);
+	fnt_status(&st);
+	printf("rounds=%d threads=%d hits=%ld bad=%ld after_disable=%ld enabled=%lu batches=%lu "
+	       "traps=%lu\n", rounds, nthreads, (long)hits, (long)bad, (long)(hits + bad - before),
+	       (unsigned long)st.enabled, (unsigned long)st.batches, (unsigned long)st.traps);
+	for (int i = 0; i < nthreads; i++)
+		if (w[i].result != expect) {
+			printf("worker %d computed a wrong result\n", i);
+			return 1;
+		}
+	if (bad || hits == 0 || hits + bad != before || st.enabled || st.disabled) {
+		printf("FAILED\n");
+		return 1;
+	}
+	printf("OK\n");
+	return 0;
+}
