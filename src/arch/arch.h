@@ -67,4 +67,8 @@ struct fnt_arch_ops {
 
 extern const struct fnt_arch_ops fnt__arch;
 
+/* Test hook: nanoseconds the trap handler waits before it looks, so that
+ * traps outlive their batch (seed 003).  Set from FNTRACE_TEST_TRAP_DELAY_NS. */
+extern _Atomic long fnt__trap_delay_ns;
+
 #endif

@@ -216,6 +216,10 @@ __attribute__((constructor)) static void init(void)
 		return;		/* the audit copy: see la_objopen below */
 	if (dbg)
 		fnt__verbose = atoi(dbg);
+	/* Test hook (seed 003): make the trap handler slow, so that traps
+	 * outlive the batch that caused them. */
+	if (getenv("FNTRACE_TEST_TRAP_DELAY_NS"))
+		fnt__trap_delay_ns = atol(getenv("FNTRACE_TEST_TRAP_DELAY_NS"));
 	fnt__hooks_init();
 	ret = fnt__arch.init();
 	if (!ret)

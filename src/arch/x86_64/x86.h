@@ -44,7 +44,5 @@ int fnt__x86_object_init(struct fnt_object *o);
 void fnt__x86_object_fini(struct fnt_object *o);
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o);
 
-/* Test hook: nanoseconds the trap handler spins before it looks (seed 003). */
-extern _Atomic long fnt__trap_delay_ns;
 
 #endif
