@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Every entry form the runtime accepts, with every supported compiler and
+# flag combination (issue 3, part 3): gcc and clang, -O0 and -O2, PIE and
+# non-PIE, with and without -fcf-protection (endbr64 before the site).
+# For each build, tests/progs/forms_main.c checks that its result equals
+# the untraced run and that every function's callbacks fire exactly as
+# often as it is called, through fnt_register_ops and through fnt_enable,
+# and that nothing fires after disabling.  Where the form fits a shared
+# library, a plugin with the same form is dlopen'ed under LD_AUDIT.
+#
+# Then what must be refused: gcc's five 1-byte NOPs once a thread already
+# runs (a DT_NEEDED library whose constructor starts one), garbage named
+# by __mcount_loc (refused by name, the rest still traced), and a table
+# entry outside the text (patching disabled for good, program unharmed).
+. "$(dirname "$0")/lib.sh"
+
+# The forms: name | compiler | compile flags | link flag | plugin flags
+# (empty: the form does not fit a shared library: -mnop-mcount and e8
+# calls to __fentry__ are non-PIC only).
+FORMS=(
+	"clang-pfe-pie|clang|-fpatchable-function-entry=5 -fPIE|-pie|-fpatchable-function-entry=5 -fPIC"
+	"clang-pfe-nopie|clang|-fpatchable-function-entry=5 -fno-pie|-no-pie|"
+	"gcc-nopmcount|gcc|-pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie|-no-pie|"
+	"gcc-fentry-pie|gcc|-pg -mfentry -mrecord-mcount -fPIE|-pie|-pg -mfentry -mrecord-mcount -fPIC"
+	"gcc-fentry-nopie|gcc|-pg -mfentry -mrecord-mcount -fno-pie|-no-pie|"
+	"gcc-pfe-pie|gcc|-fpatchable-function-entry=5 -fPIE|-pie|-fpatchable-function-entry=5 -fPIC"
+	"gcc-pfe-nopie|gcc|-fpatchable-function-entry=5 -fno-pie|-no-pie|"
+)
+
+# build OUT CC "CFLAGS" "LFLAGS" SOURCES...: compiles apart and links
+# without -pg (no gprof), against libfntrace.so (it defines __fentry__).
+build() {
+	local out=$1 cc=$2 cflags=$3 lflags=$4; shift 4
+	local objs=() i=0
+	for s in "$@"; do
+		# shellcheck disable=SC2086
+		"$cc" -g $cflags -I"$ROOT/include" -c "$s" -o "$out.$i.o" 2>>"$W/build.log" ||
+			fail "cannot compile $s with $cc $cflags (see $W/build.log)"
+		objs+=("$out.$i.o"); i=$((i + 1))
+	done
+	# shellcheck disable=SC2086
+	"$cc" -g $lflags -o "$out" "${objs[@]}" -L"$BUILD" -lfntrace -Wl,-rpath,"$BUILD" \
+		-lpthread -ldl 2>>"$W/build.log" || fail "cannot link $out"
+}
+
+# plugin OUT CC "CFLAGS": the dlopen'ed library.
+plugin() {
+	# shellcheck disable=SC2086
+	"$1" -g $3 -shared -o "$2" "$PROGS/forms_plugin.c" -L"$BUILD" -lfntrace \
+		-Wl,-rpath,"$BUILD" 2>>"$W/build.log" || fail "cannot build plugin $2"
+}
+
+# run NAME MODE [ARG]: runs $W/NAME traced; its stdout must end in OK and
+# its result be the untraced one ($ref); stderr kept in $W/NAME.MODE.err.
+run() {
+	local name=$1 mode=$2; shift 2
+	local out=$W/$name.$mode.out err=$W/$name.$mode.err rc=0
+	traced "$W/$name" "$mode" "$@" >"$out" 2>"$err" || rc=$?
+	if [ $rc -ne 0 ] || ! grep -qx OK "$out"; then
+		cat "$out" "$err" >&2
+		fail "$name $mode: exit $rc"
+	fi
+	expect_eq "$(head -n1 "$out")" "result=$ref" "$name $mode: result"
+}
+
+# check_form NAME FORM CET: f_leaf of $W/NAME starts with the bytes of
+# FORM (after endbr64 when CET), so each build tests the form it names.
+check_form() {
+	local want bytes
+	case $2 in
+	clang-pfe*) want="0f 1f 44 00 08" ;;
+	gcc-nopmcount) want="0f 1f 44 00 00" ;;
+	gcc-fentry-pie) want="ff 15" ;;
+	gcc-fentry-nopie) want="e8" ;;
+	gcc-pfe*) want="90 90 90 90 90" ;;
+	esac
+	[ -n "$3" ] && want="f3 0f 1e fa $want"
+	bytes=$(objdump -d --disassemble=f_leaf "$W/$1" |
+		awk -F'\t' '/^ +[0-9a-f]+:/ { print $2 }' | tr -s ' \n' ' ')
+	case " $bytes" in
+	" $want "*) ;;
+	*) fail "$1: f_leaf starts with [$bytes], expected [$want]" ;;
+	esac
+}
+
+# The reference: one untraced run, without the runtime at all.
+gcc -g -O2 -I"$ROOT/include" -o "$W/ref" "$PROGS/forms_main.c" -L"$BUILD" -lfntrace \
+	-Wl,-rpath,"$BUILD" -ldl
+ref=$("$W/ref" plain | sed -n 's/^result=//p')
+[ -n "$ref" ] || fail "no reference result"
+note "untraced result $ref"
+
+nforms=0
+for f in "${FORMS[@]}"; do
+	IFS='|' read -r form cc cflags lflags pflags <<<"$f"
+	for opt in -O0 -O2; do
+		for cet in "" -fcf-protection; do
+			name=$form$opt$cet
+			build "$W/$name" "$cc" "$opt $cet $cflags" "$lflags" "$PROGS/forms_main.c"
+			# The form really is the one we claim: the sites' bytes.
+			check_form "$name" "$form" "$cet"
+			# Untraced, but with the runtime loaded: the same result.
+			out=$("$W/$name" plain)
+			expect_eq "$out" "result=$ref" "$name plain"
+			run "$name" ops
+			run "$name" enable
+			if [ -n "$pflags" ]; then
+				plugin "$cc" "$W/$name.so" "$opt $cet $pflags"
+				run "$name" plugin "$W/$name.so"
+			fi
+			# Nothing refused, nothing reported.
+			if grep -q 'fntrace:' "$W/$name".*.err; then
+				cat "$W/$name".*.err >&2
+				fail "$name: the runtime complained"
+			fi
+			nforms=$((nforms + 1))
+		done
+	done
+	note "$form: -O0/-O2, with and without -fcf-protection: OK"
+done
