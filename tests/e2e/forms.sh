@@ -118,3 +118,74 @@ for f in "${FORMS[@]}"; do
 	done
 	note "$form: -O0/-O2, with and without -fcf-protection: OK"
 done
+expect_eq "$nforms" 28 "builds tested"
+
+# --- refused: five 1-byte NOPs with a thread already running -------------
+# glibc runs the constructors of DT_NEEDED siblings in reverse order, and a
+# preloaded library's last: libforms_thr.so linked after libfntrace.so (or
+# libfntrace.so preloaded) starts its thread before the runtime registers
+# the executable.  Checked with LD_DEBUG=libs ("calling init").
+gcc -g -fPIC -shared -o "$W/libforms_thr.so" "$PROGS/forms_thr.c" -lpthread
+gcc -g -O2 -fpatchable-function-entry=5 -fno-pie -I"$ROOT/include" -c "$PROGS/forms_main.c" \
+	-o "$W/refuse.o"
+# refuse_order LINK-ORDER...: links $W/refuse with the libraries in order.
+refuse_link() {
+	gcc -no-pie -o "$W/refuse" "$W/refuse.o" -Wl,--no-as-needed "$@" \
+		-Wl,-rpath,"$BUILD:$W" -ldl -lpthread
+}
+check_refused() {
+	local what=$1 err=$W/refuse.$1.err rc=0; shift
+	"$@" "$W/refuse" refused >"$W/refuse.$what.out" 2>"$err" || rc=$?
+	[ $rc -eq 0 ] && grep -qx OK "$W/refuse.$what.out" ||
+		{ cat "$W/refuse.$what.out" "$err" >&2; fail "refused ($what): exit $rc"; }
+	expect_eq "$(head -n1 "$W/refuse.$what.out")" "result=$ref" "refused ($what): result"
+	# One line naming the object and the flags to use instead.
+	expect_grep "^fntrace: refusing the [0-9]+ sites of $W/refuse: .*threads are running it.*clang -fpatchable-function-entry=5.*-mnop-mcount" \
+		"$err" "refused ($what): message"
+}
+refuse_link -L"$BUILD" -lfntrace -L"$W" -lforms_thr
+LD_DEBUG=libs "$W/refuse" plain 2>&1 >/dev/null | grep 'calling init' |
+	grep -oE 'lib(fntrace|forms_thr)\.so' | tr '\n' ' ' >"$W/order"
+expect_eq "$(cat "$W/order")" "libforms_thr.so libfntrace.so " "constructor order"
+check_refused linked env
+refuse_link -L"$W" -lforms_thr -L"$BUILD" -lfntrace
+check_refused preloaded traced
+# The same program, single-threaded at start-up (no libforms_thr): converted.
+refuse_link -L"$BUILD" -lfntrace
+rc=0; "$W/refuse" ops >"$W/refuse.single.out" 2>&1 || rc=$?
+expect_grep '^OK$' "$W/refuse.single.out" "five 1-byte NOPs, single-threaded start-up"
+note "gcc -fpatchable-function-entry=5 with a thread at start-up: refused with the flags to use"
+
+# --- garbage in a site table ---------------------------------------------
+# junk_fn (forms_junk.S) starts with push %rbp; mov %rsp,%rbp, and
+# __mcount_loc lists it.  Non-PIE (absolute entry) and PIE (relocated).
+for f in "gcc-nopmcount|-pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie|-no-pie" \
+	 "gcc-fentry-pie|-pg -mfentry -mrecord-mcount -fPIE|-pie"; do
+	IFS='|' read -r form cflags lflags <<<"$f"
+	name=junk-$form
+	build "$W/$name" gcc "-O2 $cflags" "$lflags" "$PROGS/forms_main.c" "$PROGS/forms_junk.S"
+	# junk_fn(i) = i + 1 is added to the sum: a different reference.
+	jref=$("$W/$name" plain | sed -n 's/^result=//p')
+	ref_save=$ref; ref=$jref
+	for mode in ops enable; do
+		FORMS_JUNK=1 run "$name" $mode
+		expect_grep "^fntrace: refusing site junk_fn \(0x[0-9a-f]+\) in $W/$name: unknown entry bytes 55 48 89 e5 8d" \
+			"$W/$name.$mode.err" "$name $mode: refusal"
+		[ "$(grep -c 'fntrace:' "$W/$name.$mode.err")" -eq 1 ] ||
+			{ cat "$W/$name.$mode.err" >&2; fail "$name $mode: more than the refusal"; }
+	done
+	ref=$ref_save
+	note "$form: junk_fn refused by name, the rest traced exactly"
+done
+
+# --- a table entry outside the text --------------------------------------
+build "$W/baddata" gcc "-O2 -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie" "-no-pie" \
+	"$PROGS/forms_main.c" "$PROGS/forms_baddata.S"
+run baddata dead
+expect_grep "^fntrace: site table of $W/baddata names 0x[0-9a-f]+, outside its executable text" \
+	"$W/baddata.dead.err" "outside the text: report"
+expect_grep "^fntrace: patching is disabled for good" "$W/baddata.dead.err" "outside the text: kill"
+expect_grep "^report: site table of $W/baddata names" "$W/baddata.dead.out" "fnt_status report"
+addr=$(nm "$W/baddata" | awk '$3 == "junk_data" { print $1 }' | sed 's/^0*//')
+expect_grep "names 0x$addr," "$W/baddata.dead.err" "the address reported is junk_data's"
+note "a site table naming data: patching disabled for good, program unharmed"
