@@ -1,0 +1,397 @@
+/*
+ * test_arch.c - the x86-64 arch layer over code buffers this test owns.
+ *
+ * The runtime decides from a site's bytes alone whether it may patch it,
+ * so classification must accept exactly the documented entry forms and
+ * refuse everything else with a reason; conversion, the old/new bytes of
+ * a change and the verified writes must never write over bytes other than
+ * the expected ones.  Cases that trip the kill switch run in a forked
+ * child so that fnt__killed does not leak into the next case.  Last, the
+ * live int3 protocol runs for real on a site another thread executes in a
+ * loop, so the SIGTRAP handler's lookup and emulation are exercised.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "arch/x86_64/x86.h"
+#include "core/core.h"
+
+static const uint8_t NOP5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+static const uint8_t NOP5C[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x08 };
+static const uint8_t NOP1X5[5] = { 0x90, 0x90, 0x90, 0x90, 0x90 };
+static const uint8_t ENDBR[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+static uint8_t *buf;		/* 64 KiB RWX, near this program's text */
+#define BUFSZ 65536
+
+static struct fnt_object obj;
+static struct fnt_site sites[1];
+static struct fnt_elf elf;
+
+/* A fake object whose "link-time" addresses are run-time ones (bias 0). */
+static void reset_obj(uintptr_t site)
+{
+	memset(&obj, 0, sizeof(obj));
+	memset(sites, 0, sizeof(sites));
+	memset(&elf, 0, sizeof(elf));
+	obj.path = "/fake/object";
+	obj.strs = "site0";
+	obj.sites = sites;
+	obj.nsites = 1;
+	obj.xsegs[0] = (struct fnt_xseg){ (uintptr_t)buf, (uintptr_t)buf + BUFSZ,
+					  PROT_READ | PROT_WRITE | PROT_EXEC };
+	obj.nxsegs = 1;
+	sites[0].addr = site;
+}
+
+/* Classifies bytes b placed at buf+off; returns classify's result. */
+static int classify_at(size_t off, const void *b, size_t n, char *why)
+{
+	memset(buf + off, 0xcc, 16);
+	memcpy(buf + off, b, n);
+	reset_obj((uintptr_t)buf + off);
+	why[0] = 0;
+	return fnt__x86_classify(&obj, &elf, &sites[0], why, 160);
+}
+
+static void test_encode(void)
+{
+	uint8_t out[5];
+
+	fnt__x86_encode_call(0x1000, 0x2000, out);
+	CHECK_MEM(out, "\xe8\xfb\x0f\x00\x00", 5);
+	/* Backwards: rel32 = 0x1000 - 0x2005 = -0x1005. */
+	fnt__x86_encode_call(0x2000, 0x1000, out);
+	CHECK_MEM(out, "\xe8\xfb\xef\xff\xff", 5);
+	/* A call to the next instruction is rel32 0. */
+	fnt__x86_encode_call(0x7f0000001000, 0x7f0000001005, out);
+	CHECK_MEM(out, "\xe8\x00\x00\x00\x00", 5);
+}
+
+static void test_classify(void)
+{
+	char why[160];
+	uint8_t b[16];
+	int32_t rel;
+
+	/* The three NOP forms, with and without endbr64. */
+	for (int cet = 0; cet < 2; cet++) {
+		const uint8_t *forms[3] = { NOP5, NOP5C, NOP1X5 };
+		const int want[3] = { X86_NOP5, X86_NOP5_CLANG, X86_NOP1X5 };
+
+		for (int i = 0; i < 3; i++) {
+			size_t k = 0;
+
+			if (cet) {
+				memcpy(b, ENDBR, 4);
+				k = 4;
+			}
+			memcpy(b + k, forms[i], 5);
+			CHECK_EQ(classify_at(0x100, b, k + 5, why), 0);
+			CHECK_EQ(sites[0].form, want[i]);
+			CHECK_EQ(sites[0].len, 5);
+			/* The site follows endbr64. */
+			CHECK_EQ(sites[0].addr, (uintptr_t)buf + 0x100 + k);
+		}
+	}
+	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_NOP5 }), 0);
+	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_NOP5_CLANG }), 0);
+	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_NOP1X5 }), 1);
+	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_CALL_FENTRY }), 1);
+	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_CALL_FENTRY_GOT }), 1);
+	CHECK_EQ(fnt__x86_convert_needs_quiescence(&(struct fnt_site){ .form = X86_NOP1X5 }), 1);
+	CHECK_EQ(fnt__x86_convert_needs_quiescence(&(struct fnt_site){ .form = X86_NOP5 }), 0);
+
+	/* e8 rel32 to the object's own __fentry__ (a static executable). */
+	b[0] = 0xe8;
+	rel = 0x1000 - (0x200 + 5);
+	memcpy(b + 1, &rel, 4);
+	memset(&elf, 0, sizeof(elf));
+	{
+		int r;
+
+		memcpy(buf + 0x200, b, 5);
+		reset_obj((uintptr_t)buf + 0x200);
+		elf.fentry_sym = (uintptr_t)buf + 0x1000;
+		r = fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why));
+		CHECK_EQ(r, 0);
+		CHECK_EQ(sites[0].form, X86_CALL_FENTRY);
+		CHECK_EQ(sites[0].len, 5);
+
+		/* Through a PLT entry (.plt or .plt.sec). */
+		reset_obj((uintptr_t)buf + 0x200);
+		elf.plt_lo = (uintptr_t)buf + 0xff0;
+		elf.plt_hi = (uintptr_t)buf + 0x1010;
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), 0);
+		CHECK_EQ(sites[0].form, X86_CALL_FENTRY);
+		reset_obj((uintptr_t)buf + 0x200);
+		elf.plt2_lo = (uintptr_t)buf + 0x1000;
+		elf.plt2_hi = (uintptr_t)buf + 0x1001;
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), 0);
+
+		/* A call anywhere else is some other function: refused. */
+		reset_obj((uintptr_t)buf + 0x200);
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), -EINVAL);
+		CHECK_HAS(why, "neither __fentry__ nor a PLT entry");
+
+		/* The bias is applied: link-time addresses are run-time - bias. */
+		reset_obj((uintptr_t)buf + 0x200);
+		obj.bias = 0x10000;
+		elf.fentry_sym = (uintptr_t)buf + 0x1000 - 0x10000;
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), 0);
+		CHECK_EQ(sites[0].form, X86_CALL_FENTRY);
+	}
+
+	/* ff 15 disp32: call through __fentry__'s GOT slot, 6 bytes. */
+	{
+		uint8_t g[10];
+		int32_t disp = 0x2000 - (0x300 + 6);
+
+		memcpy(g, ENDBR, 4);
+		g[4] = 0xff;
+		g[5] = 0x15;
+		memcpy(g + 6, &disp, 4);
+		/* No GOT slot known: refused, naming the slot. */
+		CHECK_EQ(classify_at(0x2fc, g, 10, why), -EINVAL);
+		CHECK_HAS(why, "not __fentry__'s GOT slot");
+		memcpy(buf + 0x2fc, g, 10);
+		reset_obj((uintptr_t)buf + 0x2fc);
+		elf.fentry_got = (uintptr_t)buf + 0x2000;
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), 0);
+		CHECK_EQ(sites[0].form, X86_CALL_FENTRY_GOT);
+		CHECK_EQ(sites[0].len, 6);
+		CHECK_EQ(sites[0].addr, (uintptr_t)buf + 0x300);
+		/* Another slot: refused. */
+		reset_obj((uintptr_t)buf + 0x2fc);
+		elf.fentry_got = (uintptr_t)buf + 0x2008;
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), -EINVAL);
+	}
+
+	/* Garbage: an ordinary prologue, refused with its bytes. */
+	CHECK_EQ(classify_at(0x400, "\x55\x48\x89\xe5\x8d", 5, why), -EINVAL);
+	CHECK_STR(why, "unknown entry bytes 55 48 89 e5 8d");
+	/* After endbr64, the bytes reported are the ones after it. */
+	CHECK_EQ(classify_at(0x400, "\xf3\x0f\x1e\xfa\x55\x48\x89\xe5\x8d", 9, why), -EINVAL);
+	CHECK_STR(why, "unknown entry bytes 55 48 89 e5 8d");
+	/* Near misses of each NOP form. */
+	CHECK_EQ(classify_at(0x400, "\x0f\x1f\x44\x00\x01", 5, why), -EINVAL);
+	CHECK_EQ(classify_at(0x400, "\x0f\x1f\x40\x00\x00", 5, why), -EINVAL);
+	CHECK_EQ(classify_at(0x400, "\x90\x90\x90\x90\xc3", 5, why), -EINVAL);
+	CHECK_EQ(classify_at(0x400, "\x66\x0f\x1f\x44\x00", 5, why), -EINVAL);
+	/* Two endbr64s: only one is skipped. */
+	CHECK_EQ(classify_at(0x400, "\xf3\x0f\x1e\xfa\xf3\x0f\x1e\xfa\x0f\x1f\x44\x00\x00", 13,
+			     why), -EINVAL);
+	/* An int3 left in a site is not a form either. */
+	CHECK_EQ(classify_at(0x400, "\xcc\x1f\x44\x00\x00", 5, why), -EINVAL);
+	CHECK_HAS(why, "unknown entry bytes cc 1f 44 00 00");
+}
+
+/* Classifies then converts bytes at buf+off; returns convert's result. */
+static int convert_at(size_t off, const void *b, size_t n, int got)
+{
+	char why[160];
+	int r;
+
+	memset(buf + off, 0xcc, 16);
+	memcpy(buf + off, b, n);
+	reset_obj((uintptr_t)buf + off);
+	elf.fentry_got = got;
+	elf.fentry_sym = (uintptr_t)buf + 0x1000;
+	r = fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "classify: %s\n", why);
+		return r;
+	}
+	return fnt__x86_convert(&obj, &sites[0]);
+}
+
+static void test_convert(void)
+{
+	uint8_t b[16];
+	int32_t rel = 0x1000 - (0x500 + 5), disp = 0x2000 - (0x600 + 6);
+
+	CHECK_EQ(convert_at(0x500, NOP1X5, 5, 0), 0);
+	CHECK_MEM(buf + 0x500, NOP5, 5);
+	CHECK_EQ(buf[0x505], 0xcc);		/* nothing past the site */
+	CHECK_EQ(sites[0].form, X86_NOP5);
+
+	b[0] = 0xe8;
+	memcpy(b + 1, &rel, 4);
+	CHECK_EQ(convert_at(0x500, b, 5, 0), 0);
+	CHECK_MEM(buf + 0x500, NOP5, 5);
+	CHECK_EQ(buf[0x505], 0xcc);
+
+	/* 6 bytes: NOP5 then a 1-byte NOP the enabled call returns onto. */
+	b[0] = 0xff;
+	b[1] = 0x15;
+	memcpy(b + 2, &disp, 4);
+	{
+		char why[160];
+
+		memcpy(buf + 0x600, b, 6);
+		buf[0x606] = 0xcc;
+		reset_obj((uintptr_t)buf + 0x600);
+		elf.fentry_got = (uintptr_t)buf + 0x2000;
+		CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), 0);
+		CHECK_EQ(fnt__x86_convert(&obj, &sites[0]), 0);
+		CHECK_MEM(buf + 0x600, "\x0f\x1f\x44\x00\x00\x90\xcc", 7);
+		CHECK_EQ(sites[0].len, 6);
+	}
+}
+
+/* Runs fn in a child (it trips the kill switch); returns the child's exit
+ * status, 100 + the number of failed checks inside it. */
+static int in_child(void (*fn)(void))
+{
+	int st;
+	pid_t pid = fork();
+
+	if (!pid) {
+		check_failures = 0;
+		fn();
+		_exit(100 + check_failures);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Convert re-verifies: the bytes changed between classify and convert. */
+static void child_convert_changed(void)
+{
+	char why[160];
+
+	memcpy(buf + 0x700, NOP1X5, 5);
+	reset_obj((uintptr_t)buf + 0x700);
+	CHECK_EQ(fnt__x86_classify(&obj, &elf, &sites[0], why, sizeof(why)), 0);
+	buf[0x702] = 0x55;	/* someone else wrote here */
+	CHECK_EQ(fnt__x86_convert(&obj, &sites[0]), -EINVAL);
+	CHECK_EQ(buf[0x700], 0x90);	/* nothing written */
+	CHECK_EQ(buf[0x702], 0x55);
+	CHECK_EQ(fnt__killed, 1);
+	CHECK_HAS(fnt__report, "site bug");
+	CHECK_HAS(fnt__report, "site0");
+	CHECK_HAS(fnt__report, "/fake/object");
+	CHECK_HAS(fnt__report, "expected [90 90 90 90 90], found [90 90 55 90 90]");
+	CHECK_HAS(fnt__report, "converting the entry form");
+}
+
+/* A change for the fake object at buf+off, its trampoline mapped. */
+static struct fnt_change change_at(size_t off, const uint8_t *bytes, int enable)
+{
+	struct fnt_change c;
+
+	memcpy(buf + off, bytes, 5);
+	reset_obj((uintptr_t)buf + off);
+	sites[0].form = X86_NOP5;
+	sites[0].len = 5;
+	c = (struct fnt_change){ .addr = (uintptr_t)buf + off, .enable = (uint8_t)enable,
+				 .obj = &obj, .site = &sites[0] };
+	return c;
+}
+
+static void test_prepare(void)
+{
+	uint8_t call[5];
+	struct fnt_change c = change_at(0x800, NOP5, 1);
+
+	CHECK_EQ(fnt__x86_object_init(&obj), 0);
+	CHECK(obj.arch != NULL);
+	fnt__x86_prepare(&c);
+	CHECK_EQ(c.len, 5);
+	CHECK_EQ(c.target, fnt__x86_near_entry(&obj));
+	/* The near page is within rel32 reach of the site. */
+	CHECK(c.target - c.addr < 0x7fff0000ul || c.addr - c.target < 0x7fff0000ul);
+	fnt__x86_encode_call(c.addr, c.target, call);
+	CHECK_MEM(c.old, NOP5, 5);
+	CHECK_MEM(c.new, call, 5);
+	c.enable = 0;
+	fnt__x86_prepare(&c);
+	CHECK_MEM(c.old, call, 5);
+	CHECK_MEM(c.new, NOP5, 5);
+	/* clang's NOP is restored as clang's NOP (the file's bytes). */
+	sites[0].form = X86_NOP5_CLANG;
+	c.enable = 1;
+	fnt__x86_prepare(&c);
+	CHECK_MEM(c.old, NOP5C, 5);
+	c.enable = 0;
+	fnt__x86_prepare(&c);
+	CHECK_MEM(c.new, NOP5C, 5);
+
+	/* Quiescent apply: verified, then written. */
+	c.enable = 1;
+	sites[0].form = X86_NOP5;
+	fnt__x86_prepare(&c);
+	CHECK_EQ(fnt__x86_apply_quiescent(&c, 1), 0);
+	CHECK_MEM(buf + 0x800, call, 5);
+	c.enable = 0;
+	fnt__x86_prepare(&c);
+	CHECK_EQ(fnt__x86_apply_quiescent(&c, 1), 0);
+	CHECK_MEM(buf + 0x800, NOP5, 5);
+	fnt__x86_object_fini(&obj);
+	CHECK(obj.arch == NULL);
+}
+
+/* Quiescent apply over unexpected bytes refuses, writes nothing, kills. */
+static void child_apply_unexpected(void)
+{
+	static const uint8_t junk[5] = { 0x55, 0x48, 0x89, 0xe5, 0x90 };
+	struct fnt_change c[2];
+
+	c[0] = change_at(0x900, NOP5, 1);
+	CHECK_EQ(fnt__x86_object_init(&obj), 0);
+	fnt__x86_prepare(&c[0]);
+	memcpy(buf + 0x900, junk, 5);
+	CHECK_EQ(fnt__x86_apply_quiescent(c, 1), -EINVAL);
+	CHECK_MEM(buf + 0x900, junk, 5);
+	CHECK_EQ(fnt__killed, 1);
+	CHECK_HAS(fnt__report, "expected [0f 1f 44 00 00], found [55 48 89 e5 90]");
+	CHECK_HAS(fnt__report, "verifying before enable");
+}
+
+/* The second change of a batch is wrong: the first was written (it was
+ * right), the second not, and the report names the second. */
+static void child_apply_second_bad(void)
+{
+	struct fnt_change c[2];
+	uint8_t call[5];
+
+	c[0] = change_at(0xa00, NOP5, 1);
+	CHECK_EQ(fnt__x86_object_init(&obj), 0);
+	fnt__x86_prepare(&c[0]);
+	memcpy(call, c[0].new, 5);
+	c[1] = c[0];
+	c[1].addr = (uintptr_t)buf + 0xa10;
+	fnt__x86_prepare(&c[1]);
+	memcpy(buf + 0xa10, "\x0f\x1f\x44\x00\x08", 5);	/* clang's, not ours */
+	CHECK_EQ(fnt__x86_apply_quiescent(c, 2), -EINVAL);
+	CHECK_MEM(buf + 0xa00, call, 5);
+	CHECK_MEM(buf + 0xa10, NOP5C, 5);
+	CHECK_HAS(fnt__report, "found [0f 1f 44 00 08]");
+}
+
+int main(void)
+{
+	buf = mmap(NULL, BUFSZ, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (buf == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	test_encode();
+	test_classify();
+	test_convert();
+	test_prepare();
+	CHECK_EQ(in_child(child_convert_changed), 100);
+	CHECK_EQ(in_child(child_apply_unexpected), 100);
+	CHECK_EQ(in_child(child_apply_second_bad), 100);
+	/* None of that leaked into this process. */
+	CHECK_EQ(fnt__killed, 0);
+	return check_done("test_arch");
+}
