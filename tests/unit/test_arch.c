@@ -376,6 +376,103 @@ static void child_apply_second_bad(void)
 	CHECK_HAS(fnt__report, "found [0f 1f 44 00 08]");
 }
 
+/*
+ * The live protocol for real: F = "NOP5; ret" at buf+0xc000 runs in a loop
+ * on another thread while this one enables and disables its site with
+ * fnt__x86_apply_live.  Enabled, the site calls S, which counts (lock inc)
+ * and returns.  The runtime's SIGTRAP handler (installed by its
+ * constructor, linked in from the archive) must claim every int3 the
+ * other thread hits and emulate the instruction being written; a trap it
+ * does not claim reaches our handler, which is a failure here.
+ */
+static _Atomic long calls, stray_traps;
+static volatile long counter;
+static _Atomic int stop;
+
+static void on_foreign_trap(int sig, siginfo_t *si, void *uc)
+{
+	stray_traps++;
+}
+
+static void *caller(void *arg)
+{
+	void (*f)(void) = (void (*)(void))(buf + 0xc000);
+
+	while (!stop) {
+		f();
+		calls++;
+	}
+	return arg;
+}
+
+static void test_live(void)
+{
+	static const uint8_t ret = 0xc3;
+	struct sigaction sa = { .sa_sigaction = on_foreign_trap, .sa_flags = SA_SIGINFO };
+	uint8_t *S = buf + 0xd000;
+	uint64_t cnt = (uintptr_t)&counter;
+	struct fnt_change c;
+	uint64_t traps0 = fnt__stats.traps;
+	pthread_t th;
+	long before, c0;
+	int rounds = 3000;
+
+	sigaction(SIGTRAP, &sa, NULL);
+	/* A foreign int3 ("int3; ret") and a kill(2) SIGTRAP: not ours, so
+	 * the program's handler gets them, exactly as without fntrace. */
+	memcpy(buf + 0xb000, "\xcc\xc3", 2);
+	((void (*)(void))(buf + 0xb000))();
+	CHECK_EQ(stray_traps, 1);
+	raise(SIGTRAP);
+	CHECK_EQ(stray_traps, 2);
+	stray_traps = 0;
+
+	/* S: movabs $&counter, %rax; lock incq (%rax); ret */
+	memcpy(S, "\x48\xb8", 2);
+	memcpy(S + 2, &cnt, 8);
+	memcpy(S + 10, "\xf0\x48\xff\x00\xc3", 5);
+	c = change_at(0xc000, NOP5, 1);
+	memcpy(buf + 0xc005, &ret, 1);
+	obj.arch = S;		/* the "near page" is S: prepare calls it */
+	CHECK_EQ(fnt__arch.init(), 0);
+	pthread_create(&th, NULL, caller, NULL);
+	while (calls < 1000)
+		;
+	for (int r = 0; r < rounds; r++) {
+		c.enable = !(r & 1);
+		fnt__x86_prepare(&c);
+		if (fnt__x86_apply_live(&c, 1)) {
+			CHECK(!"apply_live failed");
+			break;
+		}
+		/* Enabled: every call from now on counts. */
+		if (r == rounds - 2) {
+			before = calls;
+			c0 = counter;
+			while (calls < before + 1000)
+				;
+			CHECK(counter - c0 >= 999);
+		}
+	}
+	/* Disabled: no more counts, while the other thread goes on. */
+	c0 = counter;
+	before = calls;
+	while (calls < before + 100000)
+		;
+	stop = 1;
+	pthread_join(th, NULL);
+	CHECK(counter - c0 <= 1);	/* at most the call in flight */
+	CHECK(counter <= calls + 1);
+	CHECK_MEM(buf + 0xc000, NOP5, 5);
+	CHECK_EQ(stray_traps, 0);
+	CHECK_EQ(fnt__killed, 0);
+	/* Two CPUs: the caller hits int3s in flight.  Report either way. */
+	printf("live: %d rounds, %ld calls, %ld counted, %lu traps emulated\n", rounds,
+	       (long)calls, (long)counter, (unsigned long)(fnt__stats.traps - traps0));
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		CHECK(fnt__stats.traps > traps0);
+}
+
 int main(void)
 {
 	buf = mmap(NULL, BUFSZ, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -393,5 +490,6 @@ int main(void)
 	CHECK_EQ(in_child(child_apply_second_bad), 100);
 	/* None of that leaked into this process. */
 	CHECK_EQ(fnt__killed, 0);
+	test_live();
 	return check_done("test_arch");
 }
