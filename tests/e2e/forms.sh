@@ -150,6 +150,20 @@ expect_eq "$(cat "$W/order")" "libforms_thr.so libfntrace.so " "constructor orde
 check_refused linked env
 refuse_link -L"$W" -lforms_thr -L"$BUILD" -lfntrace
 check_refused preloaded traced
+# With that thread running, a plugin of the same form dlopen'ed under
+# LD_AUDIT is still converted: la_objopen runs before any of its code can.
+gcc -g -O2 -fpatchable-function-entry=5 -fPIC -shared -o "$W/refuse-plugin.so" \
+	"$PROGS/forms_plugin.c"
+rc=0
+FORMS_EXE_REFUSED=1 traced "$W/refuse" plugin "$W/refuse-plugin.so" >"$W/refuse.plugin.out" \
+	2>"$W/refuse.plugin.err" || rc=$?
+[ $rc -eq 0 ] && grep -qx OK "$W/refuse.plugin.out" ||
+	{ cat "$W/refuse.plugin.out" "$W/refuse.plugin.err" >&2; fail "refused exe, plugin: exit $rc"; }
+expect_grep "^fntrace: refusing the [0-9]+ sites of $W/refuse:" "$W/refuse.plugin.err" \
+	"refused exe, plugin: the executable refused"
+if grep -q "refusing.*refuse-plugin" "$W/refuse.plugin.err"; then
+	fail "the plugin's 1-byte NOPs were refused although la_objopen registered them"
+fi
 # The same program, single-threaded at start-up (no libforms_thr): converted.
 refuse_link -L"$BUILD" -lfntrace
 rc=0; "$W/refuse" ops >"$W/refuse.single.out" 2>&1 || rc=$?
