@@ -377,6 +377,40 @@ static void child_apply_second_bad(void)
 }
 
 /*
+ * The handler's decisions with no batch in flight, on a fake context: a
+ * SIGTRAP not from an int3 (kill, raise) is never ours; an int3 that is
+ * still there with no batch is not ours; a trap whose int3 is already
+ * gone (a late handler) resumes AT the site, which holds a whole
+ * instruction again.
+ */
+static void test_trap_direct(void)
+{
+	siginfo_t si;
+	ucontext_t uc;
+	uint64_t t0 = fnt__stats.traps;
+
+	memset(&si, 0, sizeof(si));
+	memset(&uc, 0, sizeof(uc));
+	memcpy(buf + 0xe000, NOP5, 5);
+	buf[0xe010] = 0xcc;
+
+	si.si_code = SI_TKILL;
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)(buf + 0xe001);
+	CHECK_EQ(fnt__x86_trap(&si, &uc), 0);
+	CHECK_EQ(uc.uc_mcontext.gregs[REG_RIP], (greg_t)(buf + 0xe001));
+
+	si.si_code = SI_KERNEL;
+	CHECK_EQ(fnt__x86_trap(&si, &uc), 1);
+	CHECK_EQ(uc.uc_mcontext.gregs[REG_RIP], (greg_t)(buf + 0xe000));
+	CHECK_EQ(fnt__stats.traps - t0, 1);
+
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)(buf + 0xe011);
+	CHECK_EQ(fnt__x86_trap(&si, &uc), 0);
+	CHECK_EQ(uc.uc_mcontext.gregs[REG_RIP], (greg_t)(buf + 0xe011));
+	CHECK_EQ(fnt__stats.traps - t0, 1);
+}
+
+/*
  * The live protocol for real: F = "NOP5; ret" at buf+0xc000 runs in a loop
  * on another thread while this one enables and disables its site with
  * fnt__x86_apply_live.  Enabled, the site calls S, which counts (lock inc)
@@ -490,6 +524,7 @@ int main(void)
 	CHECK_EQ(in_child(child_apply_second_bad), 100);
 	/* None of that leaked into this process. */
 	CHECK_EQ(fnt__killed, 0);
+	test_trap_direct();
 	test_live();
 	return check_done("test_arch");
 }
