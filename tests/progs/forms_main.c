@@ -62,6 +62,8 @@ static const char *names[NFN] = { "f_leaf", "f_mid", "s_static", "u_other", "f_t
 				  "junk_fn", "p_leaf", "p_work" };
 static uintptr_t fns[NFN];
 static _Atomic long entries[NFN], exits[NFN], unknown;
+/* The (object, site index) the runtime gave each function's calls. */
+static uint32_t obj_of[NFN], idx_of[NFN];
 
 /* The site is the function's first byte, or follows endbr64. */
 static int which(uintptr_t ip)
@@ -76,10 +78,13 @@ static int on_entry(const struct fnt_call *c, void *data)
 {
 	int i = which(c->ip);
 
-	if (i < 0)
+	if (i < 0) {
 		unknown++;
-	else
+	} else {
 		entries[i]++;
+		obj_of[i] = c->object_id;
+		idx_of[i] = c->site_index;
+	}
 	return 0;
 }
 
@@ -92,6 +97,22 @@ static void on_exit_cb(const struct fnt_call *c, void *data)
 }
 
 static int failed;
+
+/* The runtime names the site it reported for fn from the symbol table,
+ * static functions included, at the address the callback saw. */
+static void check_name(int fn)
+{
+	const char *name = NULL;
+	uintptr_t addr = 0;
+	int ret = fnt_site_info(obj_of[fn], idx_of[fn], &name, &addr);
+
+	if (ret || !name || strcmp(name, names[fn]) || (addr != fns[fn] && addr != fns[fn] + 4)) {
+		printf("FAILED: fnt_site_info(%u, %u): %d %s %#lx, expected %s at %#lx\n",
+		       obj_of[fn], idx_of[fn], ret, name ? name : "(null)", (unsigned long)addr,
+		       names[fn], (unsigned long)fns[fn]);
+		failed = 1;
+	}
+}
 
 static void expect(int fn, long want)
 {
@@ -173,6 +194,8 @@ static int mode_ops(long ref)
 	expect(OTHER, 0);
 	expect(TOP, 0);
 	check_junk();
+	check_name(LEAF);
+	check_name(STATIC);
 	if (unknown) {
 		printf("FAILED: %ld callbacks for functions outside the filter\n", (long)unknown);
 		failed = 1;
@@ -285,6 +308,7 @@ static int mode_plugin(long ref, const char *path)
 	expect(PWORK, 1);
 	expect(PLEAF, N);
 	expect(LEAF, 0);	/* the plugin has its own leaf; ours is not called */
+	check_name(PLEAF);
 	ret = fnt_unregister_ops(&ops);
 	if (ret) {
 		printf("FAILED: fnt_unregister_ops: %s\n", fnt_strerror(ret));
