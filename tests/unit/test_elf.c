@@ -263,6 +263,22 @@ static void test_tables(void)
 		fnt_elf_close(&e);
 	}
 
+	/* Duplicates and zeros (gc-sections leftovers) are dropped, once
+	 * sorted; a site table may be written by hand, as here. */
+	p = build("dup", "printf '%s' '.text\n.globl g1\n.type g1,@function\ng1: "
+			 ".byte 0x0f,0x1f,0x44,0,0\nret\n.size g1,.-g1\n.section __mcount_loc,"
+			 "\"a\"\n.quad g1\n.quad 0\n.quad g1\n.section .note.GNU-stack,\"\",@progbits\n'"
+			 " > dup.S && gcc -no-pie dup.S main.c");
+	if (p && !fnt_elf_open(&e, p, err, sizeof(err))) {
+		uint64_t g1 = nm_addr(p, "g1");
+
+		CHECK(g1 != 0);
+		CHECK_EQ(e.nsites, 1);
+		CHECK_EQ(e.nsites ? e.sites[0] : 0, g1);
+		CHECK_STR(sym_name(&e, g1), "g1");
+		fnt_elf_close(&e);
+	}
+
 	/* No table: the runtime's reader stops early, with nothing to free. */
 	p = build("plain", "gcc -O1 main.c");
 	if (p) {
