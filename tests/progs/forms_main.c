@@ -336,6 +336,20 @@ static int mode_refused(long ref)
 		return 1;
 	}
 	check_status("refused object", 0);
+	/* The refusal is visible in the status: the object counts as refused
+	 * and its sites (ours at least: f_leaf f_mid s_static u_other f_top
+	 * main) as failed.  Reported apart, so the test can tell it. */
+	{
+		struct fnt_status st;
+
+		fnt_status(&st);
+		if (st.objects_refused < 1 || st.failed < 6) {
+			printf("FAILED: status: objects_refused=%u failed=%lu objects=%u sites=%lu "
+			       "after the executable's sites were refused\n", st.objects_refused,
+			       (unsigned long)st.failed, st.objects, (unsigned long)st.sites);
+			failed = 1;
+		}
+	}
 	r = f_top(N);
 	if (r != ref || total()) {
 		printf("FAILED: result %ld (want %ld), %ld callbacks\n", r, ref, total());
