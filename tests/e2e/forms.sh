@@ -201,16 +201,21 @@ for f in "gcc-nopmcount|-pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie|-no-p
 done
 
 # --- a table entry outside the text --------------------------------------
-build "$W/baddata" gcc "-O2 -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie" "-no-pie" \
-	"$PROGS/forms_main.c" "$PROGS/forms_baddata.S"
-run baddata dead
-expect_grep "^fntrace: site table of $W/baddata names 0x[0-9a-f]+, outside its executable text" \
-	"$W/baddata.dead.err" "outside the text: report"
-expect_grep "^fntrace: patching is disabled for good" "$W/baddata.dead.err" "outside the text: kill"
-expect_grep "^report: site table of $W/baddata names" "$W/baddata.dead.out" "fnt_status report"
+# Non-PIE (absolute entry) and PIE (the entry is a relocation).
+for f in "baddata|-pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie|-no-pie" \
+	 "baddata-pie|-pg -mfentry -mrecord-mcount -fPIE|-pie"; do
+	IFS='|' read -r name cflags lflags <<<"$f"
+	build "$W/$name" gcc "-O2 $cflags" "$lflags" "$PROGS/forms_main.c" "$PROGS/forms_baddata.S"
+	run "$name" dead
+	expect_grep "^fntrace: site table of $W/$name names 0x[0-9a-f]+, outside its executable text" \
+		"$W/$name.dead.err" "$name: report"
+	expect_grep "^fntrace: patching is disabled for good" "$W/$name.dead.err" "$name: kill"
+	expect_grep "^report: site table of $W/$name names" "$W/$name.dead.out" "$name: fnt_status report"
+	note "$name: a site table naming data: patching disabled for good, program unharmed"
+done
+# The address reported is junk_data's (non-PIE: its link-time address).
 addr=$(nm "$W/baddata" | awk '$3 == "junk_data" { print $1 }' | sed 's/^0*//')
 expect_grep "names 0x$addr," "$W/baddata.dead.err" "the address reported is junk_data's"
-note "a site table naming data: patching disabled for good, program unharmed"
 
 for l in "${late[@]}"; do echo "FAIL: $l" >&2; done
 [ ${#late[@]} -eq 0 ] || exit 1

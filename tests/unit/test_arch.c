@@ -376,6 +376,27 @@ static void child_apply_second_bad(void)
 	CHECK_HAS(fnt__report, "found [0f 1f 44 00 08]");
 }
 
+/* The live protocol verifies every site before its first int3: a wrong
+ * second site means no byte of the batch is written at all. */
+static void child_live_unexpected(void)
+{
+	struct fnt_change c[2];
+
+	CHECK_EQ(fnt__arch.init(), 0);
+	c[0] = change_at(0xf000, NOP5, 1);
+	obj.arch = buf + 0xd000;
+	fnt__x86_prepare(&c[0]);
+	c[1] = c[0];
+	c[1].addr = (uintptr_t)buf + 0xf010;
+	fnt__x86_prepare(&c[1]);
+	memcpy(buf + 0xf010, "\x90\x90\x90\x90\x90", 5);
+	CHECK_EQ(fnt__x86_apply_live(c, 2), -EINVAL);
+	CHECK_MEM(buf + 0xf000, NOP5, 5);
+	CHECK_MEM(buf + 0xf010, NOP1X5, 5);
+	CHECK_EQ(fnt__killed, 1);
+	CHECK_HAS(fnt__report, "found [90 90 90 90 90]");
+}
+
 /*
  * The handler's decisions with no batch in flight, on a fake context: a
  * SIGTRAP not from an int3 (kill, raise) is never ours; an int3 that is
@@ -522,6 +543,7 @@ int main(void)
 	CHECK_EQ(in_child(child_convert_changed), 100);
 	CHECK_EQ(in_child(child_apply_unexpected), 100);
 	CHECK_EQ(in_child(child_apply_second_bad), 100);
+	CHECK_EQ(in_child(child_live_unexpected), 100);
 	/* None of that leaked into this process. */
 	CHECK_EQ(fnt__killed, 0);
 	test_trap_direct();
