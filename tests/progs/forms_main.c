@@ -88,6 +88,18 @@ static int on_entry(const struct fnt_call *c, void *data)
 	return 0;
 }
 
+/* The built-in tracer's own count, apart from the ops'. */
+static _Atomic long bentries[NFN];
+
+static int on_builtin(const struct fnt_call *c, void *data)
+{
+	int i = which(c->ip);
+
+	if (i >= 0)
+		bentries[i]++;
+	return 0;
+}
+
 static void on_exit_cb(const struct fnt_call *c, void *data)
 {
 	int i = which(c->ip);
@@ -277,8 +289,13 @@ static int mode_plugin(long ref, const char *path)
 	long r, after;
 	int ret = fnt_register_ops(&ops);
 
+	/* The built-in tracer's set is replayed on objects loaded later. */
+	if (!ret)
+		ret = fnt_set_builtin_tracer(on_builtin, NULL, NULL);
+	if (!ret)
+		ret = fnt_enable("p_work");
 	if (ret) {
-		printf("FAILED: fnt_register_ops: %s\n", fnt_strerror(ret));
+		printf("FAILED: ops or built-in tracer: %s\n", fnt_strerror(ret));
 		return 1;
 	}
 	/* Loaded while the ops is registered: its p_* sites are enabled as
@@ -307,6 +324,16 @@ static int mode_plugin(long ref, const char *path)
 	}
 	expect(PWORK, 1);
 	expect(PLEAF, N);
+	if (bentries[PWORK] != 1 || bentries[PLEAF] != 0) {
+		printf("FAILED: built-in tracer: p_work %ld, p_leaf %ld, expected 1 and 0\n",
+		       (long)bentries[PWORK], (long)bentries[PLEAF]);
+		failed = 1;
+	}
+	ret = fnt_disable(NULL);
+	if (ret) {
+		printf("FAILED: fnt_disable: %s\n", fnt_strerror(ret));
+		return 1;
+	}
 	expect(LEAF, 0);	/* the plugin has its own leaf; ours is not called */
 	check_name(PLEAF);
 	ret = fnt_unregister_ops(&ops);
