@@ -113,7 +113,8 @@ static int read_relocs(Elf *elf, struct vec *rels, struct fnt_elf *e,
 			}
 		}
 	}
-	qsort(rels->p, rels->n, sizeof(struct rel), cmp_rel);
+	if (rels->n)
+		qsort(rels->p, rels->n, sizeof(struct rel), cmp_rel);
 	return 0;
 }
 
@@ -127,7 +128,7 @@ static int read_table(Elf_Scn *scn, const GElf_Shdr *sh, const struct vec *rels,
 	for (size_t i = 0; i + 8 <= d->d_size; i += 8) {
 		uint64_t v, place = sh->sh_addr + i;
 		struct rel key = { .off = place };
-		struct rel *r = bsearch(&key, rels->p, rels->n, sizeof(*r), cmp_rel);
+		struct rel *r = rels->n ? bsearch(&key, rels->p, rels->n, sizeof(*r), cmp_rel) : NULL;
 		uint64_t *slot;
 		uint8_t *t;
 
@@ -355,7 +356,8 @@ static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errle
 		free(pairs);
 		sites.n = n;
 	}
-	qsort(syms.p, syms.n, sizeof(struct fnt_elf_sym), cmp_sym);
+	if (syms.n)
+		qsort(syms.p, syms.n, sizeof(struct fnt_elf_sym), cmp_sym);
 	e->sites = sites.p;
 	e->site_table = tables.p;
 	e->nsites = sites.n;

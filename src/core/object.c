@@ -105,6 +105,14 @@ static void object_free(struct fnt_object *o)
 	free(o);
 }
 
+/* Marks every site of o failed: nothing of it will ever be patched. */
+static void refuse(struct fnt_object *o)
+{
+	for (uint32_t i = 0; i < o->nsites; i++)
+		o->sites[i].flags |= FNT_SITE_FAILED;
+	o->refused = 1;
+}
+
 /* Is [a, a+len) inside one executable segment? */
 static int in_text(const struct fnt_object *o, uintptr_t a, size_t len)
 {
@@ -201,11 +209,14 @@ static int convert_all(struct fnt_object *o, int quiescent)
 	if (!need)
 		return 0;
 	if (!quiescent) {
-		fnt__log("refusing the %u sites of %s: their entry form (e.g. gcc "
+		fnt__log("refusing %u of the %u sites of %s: their entry form (e.g. gcc "
 			 "-fpatchable-function-entry's five 1-byte NOPs) can only be rewritten "
 			 "before the object runs, and threads are running it now; %s",
-			 need, o->path, flags_hint());
-		return -EBUSY;
+			 need, o->nsites, o->path, flags_hint());
+		for (uint32_t i = 0; i < o->nsites; i++)
+			if (fnt__arch.needs_convert(&o->sites[i]))
+				o->sites[i].flags |= FNT_SITE_FAILED;
+		return 0;
 	}
 	ret = fnt__arch.text_writable(o, 1);
 	if (ret)
@@ -282,22 +293,26 @@ int fnt__object_add(const char *path, uintptr_t bias, void *handle, int quiescen
 	ret = name_unnamed(o, &e);
 	if (ret)
 		goto fail_object;
-	ret = same_as_file(o, &e, err, sizeof(err));
-	if (ret) {
+	if (same_as_file(o, &e, err, sizeof(err))) {
 		fnt__log("refusing the sites of %s: %s", path, err);
-		goto fail_object;
+		refuse(o);
+	} else {
+		classify_all(o, &e);
+		ret = convert_all(o, quiescent);
+		if (ret)
+			goto fail_object;
 	}
-	classify_all(o, &e);
-	ret = convert_all(o, quiescent);
-	if (ret)
-		goto fail_object;
 	ret = fnt__object_index(o);
 	if (ret)
 		goto fail_object;
-	ret = fnt__arch.object_init(o);
-	if (ret) {
+	o->refused = 1;
+	for (uint32_t i = 0; i < o->nsites; i++)
+		if (!(o->sites[i].flags & FNT_SITE_FAILED))
+			o->refused = 0;
+	/* A refused object keeps its records, for fnt_status, and no page. */
+	if (!o->refused && fnt__arch.object_init(o)) {
 		fnt__log("no trampoline page within reach of %s: not tracing it", path);
-		goto fail_object;
+		refuse(o);
 	}
 	o->id = next_id++;
 	o->next = fnt__objects;

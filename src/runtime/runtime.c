@@ -184,7 +184,17 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-	pthread_mutex_unlock(&fnt__lock);
+	pthread_mutexattr_t a;
+
+	/*
+	 * Not an unlock: the owner recorded in a recursive mutex is the
+	 * parent thread's id, and this thread has a new one, so unlocking
+	 * would fail with EPERM.  Nobody else exists to hold it: start over.
+	 */
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&fnt__lock, &a);
+	pthread_mutexattr_destroy(&a);
 	/* membarrier registration belongs to the mm, which is new. */
 	fnt__arch.init();
 	fnt__hooks_fork_child();

@@ -148,7 +148,7 @@ check_refused() {
 		{ cat "$W/refuse.$what.out" "$err" >&2; fail "refused ($what): exit $rc"; }
 	expect_eq "$(head -n1 "$W/refuse.$what.out")" "result=$ref" "refused ($what): result"
 	# One line naming the object and the flags to use instead.
-	expect_grep "^fntrace: refusing the [0-9]+ sites of $W/refuse: .*threads are running it.*clang -fpatchable-function-entry=5.*-mnop-mcount" \
+	expect_grep "^fntrace: refusing [0-9]+ of the [0-9]+ sites of $W/refuse: .*threads are running it.*clang -fpatchable-function-entry=5.*-mnop-mcount" \
 		"$err" "refused ($what): message"
 }
 refuse_link -L"$BUILD" -lfntrace -L"$W" -lforms_thr
@@ -167,7 +167,7 @@ FORMS_EXE_REFUSED=1 traced "$W/refuse" plugin "$W/refuse-plugin.so" >"$W/refuse.
 	2>"$W/refuse.plugin.err" || rc=$?
 [ $rc -eq 0 ] && grep -qx OK "$W/refuse.plugin.out" ||
 	{ cat "$W/refuse.plugin.out" "$W/refuse.plugin.err" >&2; fail "refused exe, plugin: exit $rc"; }
-expect_grep "^fntrace: refusing the [0-9]+ sites of $W/refuse:" "$W/refuse.plugin.err" \
+expect_grep "^fntrace: refusing [0-9]+ of the [0-9]+ sites of $W/refuse:" "$W/refuse.plugin.err" \
 	"refused exe, plugin: the executable refused"
 if grep -q "refusing.*refuse-plugin" "$W/refuse.plugin.err"; then
 	fail "the plugin's 1-byte NOPs were refused although la_objopen registered them"
