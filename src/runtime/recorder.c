@@ -61,6 +61,7 @@ static uint64_t thresh;
 static int my_pid;
 static pthread_key_t exit_key;
 static uint64_t skips_base;	/* the runtime's recursion_skips when this process began */
+static uint64_t skips_at_fork;	/* read by the forking thread, before the fork */
 static __thread struct rec_thread rt;
 
 static int gettid_(void)
@@ -354,6 +355,15 @@ static uint64_t runtime_skips(void)
 	return fnt_status(&st) == 0 ? st.recursion_skips : 0;
 }
 
+/* Registered after the runtime's own fork handlers, so it runs before them
+ * (prepare handlers run last-registered first), while fnt_status() may
+ * still take the runtime's lock. */
+static void before_fork(void)
+{
+	if (shm && __atomic_load_n(&rec_on, __ATOMIC_RELAXED))
+		skips_at_fork = runtime_skips();
+}
+
 __attribute__((destructor)) static void recorder_fini(void)
 {
 	uint64_t n;
@@ -441,6 +451,7 @@ void fnt__recorder_init(void)
 	if (err < 0)
 		goto fail_hook;
 	skips_base = runtime_skips();
+	pthread_atfork(before_fork, NULL, NULL);
 	err = fnt_enable(filter && filter[0] ? filter : NULL);
 	if (err < 0)
 		goto fail_tracer;
@@ -483,7 +494,9 @@ void fnt__recorder_fork_child(void)
 		rec_on = 0;
 		return;
 	}
-	skips_base = runtime_skips();	/* the parent's are the parent's */
+	/* The parent's skips are the parent's.  Not fnt_status() here: the
+	 * runtime calls us from its fork handler, its lock not ours to take. */
+	skips_base = skips_at_fork;
 	id = add_image(parent);
 	if (id < 0) {
 		stop("too many processes");
