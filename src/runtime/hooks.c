@@ -120,23 +120,50 @@ static void report_exit(struct fnt_thread *t, struct frame *f, uint32_t flags)
 	}
 }
 
-/* Pops (and reports) the frames whose slot is below sp: they are dead. */
-static void pop_dead(struct fnt_thread *t, uintptr_t slot, int tail_ok)
+/* Frames deeper than this below the current one are on another stack. */
+#define SAME_STACK (1ul << 20)
+
+/*
+ * Pops (and reports as unwound) the top frames that are certainly dead
+ * when a new frame is about to use slot: frames of this stack below it
+ * (a longjmp or an exception left them) whose slot no longer holds our
+ * trampoline.  Stack memory below the current frame stays mapped, so
+ * reading it is safe.  A frame on a signal alternate stack, or a live
+ * tail-calling frame sharing the slot, is never taken for dead: address
+ * order alone cannot tell stacks apart.
+ */
+static void prune(struct fnt_thread *t, uintptr_t slot)
 {
 	while (t->depth) {
 		struct frame *f = &t->stack[t->depth - 1];
 
-		if (f->slot > slot)
-			break;
-		/* Same slot: a tail call (the slot still holds our trampoline) is
-		 * alive; a reused slot after a longjmp is not. */
-		if (f->slot == slot && tail_ok && *(uintptr_t *)slot == (uintptr_t)fnt__tramp_return)
-			break;
-		if (f->slot == slot && !tail_ok)
+		if (f->slot > slot || slot - f->slot >= SAME_STACK ||
+		    *(uintptr_t *)f->slot == (uintptr_t)fnt__tramp_return)
 			break;
 		t->depth--;
 		report_exit(t, f, FNT_CALL_UNWOUND);
 	}
+}
+
+/*
+ * The frame returning through slot: the topmost one with that slot.  The
+ * frames above it never returned (longjmp, siglongjmp out of a handler on
+ * any stack) and are reported as unwound.  Returns NULL if there is none.
+ */
+static struct frame *match(struct fnt_thread *t, uintptr_t slot)
+{
+	uint32_t i = t->depth;
+
+	while (i && t->stack[i - 1].slot != slot)
+		i--;
+	if (!i)
+		return NULL;
+	while (t->depth > i) {
+		t->depth--;
+		report_exit(t, &t->stack[t->depth], FNT_CALL_UNWOUND);
+	}
+	t->depth--;
+	return &t->stack[t->depth];
 }
 
 static void thread_exit(void *arg)
@@ -199,7 +226,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		goto out;
 	want = atomic_load_explicit(&s->want, memory_order_relaxed);
 	if (t->depth)
-		pop_dead(t, (uintptr_t)&sp[1], 1);
+		prune(t, (uintptr_t)&sp[1]);
 	call.ip = s->addr;
 	call.parent_ip = sp[1];
 	call.frame = (uintptr_t)&sp[1];
@@ -254,9 +281,15 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	/* A frame hooked by this thread always has a record. */
 	was_busy = t->busy;
 	t->busy = 1;
-	pop_dead(t, slot, 0);
-	f = &t->stack[t->depth - 1];
-	t->depth--;
+	f = match(t, slot);
+	if (__builtin_expect(!f, 0)) {
+		/* Only a broken shadow stack gets here, and there is no right
+		 * address to return to: say so before the program dies. */
+		fnt__kill("function_graph: return through %#lx has no shadow frame",
+			  (unsigned long)slot);
+		t->busy = was_busy;
+		return 0;
+	}
 	/* Exits are reported even inside a callback (a callback's own traced
 	 * call got no entry, so it cannot be here): the frame was pushed by
 	 * an entry that ran outside one. */
@@ -298,7 +331,7 @@ static void rehook_live(uintptr_t sp)
 	if (!t)
 		return;
 	t->busy++;
-	pop_dead(t, sp, 0);
+	prune(t, sp);
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];
 

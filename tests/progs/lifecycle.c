@@ -9,7 +9,13 @@
  *   threads: short-lived threads are created and exit continuously (some
  *            through pthread_exit from inside a traced function) while the
  *            main thread toggles ROUNDS times.
+ *   altstack: returns are hooked; a thread whose signal handler runs on an
+ *            alternate stack mapped just above its own stack calls traced
+ *            functions from the handler, ROUNDS times, from inside a hooked
+ *            frame.  Every exit must be a real return (none "unwound").
  */
+#include <signal.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +40,8 @@ NOINL void t_quit(int x)
 static _Atomic int stop;
 static _Atomic long bad, entries, exits, spawned;
 
+static _Atomic long unwound;
+
 static int on_entry(const struct fnt_call *c, void *d)
 {
 	entries++;
@@ -43,6 +51,35 @@ static int on_entry(const struct fnt_call *c, void *d)
 static void on_exit_cb(const struct fnt_call *c, void *d)
 {
 	exits++;
+	if (c->flags & FNT_CALL_UNWOUND)
+		unwound++;
+}
+
+static void on_usr1(int sig)
+{
+	for (int i = 0; i < 10; i++)
+		if (t_mid(i) != (i + 3) * 2)
+			bad++;
+}
+
+NOINL int t_outer(int rounds)
+{
+	__asm__ volatile("");
+	for (int i = 0; i < rounds; i++)
+		pthread_kill(pthread_self(), SIGUSR1);
+	return t_leaf(rounds);
+}
+
+static void *alt_thread(void *arg)
+{
+	stack_t ss = { .ss_sp = arg, .ss_size = 1 << 16 };
+	int rounds = 200;
+
+	sigaltstack(&ss, NULL);
+	for (int r = 0; r < 20; r++)
+		if (t_outer(rounds) != rounds + 3)
+			bad++;
+	return NULL;
 }
 
 static void *toggler(void *arg)
@@ -119,6 +156,25 @@ int main(int argc, char **argv)
 		pthread_join(th[0], NULL);
 		printf("children_ok=%d of %d\n", children_ok, rounds);
 		CHECK(children_ok == rounds);
+	} else if (!strcmp(mode, "altstack")) {
+		struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_ONSTACK };
+		pthread_attr_t attr;
+		/* The alternate stack first: the thread's stack is mapped below it. */
+		void *alt = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		CHECK(alt != MAP_FAILED);
+		sigaction(SIGUSR1, &sa, NULL);
+		ops.filter = "t_*";
+		CHECK(fnt_register_ops(&ops) == 0);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 1 << 16);
+		pthread_create(&th[0], &attr, alt_thread, alt);
+		pthread_join(th[0], NULL);
+		CHECK(fnt_unregister_ops(&ops) == 0);
+		printf("entries=%ld exits=%ld unwound=%ld bad=%ld\n", (long)entries, (long)exits,
+		       (long)unwound, (long)bad);
+		CHECK(bad == 0 && entries == exits && unwound == 0 && entries > 20 * 200 * 10);
 	} else {
 		CHECK(fnt_register_ops(&ops) == 0);
 		pthread_create(&th[0], NULL, spawner, NULL);
