@@ -4,6 +4,7 @@
 #   make            libfntrace.so, the fntrace command and the tests
 #   make test       every test (tests/run.sh prints "N passed, N failed")
 #   make demo       build the example, record it, replay and report
+#   make bench      benchmarks against uftrace and XRay -> BENCHMARKS.md
 #   make install PREFIX=/usr/local
 #   make SAN=1 ...  the same with ASan+UBSan (build-san/)
 
@@ -79,6 +80,11 @@ test: all
 demo: $(LIB) $(BIN)
 	O=$(O) bash examples/demo.sh
 
+# Benchmarks (issue 5): installs the peers where missing, runs every tool
+# in one run, writes BENCHMARKS.md and its plot.
+bench: $(LIB) $(BIN)
+	O=$(O) bash bench/run.sh
+
 install: $(LIB) $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fntrace
@@ -88,4 +94,4 @@ install: $(LIB) $(BIN)
 clean:
 	rm -rf build build-san
 
-.PHONY: all test demo install clean
+.PHONY: all test demo bench install clean
