@@ -21,7 +21,7 @@ check rec_sample.report_threads "$FNTRACE" report -i "$W/s.data" --threads --sor
 diff -u "$EXP/rec_sample.info" "$W/info" || fail "info differs"
 
 # Real programs, normalized.
-graph_norm() { sed -n 's/^.*] | //p' | grep -v '^$'; }
+graph_norm() { sed -n 's/^.*] | //p' | sed '/^$/d'; }
 flat() { sed 's/^ *//' "$1" | tr '\n' ' '; }
 func_norm() { sed -n 's/^.*] | //p' | sed 's/+0x[0-9a-f]*$/+ADDR/'; }
 failed=()
@@ -54,11 +54,14 @@ expect_eq "$(flat "$W/N.txt")" "main() { mid(); mid(); } /* main */ " "record -N
 "$FNTRACE" record -D 2 -o "$W/D.data" "$W/rcclang-O2" count 2 >/dev/null
 "$FNTRACE" replay -i "$W/D.data" | graph_norm >"$W/D.txt"
 expect_eq "$(flat "$W/D.txt")" "main() { leaf(); mid(); leaf(); mid(); report(); } /* main */ " "record -D 2"
-"$FNTRACE" record -t 1ms -o "$W/t.data" "$W/rcclang-O2" deep 20000 >/dev/null
+rec -t 5ms -o "$W/t.data" "$W/rcclang-O2" slow 1000 >/dev/null
 "$FNTRACE" replay -i "$W/t.data" | graph_norm >"$W/t.txt"
-# Only main and the outermost recursions last 1 ms; the leaves do not.
-grep -q '^main();$' "$W/t.txt" || fail "threshold: main missing: $(head "$W/t.txt")"
-[ "$(wc -l <"$W/t.txt")" -lt 1000 ] || fail "threshold kept short calls"
+# Only the 20 ms sleeper and main last 5 ms; they show at their exits.
+expect_eq "$(flat "$W/t.txt")" "sleeper(); main(); " "record -t 5ms"
+"$FNTRACE" replay -i "$W/t.data" >"$W/t.raw"
+expect_grep '^ *[0-9]+\.[0-9]{3} ms \[ *[0-9]+\] \|   sleeper\(\);$' "$W/t.raw" \
+	"record -t: sleeper's duration, at depth 1"
+
 # Symbols are in the file: replay works after the program is deleted.
 cp "$W/rcclang-O2" "$W/gone"
 rec -o "$W/gone.data" "$W/gone" count 2 >/dev/null

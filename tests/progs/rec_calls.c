@@ -16,6 +16,7 @@
  *   rec_calls sigstorm N    2 threads make N calls each while signals rain on
  *                           them; the handler makes traced calls (nested writes)
  *   rec_calls deep N        recursion N deep
+ *   rec_calls slow N        N quick calls and one of 20 ms (sleeper)
  *   rec_calls pexit N       N threads leave through pthread_exit in a traced frame
  *   rec_calls exit N        N calls, then exit() from a traced frame
  */
@@ -136,6 +137,15 @@ NOINLINE void handler(int sig)
 	leaf();
 }
 
+static long n_sleeper;
+
+NOINLINE void sleeper(void)
+{
+	n_sleeper++;
+	leaf();
+	usleep(20000);
+}
+
 NOINLINE long recurse(long n)
 {
 	volatile char frame[16];	/* a real frame: no loop conversion */
@@ -158,6 +168,8 @@ static void report(void)
 		printf("calls %s %ld\n", storm_done ? "storm_handler" : "handler", n_handler);
 	if (n_recurse)
 		printf("calls recurse %ld\n", n_recurse);
+	if (n_sleeper)
+		printf("calls sleeper %ld\n", n_sleeper);
 	if (n_quitter)
 		printf("calls quitter %ld\n", n_quitter);
 	if (n_quit)
@@ -280,6 +292,10 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			mid();
 		quit_process();
+	} else if (strcmp(mode, "slow") == 0) {
+		for (long i = 0; i < n; i++)
+			mid();
+		sleeper();
 	} else if (strcmp(mode, "deep") == 0) {
 		sink = recurse(n);
 	} else {
