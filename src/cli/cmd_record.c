@@ -806,6 +806,9 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
 	if (w.err)
 		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
+	if (!end.events && !end.lost)
+		fprintf(stderr, "fntrace: no traced call recorded: was '%s' built with the flags of "
+				"'fntrace cflags', and does the filter match?\n", argv[0]);
 	if (end.lost)
 		fprintf(stderr, "fntrace: %llu events lost (of %llu); see 'fntrace info -i %s'\n",
 			(unsigned long long)end.lost, (unsigned long long)(end.lost + end.events),

@@ -61,6 +61,11 @@ cp "$FNTRACE" "$W/alone/"
 "$W/inst/bin/fntrace" record -o "$W/inst.data" true || fail "installed layout: record"
 err "cannot find libfntrace.so next to the fntrace binary" "$W/alone/fntrace" record true
 
+# A program without patch sites: recorded fine, with a hint.
+"$FNTRACE" record -o "$W/true.data" true 2>"$W/err" || fail "record true"
+expect_grep "^fntrace: no traced call recorded: was 'true' built with the flags of 'fntrace cflags'" \
+	"$W/err" "hint for a program without sites"
+
 # --help: usage on stdout, status 0, for every subcommand.
 for cmd in record replay report live info cflags; do
 	"$FNTRACE" $cmd --help >"$W/out" 2>"$W/err" || fail "$cmd --help: status $?"
