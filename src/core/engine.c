@@ -64,7 +64,9 @@ static int update_object(struct fnt_object *o, struct fnt_change *c, int quiesce
 		return 0;
 	ret = fnt__arch.text_writable(o, 1);
 	if (ret) {
-		fnt__kill("cannot make the text of %s writable: %s", o->path, fnt_strerror(ret));
+		fnt__kill(ret == -EFAULT ? "site bug: the text of %s is not mapped any more: %s" :
+					   "site bug: cannot make the text of %s writable: %s",
+			  o->path, fnt_strerror(ret));
 		return ret;
 	}
 	for (uint32_t i = 0; i < o->nsites; i++) {

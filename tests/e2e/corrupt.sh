@@ -16,3 +16,10 @@ for cc in clang gcc; do
 		[ "$(grep -c 'site bug' "$W/err")" = 1 ] || fail "the report must be printed once"
 	done
 done
+note "a traced object's text unmapped behind our back"
+echo 'int plugin_fn(int x) { return x + 1; }' >"$W/plugin.c"
+clang -O2 -fPIC -shared -fpatchable-function-entry=5 -o "$W/plugin.so" "$W/plugin.c"
+traced "$W/corrupt-clang" unmapped "$W/plugin.so" >"$W/out" 2>"$W/err"
+cat "$W/out" "$W/err"
+expect_grep '^OK$' "$W/out" "unmapped"
+expect_grep '^fntrace: site bug: the text of .*plugin.so is not mapped any more' "$W/err" "unmapped report"

@@ -88,13 +88,10 @@ static void pick_method(void)
 int fnt__x86_text_writable(struct fnt_object *o, int on)
 {
 	pick_method();
-	if (use_procmem) {
-		if (on && memfd < 0) {
-			memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-			if (memfd < 0)
-				return -EPERM;
-		}
-		return 0;
+	if (use_procmem && on && memfd < 0) {
+		memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		if (memfd < 0)
+			return -EPERM;
 	}
 	for (int i = 0; i < o->nxsegs; i++) {
 		uintptr_t lo = o->xsegs[i].lo & ~(uintptr_t)4095;
@@ -102,8 +99,14 @@ int fnt__x86_text_writable(struct fnt_object *o, int on)
 		/* Never drop PROT_EXEC: other threads are running this text. */
 		int prot = on ? PROT_READ | PROT_WRITE | PROT_EXEC : o->xsegs[i].prot;
 
-		if (mprotect((void *)lo, hi - lo, prot))
-			return -EPERM;
+		/*
+		 * Both calls fail with ENOMEM where a page of the range is not
+		 * mapped: the object's text is gone, and reading a site would
+		 * fault.  That is checked before any byte is read.
+		 */
+		if (use_procmem ? msync((void *)lo, hi - lo, MS_ASYNC) :
+				  mprotect((void *)lo, hi - lo, prot))
+			return errno == ENOMEM ? -EFAULT : -EPERM;
 	}
 	return 0;
 }
