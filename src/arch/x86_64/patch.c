@@ -216,6 +216,31 @@ static void unpublish(void)
 
 /* --- the protocol ------------------------------------------------------ */
 
+/*
+ * One phase over the whole batch, each write preceded by its check:
+ *   1: int3 on the first byte;  2: the new tail;  3: the new first byte.
+ */
+static int run_phase(const struct fnt_change *c, size_t n, int phase)
+{
+	static const uint8_t int3 = X86_INT3;
+
+	for (size_t i = 0; i < n; i++) {
+		int ret = check(&c[i], phase);
+
+		if (ret)
+			return ret;
+		if (phase == 1)
+			ret = poke(c[i].addr, &int3, 1);
+		else if (phase == 2)
+			ret = poke(c[i].addr + 1, c[i].new + 1, c[i].len - 1u);
+		else
+			ret = poke(c[i].addr, c[i].new, 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 {
 	int ret, tid;
@@ -239,38 +264,13 @@ int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 	if (ret)
 		return ret;
 
-	for (size_t i = 0; i < n; i++) {
-		static const uint8_t int3 = X86_INT3;
-
-		ret = check(&c[i], 1);
+	for (int phase = 1; phase <= 3; phase++) {
+		ret = run_phase(c, n, phase);
 		if (!ret)
-			ret = poke(c[i].addr, &int3, 1);
+			ret = fnt__x86_sync();
 		if (ret)
 			goto fail_freeze;
 	}
-	ret = fnt__x86_sync();
-	if (ret)
-		goto fail_freeze;
-	for (size_t i = 0; i < n; i++) {
-		ret = check(&c[i], 2);
-		if (!ret)
-			ret = poke(c[i].addr + 1, c[i].new + 1, c[i].len - 1u);
-		if (ret)
-			goto fail_freeze;
-	}
-	ret = fnt__x86_sync();
-	if (ret)
-		goto fail_freeze;
-	for (size_t i = 0; i < n; i++) {
-		ret = check(&c[i], 3);
-		if (!ret)
-			ret = poke(c[i].addr, c[i].new, 1);
-		if (ret)
-			goto fail_freeze;
-	}
-	ret = fnt__x86_sync();
-	if (ret)
-		goto fail_freeze;
 	unpublish();
 	return 0;
 
