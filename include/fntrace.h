@@ -45,7 +45,10 @@ struct fnt_call {
 
 /*
  * Entry callback.  Runs on the traced thread, possibly inside a signal
- * handler; it must be async-signal-safe.  Returns 0, or FNT_SKIP_EXIT.
+ * handler; it must be async-signal-safe and must not call fnt_* functions
+ * (fnt_unregister_ops waits for running callbacks to finish).  Traced
+ * functions it calls are not reported (the recursion guard counts them).
+ * Returns 0, or FNT_SKIP_EXIT.
  */
 typedef int (*fnt_entry_fn)(const struct fnt_call *call, void *data);
 /* Exit callback.  Same rules; it gets the call its entry got. */
