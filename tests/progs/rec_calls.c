@@ -83,6 +83,7 @@ NOINLINE void quit_process(void)
 
 static pthread_barrier_t barrier;
 static volatile int storm_done;
+static int storm_left = 2;	/* workers still running */
 
 NOINLINE void storm_handler(int sig)
 {
@@ -97,6 +98,7 @@ NOINLINE void *storm_fn(void *arg)
 	__atomic_fetch_add(&n_thread_fn, 1, __ATOMIC_RELAXED);
 	for (long i = 0; i < n; i++)
 		mid();
+	__atomic_fetch_sub(&storm_left, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -213,11 +215,11 @@ int main(int argc, char **argv)
 		sigemptyset(&set);
 		sigaddset(&set, SIGUSR1);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
-		for (int k = 0; k < 2; k++) {
-			for (int r = 0; r < 20000 && pthread_kill(t[k], 0) == 0; r++) {
-				pthread_kill(t[0], SIGUSR1);
-				pthread_kill(t[1], SIGUSR1);
-			}
+		/* Until both are done: a pending signal is not queued twice, so
+		 * keep sending while they run. */
+		while (__atomic_load_n(&storm_left, __ATOMIC_ACQUIRE) > 0) {
+			pthread_kill(t[0], SIGUSR1);
+			pthread_kill(t[1], SIGUSR1);
 		}
 		for (int i = 0; i < 2; i++)
 			pthread_join(t[i], NULL);
