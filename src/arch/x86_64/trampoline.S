@@ -84,9 +84,13 @@ fnt__tramp_entry:
 	.type	fnt__tramp_return, @function
 	.p2align 4
 fnt__tramp_return:
-	/* %rsp = the hooked frame's return slot + 8.  The slot becomes the
-	 * place of the real return address, for the final ret. */
-	subq	$8, %rsp
+	/*
+	 * %rsp = the hooked frame's return slot + 8.  The real return
+	 * address leaves through %r11 (scratch at a return, not a return
+	 * register) with an indirect jump: a "ret" here would be predicted
+	 * from the return stack, which the hijack already broke, and would
+	 * miss every time; the indirect predictor learns the callers.
+	 */
 	pushq	%rbp
 	movq	%rsp, %rbp
 	andq	$-16, %rsp
@@ -95,16 +99,16 @@ fnt__tramp_return:
 	movq	%rdx, 8(%rsp)
 	movaps	%xmm0, 16(%rsp)
 	movaps	%xmm1, 32(%rsp)
-	leaq	16(%rbp), %rdi
+	leaq	8(%rbp), %rdi
 	call	fnt__hook_exit
-	movq	%rax, 8(%rbp)
+	movq	%rax, %r11
 	movaps	32(%rsp), %xmm1
 	movaps	16(%rsp), %xmm0
 	movq	8(%rsp), %rdx
 	movq	0(%rsp), %rax
 	movq	%rbp, %rsp
 	popq	%rbp
-	ret
+	jmp	*%r11
 	.size	fnt__tramp_return, .-fnt__tramp_return
 
 /* __fentry__ for programs built with gcc -pg -mfentry -mrecord-mcount:
