@@ -62,6 +62,17 @@ expect_eq "$(flat "$W/t.txt")" "sleeper(); main(); " "record -t 5ms"
 expect_grep '^ *[0-9]+\.[0-9]{3} ms \[ *[0-9]+\] \|   sleeper\(\);$' "$W/t.raw" \
 	"record -t: sleeper's duration, at depth 1"
 
+# report --sort: by calls leaf leads, by self time the sleeper, by total main.
+rec -o "$W/slow.data" "$W/rcclang-O2" slow 1000 >/dev/null
+first() { "$FNTRACE" report -i "$W/slow.data" --sort $1 | awk 'NR == 3 { print $NF }'; }
+expect_eq "$(first calls)" leaf "report --sort calls"
+expect_eq "$(first self)" sleeper "report --sort self"
+expect_eq "$(first total)" main "report --sort total"
+expect_eq "$(first avg)" main "report --sort avg"
+"$FNTRACE" report -i "$W/slow.data" >"$W/slow.report"
+expect_eq "$(calls_of "$W/slow.report" leaf)" 1001 "report: leaf calls"
+expect_eq "$(calls_of "$W/slow.report" mid)" 1000 "report: mid calls"
+
 # Symbols are in the file: replay works after the program is deleted.
 cp "$W/rcclang-O2" "$W/gone"
 rec -o "$W/gone.data" "$W/gone" count 2 >/dev/null
