@@ -10,7 +10,7 @@
  * died, even by SIGKILL, stays in the file for the fntrace process to read.
  *
  *   +--------+--------------+------------------+-------------+--------------+
- *   | header | images[1024] | objects[8192]    | slots[n]    | rings[n]     |
+ *   | header | images[16K]  | objects[128K]    | slots[n]    | rings[n]     |
  *   +--------+--------------+------------------+-------------+--------------+
  *
  * Records of the metadata areas are appended lock-free: a writer takes an
@@ -29,8 +29,8 @@
 
 #define FNT_SHM_MAGIC 0x31304d4853544e46ull	/* "FNTSHM01" */
 #define FNT_SHM_VERSION 1
-#define FNT_SHM_MAX_IMAGES 1024
-#define FNT_SHM_MAX_OBJECTS 8192
+#define FNT_SHM_MAX_IMAGES 16384	/* process images: forks and execs */
+#define FNT_SHM_MAX_OBJECTS 131072	/* sparse: untouched records cost nothing */
 #define FNT_SHM_PATH_MAX 512
 
 enum fnt_mode {

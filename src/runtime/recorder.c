@@ -63,6 +63,11 @@ static pthread_key_t exit_key;
 static uint64_t skips_base;	/* the runtime's recursion_skips when this process began */
 static uint64_t skips_at_fork;	/* read by the forking thread, before the fork */
 static __thread struct rec_thread rt;
+/* This image's records in the objects area, so that unload and fork need
+ * not scan the records of every process. */
+#define MY_OBJS_MAX 4096
+static uint32_t my_objs[MY_OBJS_MAX];
+static uint32_t n_my_objs;
 
 static int gettid_(void)
 {
@@ -264,6 +269,8 @@ static int add_object(uint32_t image, uint32_t id, const char *path, uint64_t bi
 	copy_str(o->path, path, sizeof(o->path));
 	/* Pairs with the fntrace process's acquire load of ->ready. */
 	__atomic_store_n(&o->ready, 1, __ATOMIC_RELEASE);
+	if (image == image_id && n_my_objs < MY_OBJS_MAX)
+		my_objs[n_my_objs++] = i;
 	return (int)i;
 }
 
@@ -272,7 +279,6 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 	char real[PATH_MAX];
 	const char *path = obj->path;
 	struct fnt_shm_object *objs = fnt_shm_objects(shm);
-	uint32_t n;
 
 	if (loaded) {
 		/* The fntrace process reads the file later, maybe from another
@@ -290,12 +296,11 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 			stop("too many objects");
 		return;
 	}
-	n = __atomic_load_n(&shm->nobjects, __ATOMIC_ACQUIRE);
-	if (n > FNT_SHM_MAX_OBJECTS)
-		n = FNT_SHM_MAX_OBJECTS;
-	while (n--) {
-		if (objs[n].image == image_id && objs[n].obj_id == obj->id) {
-			__atomic_store_n(&objs[n].unloaded, 1, __ATOMIC_RELEASE);
+	for (uint32_t k = n_my_objs; k-- > 0;) {
+		struct fnt_shm_object *o = &objs[my_objs[k]];
+
+		if (o->obj_id == obj->id && !o->unloaded) {
+			__atomic_store_n(&o->unloaded, 1, __ATOMIC_RELEASE);
 			break;
 		}
 	}
@@ -507,14 +512,14 @@ void fnt__recorder_fork_child(void)
 	 * object ids are per process and the child's next dlopen gets an id
 	 * the parent may give to another object. */
 	objs = fnt_shm_objects(shm);
-	n = __atomic_load_n(&shm->nobjects, __ATOMIC_ACQUIRE);
-	if (n > FNT_SHM_MAX_OBJECTS)
-		n = FNT_SHM_MAX_OBJECTS;
-	for (uint32_t i = 0; i < n; i++) {
-		struct fnt_shm_object *o = &objs[i];
+	n = n_my_objs;
+	n_my_objs = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		/* my_objs[] is the parent's list (our copy of its memory); it is
+		 * refilled from the front, never faster than it is read. */
+		struct fnt_shm_object *o = &objs[my_objs[k]];
 
-		if (o->image != parent || !__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) ||
-		    o->unloaded)
+		if (o->unloaded)
 			continue;
 		if (add_object(image_id, o->obj_id, o->path, o->bias, o->nsites, o->build_id,
 			       o->build_id_len) < 0) {

@@ -39,4 +39,11 @@ expect_eq "$(info_field "$W/nf.data" processes)" 1 "no-follow-fork: processes"
 "$FNTRACE" report -i "$W/sh.data" >"$W/report"
 expect_eq "$(calls_of "$W/report" mid)" 15 "children of a shell"
 expect_eq "$(calls_of "$W/report" main)" 2 "children of a shell: main"
+# Many short processes (a script): more than a thousand images.
+"$FNTRACE" record -o "$W/many.data" sh -c \
+	"i=0; while [ \$i -lt 1100 ]; do '$W/rc' count 1 >/dev/null; i=\$((i+1)); done"
+"$FNTRACE" report -i "$W/many.data" >"$W/report"
+expect_eq "$(calls_of "$W/report" main)" 1100 "1100 processes: main"
+expect_eq "$(calls_of "$W/report" mid)" 1100 "1100 processes: mid"
+expect_eq "$(info_field "$W/many.data" processes)" 1101 "1100 processes and the shell"
 echo "rec_fork_exec: ok"
