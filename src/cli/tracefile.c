@@ -703,10 +703,21 @@ unknown:
 
 const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr)
 {
-	for (size_t i = 0; i < tf->nobjs; i++) {
+	size_t lo = 0, hi = tf->nobjs;
+
+	/* The image's objects are contiguous (sorted by image, id). */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (tf->objs[mid].image < image)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < tf->nobjs && tf->objs[i].image == image; i++) {
 		const struct fnt_tf_robj *o = &tf->objs[i];
 
-		if (o->image != image || !o->file)
+		if (!o->file)
 			continue;
 		for (uint32_t k = 0; k < o->file->h->nsegs; k++) {
 			const struct fnt_tf_seg *sg = &o->file->segs[k];
