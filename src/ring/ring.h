@@ -32,6 +32,14 @@
  *    that lost the start of a ring (overwrite mode) resynchronizes at the
  *    next TIME_BASE.
  *
+ * When the ring is full (the reader's tail is ring_words behind):
+ *  - lossless: the writer sleeps on hdr->drained until the reader copied
+ *    words out (fnt__ring_wait); nothing is lost while the reader lives;
+ *  - drop: the event is counted lost (slot->lost) and reported in-band by a
+ *    LOST record before the writer's next event that fits: the oldest stay;
+ *  - overwrite: there is no check; the reader takes the newest ring_words
+ *    words once the writer is gone, and counts the older ones lost.
+ *
  * The hot path takes no lock, allocates nothing and makes no syscall: a
  * syscall happens only to wake the reader when a ring passes half full (once
  * per drain) and, in lossless mode, while waiting for the reader.
