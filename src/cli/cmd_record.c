@@ -14,6 +14,7 @@
  * that died (even by SIGKILL) are still drained: the words are in the
  * shared file, not in the dead process.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -622,6 +623,29 @@ static void write_info(struct fnt_tf_writer *w, const struct fnt_rec_opts *o, ch
 	fnt__tf_write(w, FNT_TF_INFO, (struct iovec[]){ { info, n } }, 1);
 }
 
+/* Regions of fntrace processes that died without cleaning up (SIGKILL):
+ * removed here, since nothing else would. */
+static void remove_stale_regions(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[300];
+		int pid;
+
+		if (sscanf(de->d_name, "fntrace-%d-", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) < 0 && errno == ESRCH) {
+			snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+}
+
 static uint64_t pow2_words(uint64_t bytes)
 {
 	uint64_t w = 2 * FNT_RING_PAGE;
@@ -690,6 +714,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 			tmpl.thresh_ticks = 1;
 	}
 
+	remove_stale_regions();
 	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
 		 (unsigned long)(ck.a.ticks & 0xffffff));
 	err = fnt__shm_create(shm_path, &tmpl, &h);

@@ -109,8 +109,11 @@ for _ in $(seq 50); do grep -q 'recording stopped' "$W/k.err" && break; sleep 0.
 kill -9 $cpid 2>/dev/null || true
 expect_eq "$(grep -c 'fntrace: the fntrace process is gone: recording stopped' "$W/k.err")" 1 \
 	"the program says once that its reader is gone"
-rm -f /dev/shm/fntrace-$rpid-*
+ls /dev/shm/fntrace-$rpid-* >/dev/null 2>&1 || fail "no region left by the killed fntrace?"
 "$FNTRACE" report -i "$W/k.data" >"$W/out" 2>"$W/err" || fail "report of a killed recording"
 expect_grep 'warning: .*(truncated|interrupted)' "$W/err" "killed recording: warning"
 [ "$(calls_of "$W/out" leaf)" -gt 0 ] || fail "killed recording: no calls recovered"
+# The next recording removes the region the killed one left behind.
+"$FNTRACE" record -o "$W/next.data" true 2>/dev/null
+ls /dev/shm/fntrace-$rpid-* >/dev/null 2>&1 && fail "stale region of a dead fntrace not removed"
 echo "rec_cli_errors: ok"
