@@ -37,6 +37,24 @@ set +e
 rc=$?
 set -e
 expect_eq "$rc" 42 "exit status passed through"
+# Ctrl-C: SIGINT to the whole process group.  The program dies of it,
+# fntrace outlives it, writes a complete file and exits with 130.
+set -m	# the background job gets its own process group, as in a terminal
+"$FNTRACE" record -o "$W/int.data" "$W/rc" count 100000000 >/dev/null 2>"$W/int.err" &
+pid=$!
+sleep 1
+kill -INT -- -$pid
+set +e
+wait $pid
+rc=$?
+set -e +m
+expect_eq "$rc" 130 "Ctrl-C: exit status"
+"$FNTRACE" info -i "$W/int.data" >"$W/info" 2>"$W/err"
+[ ! -s "$W/err" ] || fail "Ctrl-C: the file is not complete: $(cat "$W/err")"
+expect_grep 'exit status  : killed by signal 2' "$W/info" "Ctrl-C: info"
+expect_eq "$(info_field "$W/int.data" 'lost events')" 0 "Ctrl-C: lost events"
+rm -f "$W/int.data"
+
 # live: the program's output, then the replay; the program's status.
 set +e
 "$FNTRACE" live "$W/rc" segv 3 >"$W/live.out" 2>"$W/live.err"
