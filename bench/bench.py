@@ -6,8 +6,8 @@ runs every tool in the same run (round-robin, so that noise falls on all of
 them alike), and writes BENCHMARKS.md, bench/results.tsv and
 bench/per_call.svg.  Python 3 standard library only.
 
-Environment: O (build dir, default build), RUNS (default 5), CALLS (traced
-calls per workload run, default 2000000), READ_ITERS (tree iterations of the
+Environment: O (build dir, default build), RUNS (default 9), CALLS (traced
+calls per workload run, default 5000000), READ_ITERS (tree iterations of the
 size/reading trace, default 100000).
 """
 import json
@@ -24,8 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 O = os.environ.get("O", "build")
 B = os.path.join(ROOT, O)
 W = os.path.join(B, "bench", "cmp")
-RUNS = int(os.environ.get("RUNS", "5"))
-CALLS = int(os.environ.get("CALLS", "2000000"))
+RUNS = int(os.environ.get("RUNS", "9"))
+CALLS = int(os.environ.get("CALLS", "5000000"))
 READ_ITERS = int(os.environ.get("READ_ITERS", "100000"))
 NFUNCS = 4000
 REC_DEPTH = 500
@@ -193,7 +193,7 @@ def svg_plot(path, groups, series, values, spreads, title, ylabel):
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="11">' % (wd, ht),
            '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="%d" y="22" font-size="15">%s</text>' % (left, title),
+           '<text x="%d" y="22" font-size="13">%s</text>' % (left, title),
            '<text transform="translate(16,%d) rotate(-90)" text-anchor="middle">%s</text>'
            % (top + ph / 2, ylabel)]
     t = 0
@@ -362,7 +362,9 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     cpu_model = re.search(r"Model name:\s*(.*)", sh("lscpu")).group(1).strip()
     ncpu = os.cpu_count()
     commit = sh("git -C %s rev-parse --short HEAD" % ROOT).strip()
-    dirty = sh("git -C %s status --porcelain --untracked-files=no" % ROOT).strip()
+    # Changes to anything but this report's own outputs.
+    dirty = sh("git -C %s status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' "
+               "':!bench/results.tsv' ':!bench/per_call.svg'" % ROOT).strip()
     kernel = sh("uname -r").strip()
     vers = {
         "clang": sh("clang --version").splitlines()[0],
@@ -393,6 +395,12 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     w("")
     w("Cells are **median [min–max]** over the %d runs. Raw figures of every run: "
       "[bench/results.tsv](bench/results.tsv)." % RUNS)
+    w("")
+    w("This is a 2-CPU KVM guest shared with other jobs. Under that load a run's CPU time "
+      "is sometimes about twice its usual value for every tool (the host takes the CPU away "
+      "and the guest still charges the time to the thread), so the spreads are wide and "
+      "some distributions are bimodal; the medians are what to compare, and every tool "
+      "had the same chances (each round runs all of them back to back).")
     w("")
 
     # ---- (1)
@@ -451,7 +459,8 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     w("")
     w("Wall clock of the whole command as the harness sees it (start-up, patching, the "
       "recorder's drain and writing the file included), minus the median of the untraced "
-      "run, divided by the traced calls. In seconds: median [min–max] of the whole run.")
+      "run, divided by the traced calls (with 2 threads: the calls of both threads, which "
+      "run in parallel). In seconds: median [min–max] of the whole run.")
     w("")
     w("| workload | " + " | ".join(TOOL_LABEL[t] for t in tools) + " |")
     w("|---|" + "---|" * len(tools))

@@ -3,7 +3,7 @@
 # XRay in one run; writes BENCHMARKS.md, bench/per_call.svg and
 # bench/results.tsv (see bench/bench.py).  Not part of `make test`.
 #
-#   O=build bash bench/run.sh            (RUNS=5 CALLS=2000000 by default)
+#   O=build bash bench/run.sh            (RUNS=9 CALLS=5000000 by default)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export O=${O:-build}
