@@ -178,8 +178,8 @@ def cell(xs, nd=1):
 # ---------------------------------------------------------------- svg
 def svg_plot(path, groups, series, values, spreads, title, ylabel):
     """Grouped bar chart: values[g][s] medians, spreads[g][s] (min, max)."""
-    colors = ["#999999", "#cccccc", "#1f77b4", "#2ca02c", "#d62728", "#ff7f0e",
-              "#9467bd", "#8c564b"]
+    colors = ["#999999", "#9ecae1", "#1f77b4", "#2ca02c", "#98df8a", "#ff7f0e",
+              "#d62728", "#8c564b"]
     wd, ht, left, top, bottom = 1000, 460, 60, 40, 110
     ph = ht - top - bottom
     vmax = max([mx for g in spreads for (_, mx) in g if mx == mx] + [1])
