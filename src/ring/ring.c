@@ -58,13 +58,20 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 
 void fnt__ring_writer_close(struct fnt_ring_writer *w)
 {
-	if (!w->slot)
+	struct fnt_shm_slot *s = w->slot;
+
+	if (!s)
 		return;
+	/* Detach first: a signal handler writing from here on takes a new
+	 * ring, rather than write into one the reader may be freeing. */
+	w->slot = NULL;
+	fnt_barrier();
 	/* Release: every commit before is visible to a reader that sees
 	 * RETIRED (its acquire load of ->state). */
-	__atomic_store_n(&w->slot->state, FNT_SLOT_RETIRED, __ATOMIC_RELEASE);
-	fnt__ring_kick(w);
-	w->slot = NULL;
+	__atomic_store_n(&s->state, FNT_SLOT_RETIRED, __ATOMIC_RELEASE);
+	/* The reader sleeps on hdr->kick: a retired ring is worth a drain. */
+	__atomic_fetch_add(&w->hdr->kick, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 void fnt__ring_kick(struct fnt_ring_writer *w)
