@@ -48,6 +48,7 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		w->mask = hdr->ring_words - 1;
 		w->mode = hdr->mode;
 		w->head = s->commit;
+		w->limit = s->tail + w->size / 2;
 		/* Forces a TIME_BASE (and a CALLER) as the first words. */
 		w->base_pos = w->head - FNT_RING_PAGE;
 		memset(w->callers, 0, sizeof(w->callers));

@@ -74,6 +74,9 @@ struct fnt_ring_writer {
 	uint64_t callers[FNT_EV_CALLERS];	/* caller cache; outermost writers only */
 	uint32_t victim;	/* next caller slot to replace */
 	uint64_t pending_lost;	/* drop mode: lost, not yet reported in-band */
+	uint64_t limit;		/* head may reach this without a look at ->tail:
+				 * half a ring past the last tail read (tail only
+				 * grows, so a stale limit is merely cautious) */
 	int dead;		/* the reader vanished: write nothing more */
 	uint32_t slot_index;
 };
@@ -124,6 +127,7 @@ static inline int fnt_ring_reserve(struct fnt_ring_writer *w, unsigned n, uint64
 					return -ENOSPC;
 				continue;
 			}
+			w->limit = t + w->size / 2;
 			if (__builtin_expect(h + n - t > w->size / 2, 0) &&
 			    !*(volatile uint32_t *)&w->slot->kicked)
 				fnt__ring_kick(w);
@@ -208,10 +212,9 @@ fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t i
 			goto slow;
 		word = fnt_ev_make(type, delta, obj, idx);
 	}
-	if (w->mode != FNT_MODE_OVERWRITE &&
-	    /* Pairs with the reader's release store of ->tail. */
-	    __builtin_expect(h + 1 - __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE) >
-			     w->size / 2, 0))
+	/* Room for sure (no shared line read); else the slow path looks at
+	 * the reader's tail, and kicks the reader past half a ring. */
+	if (w->mode != FNT_MODE_OVERWRITE && __builtin_expect(h + 1 > w->limit, 0))
 		goto slow;
 	if (__builtin_expect(!fnt_local_cmpxchg(&w->head, h, h + 1), 0))
 		goto slow;	/* a signal handler wrote in between */
