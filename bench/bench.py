@@ -623,12 +623,24 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     scw = med(sel("fnt_graph", "tree", 2, "wall")) / med(sel("fnt_graph", "tree", 1, "wall"))
     w("Tree workload, thread CPU time overhead per call (median minus untraced):")
     w("")
-    w("| goal | measured | |")
-    w("|---|---|---|")
-    w("| function_graph ≤ 25 ns/call | %s ns | %s |" % (fmt(g1), "met" if g1 <= 25 else "**missed**"))
-    w("| function ≤ 12 ns/call | %s ns | %s |" % (fmt(f1), "met" if f1 <= 12 else "**missed**"))
-    w("| 2 threads ≤ 1.2× 1 thread (function_graph) | %s× CPU, %s× wall | %s |"
+    base = med(sel("untraced", "tree", 1, "cpu"))
+    g1min = min(sel("fnt_graph", "tree", 1, "cpu")) - base
+    f1min = min(sel("fnt_function", "tree", 1, "cpu")) - base
+    fs = med(sel("fnt_function", "tree", 2, "cpu")) / med(sel("fnt_function", "tree", 1, "cpu"))
+    fsw = med(sel("fnt_function", "tree", 2, "wall")) / med(sel("fnt_function", "tree", 1, "wall"))
+    w("| goal | measured (median) | best run | |")
+    w("|---|---|---|---|")
+    w("| function_graph ≤ 25 ns/call | %s ns | %s ns | %s |"
+      % (fmt(g1), fmt(g1min), "met" if g1 <= 25 else "**missed**"))
+    w("| function ≤ 12 ns/call | %s ns | %s ns | %s |"
+      % (fmt(f1), fmt(f1min), "met" if f1 <= 12 else "**missed**"))
+    w("| 2 threads ≤ 1.2× 1 thread, function_graph | %s× CPU time (%s× wall) | | %s |"
       % (fmt(sc, 2), fmt(scw, 2), "met" if sc <= 1.2 else "**missed**"))
+    w("| 2 threads ≤ 1.2× 1 thread, function | %s× CPU time (%s× wall) | | %s |"
+      % (fmt(fs, 2), fmt(fsw, 2), "met" if fs <= 1.2 else "**missed**"))
+    w("")
+    w("Wall time with 2 threads also pays for the reader process, which shares the 2 CPUs "
+      "with the 2 program threads (and with the other jobs on this machine).")
     w("")
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")

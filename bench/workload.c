@@ -44,7 +44,9 @@ int __xray_log_flushLog(void);
 #define NFUNCS 4000
 #endif
 
-volatile long sink;
+/* Per thread: a shared counter would bounce its cache line between the
+ * threads and make the 2-thread runs measure that instead of the tracers. */
+static __thread volatile long sink;
 
 NOINLINE void c(void) { sink++; }
 NOINLINE void b(void) { c(); c(); }
