@@ -25,6 +25,12 @@ extern "C" {
 /* Maximum number of fnt_ops registered at once (the built-in tracer included). */
 #define FNT_MAX_OPS 32
 
+/* Hooked returns a thread can have pending at once (the shadow stack).
+ * Deeper calls get their entry callbacks but no exit (counted in
+ * fnt_status.depth_overflows): an entry callback seeing
+ * call->depth >= FNT_MAX_DEPTH knows its exit will not come. */
+#define FNT_MAX_DEPTH 1024
+
 /* Set in fnt_call.flags for an exit reported because the frame was unwound
  * (longjmp, exception, thread exit) rather than returned from. */
 #define FNT_CALL_UNWOUND 0x1u
@@ -98,7 +104,8 @@ struct fnt_status {
 	uint64_t failed;	/* sites refused or failed */
 	uint64_t batches;	/* int3 batches run */
 	uint64_t traps;		/* traps handled at in-flight sites */
-	uint64_t recursion_skips; /* calls not reported because a callback was running */
+	uint64_t recursion_skips; /* calls not reported because a callback was running
+				   * on the thread, or the thread was exiting */
 	uint64_t depth_overflows; /* returns not hooked because the shadow stack was full */
 	int disabled;		/* 1 once an anomaly disabled patching for good */
 	char report[1024];	/* the anomaly report, or "" */

@@ -28,7 +28,7 @@
 #include "runtime/runtime.h"
 #include "util/log.h"
 
-#define SHADOW_MAX 1024
+#define SHADOW_MAX FNT_MAX_DEPTH
 
 struct frame {
 	uintptr_t slot;		/* where the return address lives */
@@ -213,8 +213,13 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 
 	if (__builtin_expect(!t, 0)) {
 		t = thread_get();
-		if (!t)
+		if (!t) {
+			/* The thread is past its record's release (its last
+			 * destructors), or mmap failed: counted, not silent. */
+			atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1,
+						  memory_order_relaxed);
 			return;
+		}
 	}
 	if (t->busy) {
 		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);

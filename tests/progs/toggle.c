@@ -5,7 +5,10 @@
  * only for sites in the enabled set (t_*, never n_*), and after the last
  * disable no callback fires at all.
  *
- * usage: toggle ROUNDS THREADS
+ * usage: toggle ROUNDS THREADS [needtraps]
+ *   needtraps: go on past ROUNDS (up to 100 times as many) until some
+ *   thread has hit an int3 in flight, so that a loaded machine cannot
+ *   make the trap-race test pass without a race.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -75,6 +78,7 @@ int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 10000;
 	int nthreads = argc > 2 ? atoi(argv[2]) : 2;
+	int need_traps = argc > 3 && !strcmp(argv[3], "needtraps"), base_rounds = rounds;
 	struct worker *w = calloc((size_t)nthreads + 1, sizeof(*w));
 	struct fnt_status st;
 	uint64_t expect = work(1000);
@@ -91,7 +95,16 @@ int main(int argc, char **argv)
 		w[i].expect = w[i].result = expect;
 		pthread_create(&w[i].th, NULL, run, &w[i]);
 	}
+	/* Every worker is running before the first toggle. */
+	for (int i = 0; i < nthreads; i++)
+		while (w[i].rounds < 1)
+			;
 	for (int r = 0; r < rounds; r++) {
+		if (need_traps && r == rounds - 1 && rounds < 100 * base_rounds) {
+			fnt_status(&st);
+			if (!st.traps)
+				rounds += 2;
+		}
 		ret = fnt_enable("t_*");
 		if (!ret)
 			ret = fnt_disable(r & 1 ? "t_*" : NULL);
