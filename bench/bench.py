@@ -116,18 +116,32 @@ TOOLS = [
     ("xray_fdr", "XRay FDR", "{fdrenv} ./wl_xray {args}", ["xray-fdr.*"]),
     ("xray_basic", "XRay basic", XRAY_BASIC_ENV + " ./wl_xray {args}", ["xray-basic.*"]),
 ]
-TOOL_LABEL = {t[0]: t[1] for t in TOOLS}
+# Extra runs on the tree workload only: the whole recording (program and
+# reader process) confined to one CPU, against the default placement where
+# the reader drains on the other CPU while the program writes.
+PINNED = [
+    ("fnt_function_1cpu", "fntrace function, 1 CPU",
+     "taskset -c 1 {fnt} record --tracer function -o fnt.data ./wl_fnt {args}", ["fnt.data"]),
+    ("fnt_graph_1cpu", "fntrace function_graph, 1 CPU",
+     "taskset -c 1 {fnt} record --tracer function_graph -o fnt.data ./wl_fnt {args}",
+     ["fnt.data"]),
+    ("uftrace_pg_1cpu", "uftrace -pg, 1 CPU",
+     "taskset -c 1 uftrace record -d uftrace.data ./wl_pg {args}", ["uftrace.data"]),
+]
+PINNED_OF = {"fnt_function_1cpu": "fnt_function", "fnt_graph_1cpu": "fnt_graph",
+             "uftrace_pg_1cpu": "uftrace_pg"}
+TOOL_LABEL = {t[0]: t[1] for t in TOOLS + PINNED}
 
 
 def command(tool, shape, iters, threads):
-    tmpl = [t for t in TOOLS if t[0] == tool][0][2]
+    tmpl = [t for t in TOOLS + PINNED if t[0] == tool][0][2]
     args = "%s %d" % (shape, iters) + (" %d" % threads if threads > 1 else "")
     calls = iters * SHAPES[shape][0] * threads
     return tmpl.format(args=args, fnt=os.path.relpath(FNT, W), fdrenv=xray_fdr_env(calls))
 
 
 def outputs_size(tool):
-    pats = [t for t in TOOLS if t[0] == tool][0][3]
+    pats = [t for t in TOOLS + PINNED if t[0] == tool][0][3]
     total = 0
     for pat in pats:
         for name in sh("ls -d %s 2>/dev/null || true" % pat).split():
@@ -136,7 +150,7 @@ def outputs_size(tool):
 
 
 def clean(tool):
-    for pat in [t for t in TOOLS if t[0] == tool][0][3]:
+    for pat in [t for t in TOOLS + PINNED if t[0] == tool][0][3]:
         sh("rm -rf %s" % pat)
 
 
@@ -246,7 +260,8 @@ def main():
     results = []
     for r in range(RUNS):
         for shape, iters, th in plan:
-            for tool in [t[0] for t in TOOLS]:
+            extra = [t[0] for t in PINNED] if (shape, th) == ("tree", 1) else []
+            for tool in [t[0] for t in TOOLS] + extra:
                 log("bench: round %d/%d %s x%d %s" % (r + 1, RUNS, shape, th, tool))
                 x = run_once(tool, shape, iters, th)
                 if x:
@@ -482,6 +497,26 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
         w("| %s | " % lab + " | ".join(cells) + " |")
     w("")
     fl = sel("xray_fdr", "tree", 1, "flush_ms")
+    w("### 1d. Where the reader runs (tree workload, 1 thread)")
+    w("")
+    w("fntrace and uftrace drain their buffers from a separate process while the program "
+      "runs. By default the scheduler puts that process on the other CPU; here the whole "
+      "recording is also confined to one CPU with `taskset -c 1` (same rounds, same "
+      "iterations). ns per call, median [min–max]:")
+    w("")
+    w("| tool | CPU time, default | CPU time, 1 CPU | wall, default | wall, 1 CPU |")
+    w("|---|---|---|---|---|")
+    for pt, t in PINNED_OF.items():
+        w("| %s | %s | %s | %s | %s |" % (TOOL_LABEL[t], cell(sel(t, "tree", 1, "cpu")),
+                                          cell(sel(pt, "tree", 1, "cpu")),
+                                          cell(sel(t, "tree", 1, "wall")),
+                                          cell(sel(pt, "tree", 1, "wall"))))
+    w("")
+    w("```sh")
+    for pt in PINNED_OF:
+        w(command(pt, "tree", plan[0][1], 1))
+    w("```")
+    w("")
     w("XRay FDR's finalize and flush after the loop (outside the timer) took %s ms "
       "(tree, median), of which 100 ms is FDR's default `grace_period_ms`."
       % (fmt(med(fl)) if fl else "n/a"))
