@@ -249,6 +249,12 @@ def svg_plot(path, groups, series, values, spreads, title, ylabel):
 def main():
     t_start = time.time()
     load0 = open("/proc/loadavg").read().split()[:3]
+    # The tree as it is built and measured: commit, local changes to anything
+    # but this report's own outputs, and the start time.
+    rev = [sh("git -C %s rev-parse --short HEAD" % ROOT).strip(),
+           sh("git -C %s status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' "
+              "':!bench/results.tsv' ':!bench/per_call.svg'" % ROOT).strip(),
+           datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")]
     log("bench: building workloads in", W)
     build()
     for k, v in BUILDS.items():
@@ -359,7 +365,7 @@ def main():
     state = dict(results=results, plan=plan, size=size, size_cmds=size_cmds,
                  count_cmds=count_cmds, read_cmds=read_cmds, read_t=read_t, dis_cmd=dis_cmd,
                  dis_out=dis_out, ps_cmd=ps_cmd, ps_out=ps_out, load0=load0, load1=load1,
-                 elapsed=elapsed, read_iters=it)
+                 elapsed=elapsed, read_iters=it, rev=rev)
     with open(os.path.join(W, "state.json"), "w") as f:
         json.dump(state, f)
     write_md(**state)
@@ -369,24 +375,21 @@ def main():
 
 
 def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_cmd, dis_out,
-             ps_cmd, ps_out, load0, load1, elapsed, read_iters):
+             ps_cmd, ps_out, load0, load1, elapsed, read_iters, rev):
     def sel(tool, shape, th, key):
         return [x[key] for x in results if x["tool"] == tool and x["shape"] == shape
                 and x["threads"] == th]
 
     cpu_model = re.search(r"Model name:\s*(.*)", sh("lscpu")).group(1).strip()
     ncpu = os.cpu_count()
-    commit = sh("git -C %s rev-parse --short HEAD" % ROOT).strip()
-    # Changes to anything but this report's own outputs.
-    dirty = sh("git -C %s status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' "
-               "':!bench/results.tsv' ':!bench/per_call.svg'" % ROOT).strip()
+    commit, dirty = rev[0], rev[1]
     kernel = sh("uname -r").strip()
     vers = {
         "clang": sh("clang --version").splitlines()[0],
         "gcc": sh("gcc --version").splitlines()[0],
         "uftrace": sh("uftrace --version").strip(),
     }
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = rev[2]
     tools = [t[0] for t in TOOLS]
     main_tools = [t for t in tools if t != "untraced_gcc"]
     fnt = os.path.relpath(FNT, W)
@@ -400,7 +403,8 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     w("|---|---|")
     w("| machine | %s, %d CPUs, Linux %s |" % (cpu_model, ncpu, kernel))
     w("| date | %s |" % now)
-    w("| commit | `%s`%s |" % (commit, " (with uncommitted changes)" if dirty else ""))
+    w("| commit | `%s`%s |" % (commit, " with uncommitted changes to: " + ", ".join(
+        "`%s`" % l[3:] for l in dirty.splitlines()) if dirty else ""))
     w("| compilers, peers | %s; %s; %s; LLVM XRay 14 (libclang-rt-14-dev) |"
       % (vers["clang"], vers["gcc"], vers["uftrace"]))
     w("| load average | %s at the start, %s at the end (other jobs share this machine) |"
@@ -630,7 +634,9 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
             extra = " (data files alone: %.2f)" % (s[3] / s[1]) if s[1] else ""
         w("| %s | %d | %d | %d | %.2f%s | `%s`; count: `%s` |"
           % (name, s[0], s[1], s[2], s[0] / s[1] if s[1] else float("nan"), extra,
-             c, count_cmds[name]))
+             c, count_cmds[name].replace("|", "\\|")))
+    w("fntrace's events are variable-length (a time delta that does not fit takes a longer "
+      "record), so its bytes per event vary a little from run to run with the timing.")
     w("")
 
     # ---- (6)
@@ -645,7 +651,7 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     w("|---|---|---|")
     for k, c in read_cmds.items():
         ev = g[1] if k.startswith("fntrace") else u[1]
-        w("| `%s` | %s | %s |" % (c, cell(read_t[k], 3),
+        w("| `%s` | %s | %s |" % (c.replace("|", "\\|"), cell(read_t[k], 3),
                                   "{:,.0f}".format(ev / med(read_t[k]))))
     w("")
 
