@@ -78,7 +78,7 @@ void fnt__ring_writer_close(struct fnt_ring_writer *w)
 void fnt__ring_kick(struct fnt_ring_writer *w)
 {
 	if (w->slot)
-		*(volatile uint32_t *)&w->slot->kicked = 1;
+		__atomic_store_n(&w->slot->kicked, 1, __ATOMIC_RELAXED);
 	/* The reader sleeps on hdr->kick; a changed value wakes it even if it
 	 * had not gone to sleep yet. */
 	__atomic_fetch_add(&w->hdr->kick, 1, __ATOMIC_RELEASE);
@@ -169,7 +169,7 @@ void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end)
 	/* Pairs with the writer's acquire load in fnt_ring_reserve(): the
 	 * words were copied before it may overwrite them. */
 	__atomic_store_n(&slot->tail, end, __ATOMIC_RELEASE);
-	*(volatile uint32_t *)&slot->kicked = 0;
+	__atomic_store_n(&slot->kicked, 0, __ATOMIC_RELAXED);
 }
 
 void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i)

@@ -129,7 +129,7 @@ static inline int fnt_ring_reserve(struct fnt_ring_writer *w, unsigned n, uint64
 			}
 			w->limit = t + w->size / 2;
 			if (__builtin_expect(h + n - t > w->size / 2, 0) &&
-			    !*(volatile uint32_t *)&w->slot->kicked)
+			    !__atomic_load_n(&w->slot->kicked, __ATOMIC_RELAXED))
 				fnt__ring_kick(w);
 		}
 		if (fnt_local_cmpxchg(&w->head, h, h + n)) {

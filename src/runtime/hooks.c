@@ -210,6 +210,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	struct fnt_site *s;
 	struct fnt_call call;
 	uint32_t want, exitmask = 0;
+	int saved_errno;
 
 	if (__builtin_expect(!t, 0)) {
 		t = thread_get();
@@ -226,6 +227,9 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		return;
 	}
 	enter(t);
+	/* The traced function may be about to read errno (a logger called
+	 * after a failed syscall): nothing we do may change it. */
+	saved_errno = errno;
 	s = fnt__site_find(o, sp[0] - 5);
 	if (!s)
 		goto out;
@@ -272,6 +276,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		}
 	}
 out:
+	errno = saved_errno;
 	leave(t);
 }
 
@@ -281,9 +286,11 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	struct fnt_thread *t = self;
 	uintptr_t slot = rsp - 8;
 	struct frame *f;
-	int was_busy;
+	int was_busy, saved_errno;
 
-	/* A frame hooked by this thread always has a record. */
+	/* A frame hooked by this thread always has a record.  errno is the
+	 * returning function's result as much as %rax is. */
+	saved_errno = errno;
 	was_busy = t->busy;
 	t->busy = 1;
 	f = match(t, slot);
@@ -300,6 +307,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 * an entry that ran outside one. */
 	report_exit(t, f, 0);
 	t->busy = was_busy;
+	errno = saved_errno;
 	return f->ret;
 }
 
