@@ -3,6 +3,7 @@
 #
 #   unit:   $O/tests/unit/*     (built from tests/unit/*.c)
 #   stress: $O/tests/stress/*   (built from tests/stress/*.c)
+#   tsan:   $O/tsan/*           (ring tests under ThreadSanitizer)
 #   e2e:    tests/e2e/*.sh      (each builds what it needs under $O/e2e)
 #
 # Each test runs with a time limit; its output is kept in $O/test-logs and
@@ -34,6 +35,12 @@ run() {
 
 for t in "$O"/tests/unit/*; do [ -x "$t" ] && run "unit/${t##*/}" 300 "$t"; done
 for t in "$O"/tests/stress/*; do [ -x "$t" ] && run "stress/${t##*/}" 600 "$t"; done
+# ThreadSanitizer builds of the ring tests (make builds them unless SAN=1).
+if [ -z "$SAN" ]; then
+	for t in "$O"/tsan/*; do
+		[ -x "$t" ] && [ "${t%.log}" = "$t" ] && run "tsan/${t##*/}" 600 env TSAN_OPTIONS=halt_on_error=1 "$t"
+	done
+fi
 for t in tests/e2e/*.sh; do [ "${t##*/}" = lib.sh ] && continue; [ -f "$t" ] && run "e2e/$(basename "$t" .sh)" 900 bash "$t"; done
 
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"

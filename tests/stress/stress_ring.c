@@ -12,6 +12,7 @@
  * caller cache, or a commit that published unwritten words, shows up as a
  * wrong time, a wrong caller or a broken sequence.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,13 +41,13 @@ static int failures;
 static struct fnt_shm_hdr *h;
 static __thread struct fnt_ring_writer *tw;
 static __thread uint64_t nested_seq;
-static volatile int writers_done;
+static _Atomic int writers_done;
 
 struct writer {
 	pthread_t t;
 	struct fnt_ring_writer w;
 	uint64_t written, nested_written;
-	volatile int ready;
+	_Atomic int ready;
 };
 
 static struct writer wr[WRITERS];
@@ -86,7 +87,7 @@ static uint64_t seq_of(int obj, uint64_t ts)
 static void on_signal(int sig)
 {
 	struct writer *me;
-	int n = 1 + (int)(nested_seq % 3);
+	int n = 1 + (int)(nested_seq % 3), saved_errno = errno;
 
 	if (!tw)
 		return;
@@ -98,6 +99,7 @@ static void on_signal(int sig)
 			      nested_caller(s));
 		me->nested_written++;
 	}
+	errno = saved_errno;
 }
 
 static void *writer(void *p)

@@ -169,7 +169,7 @@ static void write_n(struct fnt_ring_writer *w, uint64_t n, uint64_t *lost)
 struct reader_arg {
 	struct fnt_shm_hdr *h;
 	struct seen s;
-	volatile int stop;
+	_Atomic int stop;
 };
 
 static void *reader(void *p)
