@@ -46,6 +46,7 @@ struct fnt_thread {
 	 * Written only by the owner (release), read by the patcher (acquire). */
 	_Atomic unsigned long seq;
 	_Atomic int used;	/* record owned by a live thread */
+	int *errnop;		/* this thread's errno, found once (no libc call per hook) */
 	struct fnt_thread *next;
 	struct frame stack[SHADOW_MAX];
 };
@@ -97,6 +98,7 @@ static struct fnt_thread *thread_get(void)
 	}
 	t->busy = 0;
 	t->depth = 0;
+	t->errnop = &errno;
 	self = t;
 	pthread_setspecific(key, t);
 	return t;
@@ -229,7 +231,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	enter(t);
 	/* The traced function may be about to read errno (a logger called
 	 * after a failed syscall): nothing we do may change it. */
-	saved_errno = errno;
+	saved_errno = *t->errnop;
 	s = fnt__site_find(o, sp[0] - 5);
 	if (!s)
 		goto out;
@@ -276,7 +278,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		}
 	}
 out:
-	errno = saved_errno;
+	*t->errnop = saved_errno;
 	leave(t);
 }
 
@@ -290,7 +292,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 
 	/* A frame hooked by this thread always has a record.  errno is the
 	 * returning function's result as much as %rax is. */
-	saved_errno = errno;
+	saved_errno = *t->errnop;
 	was_busy = t->busy;
 	t->busy = 1;
 	f = match(t, slot);
@@ -307,7 +309,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 * an entry that ran outside one. */
 	report_exit(t, f, 0);
 	t->busy = was_busy;
-	errno = saved_errno;
+	*t->errnop = saved_errno;
 	return f->ret;
 }
 
