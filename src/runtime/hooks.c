@@ -288,6 +288,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	struct fnt_thread *t = self;
 	uintptr_t slot = rsp - 8;
 	struct frame *f;
+	uintptr_t ret;
 	int was_busy, saved_errno;
 
 	/* A frame hooked by this thread always has a record.  errno is the
@@ -295,6 +296,8 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	saved_errno = *t->errnop;
 	was_busy = t->busy;
 	t->busy = 1;
+	/* A signal handler on this thread sees busy before we touch frames. */
+	atomic_signal_fence(memory_order_seq_cst);
 	f = match(t, slot);
 	if (__builtin_expect(!f, 0)) {
 		/* Only a broken shadow stack gets here, and there is no right
@@ -304,13 +307,20 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 		t->busy = was_busy;
 		return 0;
 	}
+	/*
+	 * The frame is free from here on: once busy drops, a signal handler's
+	 * traced call pushes its own frame in the same place.  Take what we
+	 * need now, while handlers still skip the hooks.
+	 */
+	ret = f->ret;
 	/* Exits are reported even inside a callback (a callback's own traced
 	 * call got no entry, so it cannot be here): the frame was pushed by
 	 * an entry that ran outside one. */
 	report_exit(t, f, 0);
-	t->busy = was_busy;
 	*t->errnop = saved_errno;
-	return f->ret;
+	atomic_signal_fence(memory_order_seq_cst);
+	t->busy = was_busy;
+	return ret;
 }
 
 /* --- exceptions -------------------------------------------------------- */
