@@ -26,17 +26,7 @@
 #define WRITERS 4
 #define PER_WRITER 400000
 
-static int failures;
-
-#define CHECK_EQ(a, b)                                                                   \
-	do {                                                                             \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b); \
-		if (_a != _b) {                                                          \
-			fprintf(stderr, "%s:%d: %s == %s: %llu != %llu\n", __FILE__, __LINE__, \
-				#a, #b, _a, _b);                                         \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+#include "unit/check.h"
 
 static struct fnt_shm_hdr *h;
 static __thread struct fnt_ring_writer *tw;
@@ -297,11 +287,11 @@ static void run(int mode)
 	if (nested < 100) {
 		fprintf(stderr, "too few nested writes (%llu) to test nesting\n",
 			(unsigned long long)nested);
-		failures++;
+		check_failures++;
 	}
 	if (mode != FNT_MODE_LOSSLESS && total_lost == 0) {
 		fprintf(stderr, "%s: nothing lost: the test did not overrun the rings\n", names[mode]);
-		failures++;
+		check_failures++;
 	}
 	fnt__shm_unmap(h);
 }
@@ -317,8 +307,8 @@ int main(void)
 	run(FNT_MODE_LOSSLESS);
 	run(FNT_MODE_DROP);
 	run(FNT_MODE_OVERWRITE);
-	if (failures) {
-		fprintf(stderr, "stress_ring: %d failures\n", failures);
+	if (check_failures) {
+		fprintf(stderr, "stress_ring: %d failures\n", check_failures);
 		return 1;
 	}
 	printf("stress_ring: ok\n");

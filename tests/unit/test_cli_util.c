@@ -10,25 +10,7 @@
 
 #include "cli/common.c"
 
-static int failures;
-
-#define CHECK_EQ(a, b)                                                                   \
-	do {                                                                             \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b); \
-		if (_a != _b) {                                                          \
-			fprintf(stderr, "%s:%d: %s == %s: %llu != %llu\n", __FILE__, __LINE__, \
-				#a, #b, _a, _b);                                         \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
-
-#define CHECK_STR(a, b)                                                                  \
-	do {                                                                             \
-		if (strcmp((a), (b)) != 0) {                                             \
-			fprintf(stderr, "%s:%d: '%s' != '%s'\n", __FILE__, __LINE__, (a), (b)); \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+#include "unit/check.h"
 
 static uint64_t dur(const char *s)
 {
@@ -109,8 +91,8 @@ int main(void)
 	got[n > 0 ? n : 0] = 0;
 	CHECK_STR(got, "    42|0|18446744073709551615   x\n");
 
-	if (failures) {
-		fprintf(stderr, "test_cli_util: %d failures\n", failures);
+	if (check_failures) {
+		fprintf(stderr, "test_cli_util: %d failures\n", check_failures);
 		return 1;
 	}
 	printf("test_cli_util: ok\n");

@@ -13,25 +13,7 @@
 #include "ring/clock.h"
 #include "ring/ring.h"
 
-static int failures;
-
-#define CHECK_EQ(a, b)                                                                   \
-	do {                                                                             \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b); \
-		if (_a != _b) {                                                          \
-			fprintf(stderr, "%s:%d: %s == %s: %llu != %llu\n", __FILE__, __LINE__, \
-				#a, #b, _a, _b);                                         \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
-
-#define CHECK(c)                                                                         \
-	do {                                                                             \
-		if (!(c)) {                                                              \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);           \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+#include "unit/check.h"
 
 static struct fnt_shm_hdr *make(int mode, uint64_t words, uint32_t nslots)
 {
@@ -317,8 +299,8 @@ int main(void)
 	test_overwrite();
 	test_slots();
 	test_clock();
-	if (failures) {
-		fprintf(stderr, "test_ring: %d failures\n", failures);
+	if (check_failures) {
+		fprintf(stderr, "test_ring: %d failures\n", check_failures);
 		return 1;
 	}
 	printf("test_ring: ok\n");

@@ -15,25 +15,7 @@
 
 #include "cli/tracefile.c"
 
-static int failures;
-
-#define CHECK_EQ(a, b)                                                                   \
-	do {                                                                             \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b); \
-		if (_a != _b) {                                                          \
-			fprintf(stderr, "%s:%d: %s == %s: %llu != %llu\n", __FILE__, __LINE__, \
-				#a, #b, _a, _b);                                         \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
-
-#define CHECK(c)                                                                         \
-	do {                                                                             \
-		if (!(c)) {                                                              \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);           \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+#include "unit/check.h"
 
 /* The sample: main() { work() { leaf(); leaf(); } } in thread 1001 and
  * work() { leaf(); } in thread 1002, 3 lost events in between; times in
@@ -356,8 +338,8 @@ int main(int argc, char **argv)
 	test_fuzz(path, data, size);
 	free(data);
 	unlink(path);
-	if (failures) {
-		fprintf(stderr, "test_tracefile: %d failures\n", failures);
+	if (check_failures) {
+		fprintf(stderr, "test_tracefile: %d failures\n", check_failures);
 		return 1;
 	}
 	printf("test_tracefile: ok (%zu-byte sample)\n", size);
