@@ -35,10 +35,9 @@ struct fnt_arch_ops {
 	 * returns 0, or -EINVAL with the reason in why. */
 	int (*classify)(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
 			char *why, size_t whylen);
-	/* Returns 1 if the site's form must be rewritten before use. */
+	/* Returns 1 if the site's form must be rewritten before use; such a
+	 * rewrite is safe only while no thread runs the object. */
 	int (*needs_convert)(const struct fnt_site *s);
-	/* Returns 1 if that rewrite is safe only while no thread runs the object. */
-	int (*convert_needs_quiescence)(const struct fnt_site *s);
 	/* Rewrites a site into its canonical NOP; call only with the object's
 	 * text writable and no thread inside the site.  Returns 0 or -errno. */
 	int (*convert)(struct fnt_object *o, struct fnt_site *s);

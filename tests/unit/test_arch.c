@@ -105,8 +105,6 @@ static void test_classify(void)
 	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_NOP1X5 }), 1);
 	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_CALL_FENTRY }), 1);
 	CHECK_EQ(fnt__x86_needs_convert(&(struct fnt_site){ .form = X86_CALL_FENTRY_GOT }), 1);
-	CHECK_EQ(fnt__x86_convert_needs_quiescence(&(struct fnt_site){ .form = X86_NOP1X5 }), 1);
-	CHECK_EQ(fnt__x86_convert_needs_quiescence(&(struct fnt_site){ .form = X86_NOP5 }), 0);
 
 	/* e8 rel32 to the object's own __fentry__ (a static executable). */
 	b[0] = 0xe8;

@@ -103,23 +103,19 @@ int fnt__x86_classify(struct fnt_object *o, const struct fnt_elf *e, struct fnt_
 	return -EINVAL;
 }
 
+/*
+ * Five 1-byte NOPs can't become one instruction while a thread might be
+ * between two of them: it would resume in the middle of the new one.  A
+ * call to __fentry__ (a plain return in our runtime) has no such problem
+ * in theory; rewriting it live would need the int3 protocol too, and the
+ * objects that carry it are registered before they run anyway, so every
+ * conversion is done only while no thread can run the object.
+ */
 int fnt__x86_needs_convert(const struct fnt_site *s)
 {
 	return s->form == X86_NOP1X5 || s->form == X86_CALL_FENTRY || s->form == X86_CALL_FENTRY_GOT;
 }
 
-/*
- * Five 1-byte NOPs can't become one instruction while a thread might be
- * between two of them: it would resume in the middle of the new one.  A
- * call to __fentry__ (a plain return in our runtime) has no such problem
- * only in theory; rewriting it live would need the int3 protocol too, and
- * the objects that carry it are registered before they run anyway, so the
- * same rule is applied to every conversion.
- */
-int fnt__x86_convert_needs_quiescence(const struct fnt_site *s)
-{
-	return fnt__x86_needs_convert(s);
-}
 
 /* The canonical disabled bytes of a converted site. */
 static void disabled_bytes(const struct fnt_site *s, uint8_t *out)

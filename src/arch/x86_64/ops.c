@@ -12,7 +12,6 @@ const struct fnt_arch_ops fnt__arch = {
 	.init = x86_init,
 	.classify = fnt__x86_classify,
 	.needs_convert = fnt__x86_needs_convert,
-	.convert_needs_quiescence = fnt__x86_convert_needs_quiescence,
 	.convert = fnt__x86_convert,
 	.object_init = fnt__x86_object_init,
 	.object_fini = fnt__x86_object_fini,
