@@ -218,21 +218,31 @@ static void read_build_id(Elf *elf, struct fnt_elf *e)
 	}
 }
 
+/* Steps *scn to the next section with a readable header and name, and
+ * returns that name; NULL after the last. */
+static const char *next_section(Elf *elf, size_t shstrndx, Elf_Scn **scn, GElf_Shdr *sh)
+{
+	while ((*scn = elf_nextscn(elf, *scn))) {
+		const char *nm;
+
+		if (!gelf_getshdr(*scn, sh))
+			continue;
+		nm = elf_strptr(elf, shstrndx, sh->sh_name);
+		if (nm)
+			return nm;
+	}
+	return NULL;
+}
+
 static int has_tables(Elf *elf, size_t shstrndx)
 {
 	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	const char *nm;
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *nm;
-
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		nm = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (nm && (!strcmp(nm, "__patchable_function_entries") ||
-			   !strcmp(nm, "__mcount_loc")))
+	while ((nm = next_section(elf, shstrndx, &scn, &sh)))
+		if (!strcmp(nm, "__patchable_function_entries") || !strcmp(nm, "__mcount_loc"))
 			return 1;
-	}
 	return 0;
 }
 
@@ -291,15 +301,12 @@ static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errle
 	ret = read_relocs(elf, &rels, e, "__fentry__");
 	if (ret)
 		goto fail_nomem;
-	while ((scn = elf_nextscn(elf, scn))) {
+	for (;;) {
 		GElf_Shdr sh;
-		const char *nm;
+		const char *nm = next_section(elf, shstrndx, &scn, &sh);
 
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		nm = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!nm)
-			continue;
+			break;
 		if (!strcmp(nm, "__patchable_function_entries"))
 			ret = read_table(scn, &sh, &rels, &sites, &tables, FNT_TABLE_PFE);
 		else if (!strcmp(nm, "__mcount_loc"))
