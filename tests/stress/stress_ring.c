@@ -180,15 +180,25 @@ static void drain(uint32_t i, int last)
 		if (!last)
 			return;
 		fnt__ring_peek_last(h, i, &sp);
+		/* Lapped: resynchronize at the first TIME_BASE, which may lie
+		 * in either half of the span (as the recorder does). */
 		if (sp.pos > 0)
-			while (skip < sp.na && !(fnt_ev_type(sp.a[skip]) == FNT_EV_EXT &&
-						 fnt_ev_sub(sp.a[skip]) == FNT_EXT_TIME_BASE))
+			while (skip < sp.na + sp.nb) {
+				uint64_t w = skip < sp.na ? sp.a[skip] : sp.b[skip - sp.na];
+
+				if (fnt_ev_type(w) == FNT_EV_EXT && fnt_ev_sub(w) == FNT_EXT_TIME_BASE)
+					break;
 				skip++;
+			}
 	} else {
 		fnt__ring_peek(h, i, &sp);
 	}
-	feed(&seen[i], sp.a + skip, sp.na - skip);
-	feed(&seen[i], sp.b, sp.nb);
+	if (skip < sp.na) {
+		feed(&seen[i], sp.a + skip, sp.na - skip);
+		feed(&seen[i], sp.b, sp.nb);
+	} else {
+		feed(&seen[i], sp.b + (skip - sp.na), sp.nb - (skip - sp.na));
+	}
 	fnt__ring_consume(h, i, sp.end);
 }
 
