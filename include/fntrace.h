@@ -87,7 +87,10 @@ int fnt_unregister_ops(struct fnt_ops *ops);
  * applied to objects loaded later.  Returns 0 or -errno.
  */
 int fnt_enable(const char *filter);
-/* Removes the sites matching filter from the built-in set, live.  Returns 0 or -errno. */
+/* Removes the sites matching filter from the built-in set, live.  When it
+ * returns, no entry callback of the built-in tracer runs for those sites
+ * (exits of calls already entered still arrive).  A callback must not wait
+ * for the thread calling it.  Returns 0 or -errno. */
 int fnt_disable(const char *filter);
 
 /*

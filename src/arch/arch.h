@@ -60,6 +60,9 @@ struct fnt_arch_ops {
 	/* Returns 0 if every thread can take a SIGTRAP, or -EDEADLK with the
 	 * offending thread's id in *tid. */
 	int (*threads_trappable)(int *tid);
+	/* Makes every thread of the process execute a full memory barrier
+	 * before it returns (an asymmetric fence).  Returns 0 or -errno. */
+	int (*sync_threads)(void);
 	/* Removes o's sites from any batch kept alive after a kill. */
 	void (*forget_object)(struct fnt_object *o);
 };

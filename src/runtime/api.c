@@ -97,6 +97,10 @@ static int toggle(const char *filter, int set)
 		ret = fnt__mark(NULL, filter, 1u, set, err, sizeof(err));
 	if (!ret)
 		ret = fnt__update();
+	/* No entry callback for the removed sites may start or still run
+	 * once fnt_disable() returns. */
+	if (!ret && !set)
+		fnt__quiesce();
 	fnt__end();
 	return ret;
 }

@@ -24,19 +24,23 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "core/core.h"
 #include "runtime/runtime.h"
 #include "util/log.h"
 
 #define SHADOW_MAX FNT_MAX_DEPTH
 
+/*
+ * A shadow frame holds the call its entry callbacks got, so the exit
+ * callbacks get the very same struct without a copy: call.frame is the
+ * slot where the return address lives, call.parent_ip the real return
+ * address, call.depth the frame's index.
+ */
 struct frame {
-	uintptr_t slot;		/* where the return address lives */
-	uintptr_t ret;		/* the real return address */
-	uintptr_t ip;
-	uint32_t object_id, site_index;
+	struct fnt_call call;
 	uint32_t mask;		/* ops slots that want the exit */
-	uint32_t hooked;	/* 1 while *slot holds fnt__tramp_return */
+	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return */
 };
 
 struct fnt_thread {
@@ -104,21 +108,21 @@ static struct fnt_thread *thread_get(void)
 	return t;
 }
 
-static void report_exit(struct fnt_thread *t, struct frame *f, uint32_t flags)
+/* Runs the exit callbacks of a popped frame.  The caller holds busy, so
+ * no traced call on this thread (a signal handler's) can reuse the frame
+ * while they run. */
+static inline void report_exit(struct frame *f, uint32_t flags)
 {
-	struct fnt_call call = {
-		.ip = f->ip, .parent_ip = f->ret, .frame = f->slot, .object_id = f->object_id,
-		.site_index = f->site_index, .depth = (uint32_t)(f - t->stack), .flags = flags,
-	};
 	uint32_t m = f->mask;
 
+	f->call.flags = flags;
 	while (m) {
 		int slot = __builtin_ctz(m);
 		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[slot], memory_order_acquire);
 
 		m &= m - 1;
 		if (ops && ops->exit)
-			ops->exit(&call, ops->data);
+			ops->exit(&f->call, ops->data);
 	}
 }
 
@@ -139,11 +143,11 @@ static void prune(struct fnt_thread *t, uintptr_t slot)
 	while (t->depth) {
 		struct frame *f = &t->stack[t->depth - 1];
 
-		if (f->slot > slot || slot - f->slot >= SAME_STACK ||
-		    *(uintptr_t *)f->slot == (uintptr_t)fnt__tramp_return)
+		if (f->call.frame > slot || slot - f->call.frame >= SAME_STACK ||
+		    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return)
 			break;
 		t->depth--;
-		report_exit(t, f, FNT_CALL_UNWOUND);
+		report_exit(f, FNT_CALL_UNWOUND);
 	}
 }
 
@@ -156,13 +160,13 @@ static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 {
 	uint32_t i = t->depth;
 
-	while (i && t->stack[i - 1].slot != slot)
+	while (i && t->stack[i - 1].call.frame != slot)
 		i--;
 	if (!i)
 		return NULL;
 	while (t->depth > i) {
 		t->depth--;
-		report_exit(t, &t->stack[t->depth], FNT_CALL_UNWOUND);
+		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
 	}
 	t->depth--;
 	return &t->stack[t->depth];
@@ -177,7 +181,7 @@ static void thread_exit(void *arg)
 	t->busy = 1;
 	while (t->depth) {
 		t->depth--;
-		report_exit(t, &t->stack[t->depth], FNT_CALL_UNWOUND);
+		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
 	}
 	self = NULL;
 	self_dead = 1;
@@ -210,7 +214,8 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 {
 	struct fnt_thread *t = self;
 	struct fnt_site *s;
-	struct fnt_call call;
+	struct fnt_call *call, spill;
+	uintptr_t slot = (uintptr_t)&sp[1];
 	uint32_t want, exitmask = 0;
 	int saved_errno;
 
@@ -236,35 +241,35 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	if (!s)
 		goto out;
 	want = atomic_load_explicit(&s->want, memory_order_relaxed);
-	if (t->depth)
-		prune(t, (uintptr_t)&sp[1]);
-	call.ip = s->addr;
-	call.parent_ip = sp[1];
-	call.frame = (uintptr_t)&sp[1];
-	call.object_id = o->id;
-	call.site_index = (uint32_t)(s - o->sites);
-	call.depth = t->depth;
-	call.flags = 0;
+	/* Only a top frame at or below this slot can be dead (the caller's
+	 * live frame lies above it): the common case needs no walk. */
+	if (t->depth && t->stack[t->depth - 1].call.frame <= slot)
+		prune(t, slot);
+	/* The call is built in the frame it will have if its return is
+	 * hooked, so the exit callbacks get it without a copy.  Nothing else
+	 * can use that frame meanwhile: busy keeps signal handlers out. */
+	call = t->depth < SHADOW_MAX ? &t->stack[t->depth].call : &spill;
+	call->ip = s->addr;
+	call->parent_ip = sp[1];
+	call->frame = slot;
+	call->object_id = o->id;
+	call->site_index = (uint32_t)(s - o->sites);
+	call->depth = t->depth;
+	call->flags = 0;
 	while (want) {
-		int slot = __builtin_ctz(want);
-		uint32_t bit = 1u << slot;
-		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[slot], memory_order_acquire);
+		int bit = __builtin_ctz(want);
+		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
 
 		want &= want - 1;
 		if (!ops)
 			continue;
-		if ((!ops->entry || ops->entry(&call, ops->data) != FNT_SKIP_EXIT) && ops->exit)
-			exitmask |= bit;
+		if ((!ops->entry || ops->entry(call, ops->data) != FNT_SKIP_EXIT) && ops->exit)
+			exitmask |= 1u << bit;
 	}
 	if (exitmask) {
-		if (t->depth < SHADOW_MAX) {
+		if (call != &spill) {
 			struct frame *f = &t->stack[t->depth];
 
-			f->slot = (uintptr_t)&sp[1];
-			f->ret = sp[1];
-			f->ip = call.ip;
-			f->object_id = call.object_id;
-			f->site_index = call.site_index;
 			f->mask = exitmask;
 			f->hooked = 1;
 			/* The frame is complete before the return can use it; a
@@ -298,7 +303,11 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	t->busy = 1;
 	/* A signal handler on this thread sees busy before we touch frames. */
 	atomic_signal_fence(memory_order_seq_cst);
-	f = match(t, slot);
+	/* Commonly the top frame; match() handles frames left by longjmp. */
+	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
+		f = &t->stack[--t->depth];
+	else
+		f = match(t, slot);
 	if (__builtin_expect(!f, 0)) {
 		/* Only a broken shadow stack gets here, and there is no right
 		 * address to return to: say so before the program dies. */
@@ -312,11 +321,11 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 * traced call pushes its own frame in the same place.  Take what we
 	 * need now, while handlers still skip the hooks.
 	 */
-	ret = f->ret;
+	ret = f->call.parent_ip;
 	/* Exits are reported even inside a callback (a callback's own traced
 	 * call got no entry, so it cannot be here): the frame was pushed by
 	 * an entry that ran outside one. */
-	report_exit(t, f, 0);
+	report_exit(f, 0);
 	*t->errnop = saved_errno;
 	atomic_signal_fence(memory_order_seq_cst);
 	t->busy = was_busy;
@@ -342,8 +351,8 @@ static void unhook_all(void)
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];
 
-		if (f->hooked && *(uintptr_t *)f->slot == (uintptr_t)fnt__tramp_return) {
-			*(uintptr_t *)f->slot = f->ret;
+		if (f->hooked && *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
+			*(uintptr_t *)f->call.frame = f->call.parent_ip;
 			f->hooked = 0;
 		}
 	}
@@ -360,8 +369,8 @@ static void rehook_live(uintptr_t sp)
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];
 
-		if (!f->hooked && *(uintptr_t *)f->slot == f->ret) {
-			*(uintptr_t *)f->slot = (uintptr_t)fnt__tramp_return;
+		if (!f->hooked && *(uintptr_t *)f->call.frame == f->call.parent_ip) {
+			*(uintptr_t *)f->call.frame = (uintptr_t)fnt__tramp_return;
 			f->hooked = 1;
 		}
 	}
@@ -407,9 +416,27 @@ __attribute__((visibility("default"))) void *__cxa_begin_catch(void *exc)
 
 /* --- quiescence -------------------------------------------------------- */
 
+/*
+ * Waits until no other thread is inside a hook that may have seen the
+ * state from before the caller's last store (a cleared want bit, a NULL
+ * ops).  A hook announces itself (seq odd) and then loads that state; on
+ * x86 its load may pass its own store, so reading seq alone could miss it:
+ *
+ *   hook:    seq = odd ......... load want (old!)
+ *   patcher:          want = 0; load seq (even: old!)  -> returns too early
+ *
+ * The thread-wide barrier pairs with the hook's program order: each
+ * thread's barrier falls either after its seq store (which we then see)
+ * or before its load (which then sees our store).
+ */
 void fnt__quiesce(void)
 {
 	struct fnt_thread *me = self;
+
+	if (fnt__arch.sync_threads() < 0)
+		/* Cannot happen once sync is set up; the wait below is then
+		 * merely best effort, so say so. */
+		fnt__dbg(1, "quiesce: thread barrier failed");
 
 	for (struct fnt_thread *t = atomic_load_explicit(&threads, memory_order_acquire); t;
 	     t = t->next) {

@@ -21,5 +21,6 @@ const struct fnt_arch_ops fnt__arch = {
 	.text_writable = fnt__x86_text_writable,
 	.trap = fnt__x86_trap,
 	.threads_trappable = fnt__x86_threads_trappable,
+	.sync_threads = fnt__x86_sync,
 	.forget_object = fnt__x86_forget_object,
 };
