@@ -172,17 +172,44 @@ static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 	return &t->stack[t->depth];
 }
 
+/*
+ * Every path that runs callbacks holds the guard: busy (signal handlers on
+ * this thread skip the hooks) and, on the outermost level, an odd seq
+ * (fnt__quiesce() waits for it to move).  Returns the previous busy.
+ */
+static inline int guard(struct fnt_thread *t)
+{
+	int was = t->busy;
+
+	t->busy = was + 1;
+	if (!was)
+		/* release: pairs with the acquire load in fnt__quiesce(). */
+		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst);
+	return was;
+}
+
+static inline void unguard(struct fnt_thread *t, int was)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (!was)
+		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	t->busy = was;
+}
+
 static void thread_exit(void *arg)
 {
 	struct fnt_thread *t = arg;
+	int was = guard(t);
 
 	/* pthread_exit() or return from the start routine: every frame left
-	 * is over.  Report them, then give the record back. */
-	t->busy = 1;
+	 * is over.  Report them, then give the record back (with seq even:
+	 * the next thread's hooks rely on its parity). */
 	while (t->depth) {
 		t->depth--;
 		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
 	}
+	unguard(t, was);
 	self = NULL;
 	self_dead = 1;
 	/* release: pairs with the acquire CAS in thread_get(). */
@@ -190,21 +217,6 @@ static void thread_exit(void *arg)
 }
 
 /* --- the hooks --------------------------------------------------------- */
-
-static inline void enter(struct fnt_thread *t)
-{
-	t->busy = 1;
-	/* release: pairs with the acquire load in fnt__quiesce(). */
-	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	atomic_signal_fence(memory_order_seq_cst);
-}
-
-static inline void leave(struct fnt_thread *t)
-{
-	atomic_signal_fence(memory_order_seq_cst);
-	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	t->busy = 0;
-}
 
 /*
  * sp[0] = site + 5 (the trampoline's return address), sp[1] = the return
@@ -233,7 +245,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
 		return;
 	}
-	enter(t);
+	guard(t);
 	/* The traced function may be about to read errno (a logger called
 	 * after a failed syscall): nothing we do may change it. */
 	saved_errno = *t->errnop;
@@ -284,7 +296,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	}
 out:
 	*t->errnop = saved_errno;
-	leave(t);
+	unguard(t, 0);
 }
 
 /* rsp = the hooked frame's return slot + 8.  Returns where to go. */
@@ -299,10 +311,9 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	/* A frame hooked by this thread always has a record.  errno is the
 	 * returning function's result as much as %rax is. */
 	saved_errno = *t->errnop;
-	was_busy = t->busy;
-	t->busy = 1;
-	/* A signal handler on this thread sees busy before we touch frames. */
-	atomic_signal_fence(memory_order_seq_cst);
+	/* A signal handler on this thread sees busy before we touch frames,
+	 * and fnt_unregister_ops() waits for the exit callbacks too. */
+	was_busy = guard(t);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
 	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
 		f = &t->stack[--t->depth];
@@ -313,7 +324,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 		 * address to return to: say so before the program dies. */
 		fnt__kill("function_graph: return through %#lx has no shadow frame",
 			  (unsigned long)slot);
-		t->busy = was_busy;
+		unguard(t, was_busy);
 		return 0;
 	}
 	/*
@@ -327,8 +338,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 * an entry that ran outside one. */
 	report_exit(f, 0);
 	*t->errnop = saved_errno;
-	atomic_signal_fence(memory_order_seq_cst);
-	t->busy = was_busy;
+	unguard(t, was_busy);
 	return ret;
 }
 
@@ -362,9 +372,11 @@ static void rehook_live(uintptr_t sp)
 {
 	struct fnt_thread *t = self;
 
+	int was;
+
 	if (!t)
 		return;
-	t->busy++;
+	was = guard(t);
 	prune(t, sp);
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];
@@ -374,7 +386,7 @@ static void rehook_live(uintptr_t sp)
 			f->hooked = 1;
 		}
 	}
-	t->busy--;
+	unguard(t, was);
 }
 
 typedef int (*unwind_fn)(void *);
@@ -440,7 +452,7 @@ void fnt__quiesce(void)
 
 	for (struct fnt_thread *t = atomic_load_explicit(&threads, memory_order_acquire); t;
 	     t = t->next) {
-		/* acquire: pairs with the release stores in enter()/leave(). */
+		/* acquire: pairs with the release stores in guard()/unguard(). */
 		unsigned long s = atomic_load_explicit(&t->seq, memory_order_acquire);
 
 		if (t == me || !(s & 1))

@@ -2,8 +2,8 @@
  * quiesce.c - when fnt_disable() or fnt_unregister_ops() returns, no entry
  * callback of the removed sites (or ops) is still running or starts later.
  *
- * A worker calls a traced function in a loop; its callback, when told to,
- * stays inside for 5 ms.  The main thread waits until the worker is inside
+ * A worker calls a traced function in a loop; its callback (the entry, or
+ * for "unregister-exit" the exit), when told to, stays inside for 5 ms.  The main thread waits until the worker is inside
  * that slow callback, then disables (or unregisters).  The call must not
  * return while the callback runs, and no callback may start afterwards.
  * Without the wait in the runtime, the callback is still inside when the
@@ -24,7 +24,7 @@ NOINL int t_q(int x) { __asm__ volatile(""); return x + 1; }
 static _Atomic int inside, slow, stop;
 static _Atomic long calls;
 
-static int on_entry(const struct fnt_call *c, void *data)
+static void dwell(void)
 {
 	calls++;
 	if (slow) {
@@ -32,7 +32,22 @@ static int on_entry(const struct fnt_call *c, void *data)
 		usleep(5000);
 		inside = 0;
 	}
+}
+
+static int on_entry(const struct fnt_call *c, void *data)
+{
+	dwell();
 	return FNT_SKIP_EXIT;
+}
+
+static int on_entry_quick(const struct fnt_call *c, void *data)
+{
+	return 0;
+}
+
+static void on_exit_slow(const struct fnt_call *c, void *data)
+{
+	dwell();
 }
 
 static void *worker(void *arg)
@@ -44,10 +59,16 @@ static void *worker(void *arg)
 	return (void *)s;
 }
 
-/* mode: "disable" or "unregister".  Returns the number of failures. */
+/* mode: "disable", "unregister" or "unregister-exit".  Returns the
+ * number of failures. */
 static int round_(const char *mode, int r)
 {
 	struct fnt_ops ops = { .filter = "t_q", .entry = on_entry };
+
+	if (!strcmp(mode, "unregister-exit")) {
+		ops.entry = on_entry_quick;
+		ops.exit = on_exit_slow;
+	}
 	struct timespec ts = { 0, 20000000 };
 	long before;
 	int ret, failures = 0;
@@ -101,6 +122,7 @@ int main(void)
 	for (int r = 0; r < 20; r++) {
 		failures += round_("disable", r);
 		failures += round_("unregister", r);
+		failures += round_("unregister-exit", r);
 	}
 	stop = 1;
 	pthread_join(t, NULL);
