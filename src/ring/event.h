@@ -41,6 +41,7 @@ enum fnt_ext_type {
 	FNT_EXT_CALLER_ONCE = 4, /* payload: caller address of the next FUNC only */
 	FNT_EXT_LOST = 5,	/* payload: events lost here */
 	FNT_EXT_DUR = 6,	/* payload: depth << 48 | duration in ticks */
+	FNT_EXT_PAD = 7,	/* nothing: a reservation whose writer was abandoned */
 };
 
 #define FNT_EV_DELTA_BITS 27

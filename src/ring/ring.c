@@ -57,6 +57,30 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 	return -EBUSY;
 }
 
+void fnt__ring_writer_recover(struct fnt_ring_writer *w)
+{
+	uint64_t c, h;
+
+	if (!w->slot || !w->nest)
+		return;
+	/* The abandoned writer's words lie between the last publication and
+	 * head; any of them may be unwritten (stale words of an earlier lap).
+	 * Its event is counted lost by the runtime, as the whole call is. */
+	c = __atomic_load_n(&w->slot->commit, __ATOMIC_RELAXED);
+	h = w->head;
+	if (h - c > w->size)
+		c = h - w->size;
+	for (uint64_t p = c; p < h; p++)
+		w->buf[p & w->mask] = fnt_ev_ext(FNT_EXT_PAD, 0);
+	/* The base it may have moved was never published: start a new one,
+	 * and forget the caller cache with it. */
+	w->base_pos = h - FNT_RING_PAGE;
+	memset(w->callers, 0, sizeof(w->callers));
+	/* Publish as the outermost writer would. */
+	w->nest = 1;
+	fnt_ring_end(w);
+}
+
 void fnt__ring_writer_close(struct fnt_ring_writer *w)
 {
 	struct fnt_shm_slot *s = w->slot;

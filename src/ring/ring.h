@@ -107,6 +107,12 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 			  int tid, uint32_t image);
 /* Hands the ring to the reader for a last drain; the thread writes no more. */
 void fnt__ring_writer_close(struct fnt_ring_writer *w);
+/* Makes a writer usable again after its thread abandoned a write midway
+ * (a signal handler interrupted it and left with siglongjmp): the words
+ * reserved since the last publication, written or not, become PAD, and
+ * the next word starts a new time base.  Only on the writer's thread,
+ * outside any write. */
+void fnt__ring_writer_recover(struct fnt_ring_writer *w);
 /* Slow path of reserve: ring full.  Lossless: waits for the reader and
  * returns 0 to retry; drop (or reader gone): returns -ENOSPC. */
 int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need);

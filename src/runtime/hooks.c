@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,6 +51,7 @@ struct fnt_thread {
 	 * Written only by the owner (release), read by the patcher (acquire). */
 	_Atomic unsigned long seq;
 	_Atomic int used;	/* record owned by a live thread */
+	uintptr_t guard_sp;	/* stack address of the outermost guarded hook */
 	int *errnop;		/* this thread's errno, found once (no libc call per hook) */
 	struct fnt_thread *next;
 	struct frame stack[SHADOW_MAX];
@@ -175,16 +177,20 @@ static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 /*
  * Every path that runs callbacks holds the guard: busy (signal handlers on
  * this thread skip the hooks) and, on the outermost level, an odd seq
- * (fnt__quiesce() waits for it to move).  Returns the previous busy.
+ * (fnt__quiesce() waits for it to move).  sp is an address in the hook's
+ * own frame, below the traced function's and above any callback's.
+ * Returns the previous busy.
  */
-static inline int guard(struct fnt_thread *t)
+static inline int guard(struct fnt_thread *t, uintptr_t sp)
 {
 	int was = t->busy;
 
 	t->busy = was + 1;
-	if (!was)
+	if (!was) {
+		t->guard_sp = sp;
 		/* release: pairs with the acquire load in fnt__quiesce(). */
 		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	}
 	atomic_signal_fence(memory_order_seq_cst);
 	return was;
 }
@@ -200,7 +206,7 @@ static inline void unguard(struct fnt_thread *t, int was)
 static void thread_exit(void *arg)
 {
 	struct fnt_thread *t = arg;
-	int was = guard(t);
+	int was = guard(t, (uintptr_t)__builtin_frame_address(0));
 
 	/* pthread_exit() or return from the start routine: every frame left
 	 * is over.  Report them, then give the record back (with seq even:
@@ -217,6 +223,39 @@ static void thread_exit(void *arg)
 }
 
 /* --- the hooks --------------------------------------------------------- */
+
+/* The recorder's part of forgetting an abandoned hook (its ring). */
+__attribute__((weak)) void fnt__recorder_thread_reset(void)
+{
+}
+
+/*
+ * Is the guard held by a hook that no longer runs?  A signal handler that
+ * interrupted a hook and left with siglongjmp() abandons it with busy set:
+ * without this, the thread would never be traced again, and fnt_disable()
+ * would wait for its seq forever.  The hook that set the guard is dead if
+ * the stack has unwound to (or past) its frame: a live one only has
+ * callbacks and signal handlers below it, on this stack, or a handler on
+ * the signal stack (asked of the kernel: this is never the common path).
+ * A dead guard is dropped, and the call it was recording counted lost.
+ * Returns 1 if it was dropped.
+ */
+static __attribute__((noinline, cold)) int stale(struct fnt_thread *t, uintptr_t sp)
+{
+	stack_t ss;
+
+	if (sp < t->guard_sp)
+		return 0;
+	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+		return 0;
+	if (atomic_load_explicit(&t->seq, memory_order_relaxed) & 1)
+		/* release: pairs with the acquire load in fnt__quiesce(). */
+		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	t->busy = 0;
+	atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
+	fnt__recorder_thread_reset();
+	return 1;
+}
 
 /*
  * sp[0] = site + 5 (the trampoline's return address), sp[1] = the return
@@ -241,11 +280,12 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 			return;
 		}
 	}
-	if (t->busy) {
+	if (t->busy && !stale(t, (uintptr_t)sp)) {
 		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
 		return;
 	}
-	guard(t);
+	/* The guard's address: this frame, below the trampoline's. */
+	guard(t, (uintptr_t)&saved_errno);
 	/* The traced function may be about to read errno (a logger called
 	 * after a failed syscall): nothing we do may change it. */
 	saved_errno = *t->errnop;
@@ -311,9 +351,11 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	/* A frame hooked by this thread always has a record.  errno is the
 	 * returning function's result as much as %rax is. */
 	saved_errno = *t->errnop;
+	if (__builtin_expect(t->busy, 0))
+		stale(t, rsp);
 	/* A signal handler on this thread sees busy before we touch frames,
 	 * and fnt_unregister_ops() waits for the exit callbacks too. */
-	was_busy = guard(t);
+	was_busy = guard(t, (uintptr_t)&saved_errno);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
 	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
 		f = &t->stack[--t->depth];
@@ -376,7 +418,7 @@ static void rehook_live(uintptr_t sp)
 
 	if (!t)
 		return;
-	was = guard(t);
+	was = guard(t, sp);
 	prune(t, sp);
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];

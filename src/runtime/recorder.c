@@ -482,6 +482,12 @@ fail_unmap:
 	shm = NULL;
 }
 
+void fnt__recorder_thread_reset(void)
+{
+	if (rt.w.slot)
+		fnt__ring_writer_recover(&rt.w);
+}
+
 void fnt__recorder_fork_child(void)
 {
 	struct fnt_shm_object *objs;

@@ -15,5 +15,9 @@
 void fnt__recorder_init(void);
 /* Called in the child after fork(), before any traced code runs there. */
 void fnt__recorder_fork_child(void);
+/* Called on a thread whose hook was abandoned mid-way (siglongjmp out of a
+ * signal handler), before its next callback: a ring write may have been
+ * cut off too. */
+void fnt__recorder_thread_reset(void);
 
 #endif

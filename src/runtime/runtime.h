@@ -38,5 +38,6 @@ int fnt__apply_wants(struct fnt_object *o);
  * environment set up by 'fntrace record' is present). */
 void fnt__recorder_init(void);
 void fnt__recorder_fork_child(void);
+void fnt__recorder_thread_reset(void);
 
 #endif

@@ -57,6 +57,20 @@ for tracer in function_graph function; do
 	note "sigstorm $tracer: $h handlers, $lost events lost to the recursion guard"
 done
 
+# A signal handler that leaves with siglongjmp, over and over, mostly out
+# of the tracer's hooks: the hook it abandoned must not keep the thread
+# untraced (its recursion guard and ring write are recovered), so every
+# call after the storm is recorded, and losses stay about one per jump.
+for tracer in function_graph function; do
+	rec --tracer $tracer -o "$W/sj.data" "$W/rc-clang-O2" sigjmp 300 >"$W/out"
+	"$FNTRACE" report -i "$W/sj.data" >"$W/report"
+	expect_eq "$(calls_of "$W/report" after_jump)" 300 "sigjmp $tracer: after_jump"
+	lost=$(info_field "$W/sj.data" 'lost events')
+	[ "$lost" -le 2000 ] || fail "sigjmp $tracer: $lost events lost for 300 jumps"
+	"$FNTRACE" replay -i "$W/sj.data" >/dev/null || fail "sigjmp $tracer: replay failed"
+	note "sigjmp $tracer: $lost events lost"
+done
+
 # pthread_exit from a traced frame: the runtime closes the frames it
 # unwinds; the exit of the process from a traced frame keeps every event.
 rec -o "$W/p.data" "$W/rc-clang-O2" pexit 5 >/dev/null

@@ -13,6 +13,9 @@
  *   rec_calls exec N        N calls, then exec "rec_calls count N"
  *   rec_calls longjmp N     N longjmps out of 3 nested traced frames
  *   rec_calls signal N      N signals whose handler calls traced functions
+ *   rec_calls sigjmp N      signals rain on a loop of traced calls and the
+ *                           handler leaves with siglongjmp, N times (often
+ *                           out of a hook); then after_jump N times
  *   rec_calls sigstorm N    2 threads make N calls each while signals rain on
  *                           them; the handler makes traced calls (nested writes)
  *   rec_calls deep N        recursion N deep
@@ -73,6 +76,35 @@ NOINLINE void *quitter(void *arg)
 }
 
 static void report(void);
+
+/* sigjmp: the handler leaves with siglongjmp, abandoning whatever it
+ * interrupted, the tracer's hooks included. */
+static sigjmp_buf sjb;
+static volatile sig_atomic_t sj_stop;
+static long n_jumper, n_after_jump;
+
+NOINLINE void jumper(int sig)
+{
+	if (sj_stop)
+		return;
+	n_jumper++;
+	siglongjmp(sjb, 1);
+}
+
+NOINLINE void after_jump(void)
+{
+	n_after_jump++;
+	sink++;
+}
+
+static void *sj_sender(void *arg)
+{
+	pthread_t main_thread = *(pthread_t *)arg;
+
+	while (!sj_stop)
+		pthread_kill(main_thread, SIGUSR2);
+	return NULL;
+}
 
 NOINLINE void quit_process(void)
 {
@@ -178,6 +210,8 @@ static void report(void)
 		printf("calls %s %ld\n", storm_done ? "storm_handler" : "handler", n_handler);
 	if (n_recurse)
 		printf("calls recurse %ld\n", n_recurse);
+	if (n_after_jump)
+		printf("calls after_jump %ld\njumps %ld\n", n_after_jump, n_jumper);
 	if (n_sleeper)
 		printf("calls sleeper %ld\n", n_sleeper);
 	if (n_quitter)
@@ -285,6 +319,23 @@ int main(int argc, char **argv)
 				jump_a();
 			leaf();
 		}
+	} else if (strcmp(mode, "sigjmp") == 0) {
+		pthread_t self = pthread_self(), sender;
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = jumper;
+		sigaction(SIGUSR2, &sa, NULL);
+		pthread_create(&sender, NULL, sj_sender, &self);
+		sigsetjmp(sjb, 1);
+		while (n_jumper < n)
+			mid();
+		sj_stop = 1;
+		pthread_join(sender, NULL);
+		for (long i = 0; i < n; i++)
+			after_jump();
+		/* mid and leaf were cut off anywhere: their counts mean nothing. */
+		n_mid = n_leaf = 0;
 	} else if (strcmp(mode, "signal") == 0) {
 		signal(SIGUSR1, handler);
 		for (long i = 0; i < n; i++) {
