@@ -80,13 +80,13 @@ static void report(void);
 /* sigjmp: the handler leaves with siglongjmp, abandoning whatever it
  * interrupted, the tracer's hooks included. */
 static sigjmp_buf sjb;
-static volatile sig_atomic_t sj_stop;
+static volatile sig_atomic_t sj_stop, sj_armed;
 static long n_jumper, n_after_jump;
 
 NOINLINE void jumper(int sig)
 {
-	if (sj_stop)
-		return;
+	if (sj_stop || !sj_armed)
+		return;	/* sjb not set yet, or no longer in use */
 	n_jumper++;
 	siglongjmp(sjb, 1);
 }
@@ -328,6 +328,7 @@ int main(int argc, char **argv)
 		sigaction(SIGUSR2, &sa, NULL);
 		pthread_create(&sender, NULL, sj_sender, &self);
 		sigsetjmp(sjb, 1);
+		sj_armed = 1;
 		while (n_jumper < n)
 			mid();
 		sj_stop = 1;
