@@ -38,10 +38,15 @@
  * slot where the return address lives, call.parent_ip the real return
  * address, call.depth the frame's index.
  */
+#define BUILDING 2
+#define EXITING 3
+
 struct frame {
 	struct fnt_call call;
 	uint32_t mask;		/* ops slots that want the exit */
-	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return */
+	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return,
+				 * BUILDING while the entry callbacks run,
+				 * EXITING while the exit callbacks run */
 };
 
 struct fnt_thread {
@@ -70,9 +75,12 @@ static pthread_key_t key;
 
 static void thread_exit(void *arg);
 
+static void longjmp_init(void);
+
 void fnt__hooks_init(void)
 {
 	pthread_key_create(&key, thread_exit);
+	longjmp_init();
 }
 
 static struct fnt_thread *thread_get(void)
@@ -154,9 +162,10 @@ static void prune(struct fnt_thread *t, uintptr_t slot)
 }
 
 /*
- * The frame returning through slot: the topmost one with that slot.  The
- * frames above it never returned (longjmp, siglongjmp out of a handler on
- * any stack) and are reported as unwound.  Returns NULL if there is none.
+ * The frame returning through slot: the topmost one with that slot, left
+ * on top.  The frames above it never returned (longjmp, siglongjmp out of
+ * a handler on any stack) and are reported as unwound.  Returns NULL if
+ * there is none.
  */
 static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 {
@@ -170,8 +179,7 @@ static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 		t->depth--;
 		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
 	}
-	t->depth--;
-	return &t->stack[t->depth];
+	return &t->stack[i - 1];
 }
 
 /*
@@ -240,6 +248,16 @@ __attribute__((weak)) void fnt__recorder_thread_reset(void)
  * A dead guard is dropped, and the call it was recording counted lost.
  * Returns 1 if it was dropped.
  */
+static void drop_guard(struct fnt_thread *t)
+{
+	if (atomic_load_explicit(&t->seq, memory_order_relaxed) & 1)
+		/* release: pairs with the acquire load in fnt__quiesce(). */
+		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	t->busy = 0;
+	atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
+	fnt__recorder_thread_reset();
+}
+
 static __attribute__((noinline, cold)) int stale(struct fnt_thread *t, uintptr_t sp)
 {
 	stack_t ss;
@@ -248,12 +266,7 @@ static __attribute__((noinline, cold)) int stale(struct fnt_thread *t, uintptr_t
 		return 0;
 	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
 		return 0;
-	if (atomic_load_explicit(&t->seq, memory_order_relaxed) & 1)
-		/* release: pairs with the acquire load in fnt__quiesce(). */
-		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	t->busy = 0;
-	atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
-	fnt__recorder_thread_reset();
+	drop_guard(t);
 	return 1;
 }
 
@@ -266,6 +279,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	struct fnt_thread *t = self;
 	struct fnt_site *s;
 	struct fnt_call *call, spill;
+	struct frame *f = NULL;
 	uintptr_t slot = (uintptr_t)&sp[1];
 	uint32_t want, exitmask = 0;
 	int saved_errno;
@@ -315,24 +329,39 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		want &= want - 1;
 		if (!ops)
 			continue;
+		if (ops->exit && !f && call != &spill) {
+			/*
+			 * The frame is pushed before an entry callback that
+			 * wants the exit runs, its bit set meanwhile: if a
+			 * signal handler cuts this hook short with siglongjmp,
+			 * the jump (or a later prune) still finds the frame and
+			 * closes the call the callback may have recorded.
+			 */
+			f = &t->stack[t->depth];
+			f->mask = 0;
+			f->hooked = BUILDING;
+			atomic_signal_fence(memory_order_seq_cst);
+			t->depth++;
+		}
+		if (f && ops->exit)
+			f->mask |= 1u << bit;
 		if ((!ops->entry || ops->entry(call, ops->data) != FNT_SKIP_EXIT) && ops->exit)
 			exitmask |= 1u << bit;
+		else if (f)
+			f->mask &= ~(1u << bit);
 	}
-	if (exitmask) {
-		if (call != &spill) {
-			struct frame *f = &t->stack[t->depth];
-
-			f->mask = exitmask;
+	if (f) {
+		if (f->mask) {
 			f->hooked = 1;
 			/* The frame is complete before the return can use it; a
 			 * signal handler on this thread sees it whole. */
 			atomic_signal_fence(memory_order_seq_cst);
-			t->depth++;
 			sp[1] = (uintptr_t)fnt__tramp_return;
 		} else {
-			atomic_fetch_add_explicit(&fnt__stats.depth_overflows, 1,
-						  memory_order_relaxed);
+			t->depth--;
 		}
+	} else if (exitmask) {
+		atomic_fetch_add_explicit(&fnt__stats.depth_overflows, 1, memory_order_relaxed);
 	}
 out:
 	*t->errnop = saved_errno;
@@ -358,7 +387,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	was_busy = guard(t, (uintptr_t)&saved_errno);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
 	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
-		f = &t->stack[--t->depth];
+		f = &t->stack[t->depth - 1];
 	else
 		f = match(t, slot);
 	if (__builtin_expect(!f, 0)) {
@@ -369,16 +398,29 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 		unguard(t, was_busy);
 		return 0;
 	}
-	/*
-	 * The frame is free from here on: once busy drops, a signal handler's
-	 * traced call pushes its own frame in the same place.  Take what we
-	 * need now, while handlers still skip the hooks.
-	 */
 	ret = f->call.parent_ip;
-	/* Exits are reported even inside a callback (a callback's own traced
-	 * call got no entry, so it cannot be here): the frame was pushed by
-	 * an entry that ran outside one. */
-	report_exit(f, 0);
+	/*
+	 * The frame stays on top while its exit callbacks run, each one's bit
+	 * cleared once it has returned: if a signal handler cuts this short
+	 * with siglongjmp, the jump still finds the frame and reports the
+	 * exits not yet made as unwound.  Exits are reported even inside a
+	 * callback (a callback's own traced call got no entry, so it cannot
+	 * be here): the frame was pushed by an entry that ran outside one.
+	 */
+	f->hooked = EXITING;
+	f->call.flags = 0;
+	while (f->mask) {
+		int bit = __builtin_ctz(f->mask);
+		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
+
+		if (ops && ops->exit)
+			ops->exit(&f->call, ops->data);
+		f->mask &= ~(1u << bit);
+	}
+	/* Popped only now, while handlers still skip the hooks: once busy
+	 * drops, a handler's traced call pushes its own frame here. */
+	atomic_signal_fence(memory_order_seq_cst);
+	t->depth--;
 	*t->errnop = saved_errno;
 	unguard(t, was_busy);
 	return ret;
@@ -423,7 +465,7 @@ static void rehook_live(uintptr_t sp)
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];
 
-		if (!f->hooked && *(uintptr_t *)f->call.frame == f->call.parent_ip) {
+		if (f->hooked == 0 && *(uintptr_t *)f->call.frame == f->call.parent_ip) {
 			*(uintptr_t *)f->call.frame = (uintptr_t)fnt__tramp_return;
 			f->hooked = 1;
 		}
@@ -467,6 +509,123 @@ __attribute__((visibility("default"))) void *__cxa_begin_catch(void *exc)
 	rehook_live((uintptr_t)__builtin_frame_address(0));
 	return real ? real(exc) : NULL;
 }
+
+/* --- longjmp ------------------------------------------------------------ */
+
+/*
+ * A longjmp abandons every frame between it and its target.  Those frames'
+ * slots may keep holding fnt__tramp_return long after (deep ones are not
+ * overwritten soon), so prune() cannot tell them from frames on another
+ * stack, and later calls would appear nested inside dead ones.  The jumps
+ * are interposed instead: before the real one runs, the shadow frames the
+ * jump abandons are popped and reported unwound.
+ *
+ * The target stack pointer comes from the jmp_buf, where glibc keeps it
+ * mangled (x86-64: slot 6, xor with the thread's pointer guard at
+ * %fs:0x30, then rotated left by 17).  A target that does not look like
+ * one (not above us on this stack, nor on the stack a signal handler on
+ * the alternate stack interrupted) pops nothing.  A popped frame whose slot
+ * still holds the trampoline gets its real return address back, so even a
+ * frame wrongly taken for dead (a coroutine's, on another stack) returns
+ * normally, only without its exit callback.
+ */
+#define JB_RSP 6
+
+typedef void (*jump_fn)(void *, int) __attribute__((noreturn));
+
+static jump_fn real_longjmp, real__longjmp, real_siglongjmp, real_longjmp_chk;
+
+static void longjmp_init(void)
+{
+	real_longjmp = (jump_fn)dlsym(RTLD_NEXT, "longjmp");
+	real__longjmp = (jump_fn)dlsym(RTLD_NEXT, "_longjmp");
+	real_siglongjmp = (jump_fn)dlsym(RTLD_NEXT, "siglongjmp");
+	real_longjmp_chk = (jump_fn)dlsym(RTLD_NEXT, "__longjmp_chk");
+}
+
+static uintptr_t jb_sp(const void *env)
+{
+	uintptr_t v = ((const uintptr_t *)env)[JB_RSP], guard;
+
+	__asm__("movq %%fs:0x30, %0" : "=r"(guard));
+	v = (v >> 17) | (v << 47);
+	return v ^ guard;
+}
+
+static void pop_jumped(struct fnt_thread *t, struct frame *f)
+{
+	uintptr_t *slot = (uintptr_t *)f->call.frame;
+
+	/* An EXITING frame's function has returned: its slot is not its own. */
+	if (f->hooked != EXITING && *slot == (uintptr_t)fnt__tramp_return)
+		*slot = f->call.parent_ip;
+	t->depth--;
+	report_exit(f, FNT_CALL_UNWOUND);
+}
+
+/* Does a jump from cur to target abandon the stack address a? */
+static int abandons(uintptr_t a, uintptr_t cur, uintptr_t target, int same, uintptr_t alt_lo,
+		    uintptr_t alt_hi)
+{
+	if (same)
+		return a >= cur && a < target;
+	return (a >= cur && a < alt_hi) ||
+	       ((a < alt_lo || a >= alt_hi) && a < target && target - a < SAME_STACK);
+}
+
+/* Pops the shadow frames a jump to env abandons.  cur is an address in
+ * the caller's frame: every slot above it belongs to a caller. */
+static void before_jump(const void *env, uintptr_t cur)
+{
+	struct fnt_thread *t = self;
+	uintptr_t target, alt_lo = 0, alt_hi = 0;
+	int was, same;
+
+	if (!t || !env)
+		return;
+	target = jb_sp(env);
+	same = target > cur && target - cur < SAME_STACK;
+	if (!same) {
+		stack_t ss;
+
+		/* A handler on the signal stack jumping back to the stack it
+		 * interrupted: its frames there are all abandoned. */
+		if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+			return;
+		alt_lo = (uintptr_t)ss.ss_sp;
+		alt_hi = alt_lo + ss.ss_size;
+		if (target >= alt_lo && target <= alt_hi)
+			return;	/* a jump within the signal stack: not sure */
+	}
+	/* A hook this handler interrupted is abandoned too: drop its guard
+	 * first, so that the exits below go to a recovered ring. */
+	if (t->busy && abandons(t->guard_sp, cur, target, same, alt_lo, alt_hi))
+		drop_guard(t);
+	if (!t->depth)
+		return;
+	was = guard(t, cur);
+	while (t->depth) {
+		struct frame *f = &t->stack[t->depth - 1];
+
+		if (!abandons(f->call.frame, cur, target, same, alt_lo, alt_hi))
+			break;
+		pop_jumped(t, f);
+	}
+	unguard(t, was);
+}
+
+/* The wrappers never return: the real jump does not. */
+#define JUMP_WRAPPER(name, real)                                                        \
+	__attribute__((visibility("default"), noreturn)) void name(void *env, int val)  \
+	{                                                                               \
+		before_jump(env, (uintptr_t)__builtin_frame_address(0));               \
+		real(env, val);                                                         \
+	}
+
+JUMP_WRAPPER(longjmp, real_longjmp)
+JUMP_WRAPPER(_longjmp, real__longjmp)
+JUMP_WRAPPER(siglongjmp, real_siglongjmp)
+JUMP_WRAPPER(__longjmp_chk, real_longjmp_chk)
 
 /* --- quiescence -------------------------------------------------------- */
 

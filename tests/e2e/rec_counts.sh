@@ -11,7 +11,7 @@ for form in clang clang-cet gcc-nop gcc-pie; do
 	for opt in -O0 -O2; do
 		build_rec "rc-$form$opt" "$form" "$opt"
 		for tracer in function_graph function; do
-			for args in "count 2000" "threads 10 300" "longjmp 50" "signal 100" "deep 3000" \
+			for args in "count 2000" "threads 10 300" "longjmp 50" "deepjmp 30" "signal 100" "deep 3000" \
 				    "pexit 20" "exit 100"; do
 				t="$form$opt $tracer $args"
 				note "$t"
@@ -57,6 +57,22 @@ for tracer in function_graph function; do
 	note "sigstorm $tracer: $h handlers, $lost events lost to the recursion guard"
 done
 
+# Jumps out of frames deeper than the tracer's own stack use (their slots
+# keep the trampoline's address): every abandoned frame is closed at the
+# jump, and the next call is a child of the frame that called setjmp, not
+# of the dead frames.  By turns longjmp, _longjmp and siglongjmp, and
+# __longjmp_chk from a fortified build.
+build_rec rc-fortify clang "-O2 -D_FORTIFY_SOURCE=2"
+nm -D "$W/rc-fortify" | grep -q __longjmp_chk || fail "the fortified build does not call __longjmp_chk"
+for prog in rc-clang-O2 rc-gcc-pie-O2 rc-fortify; do
+	"$FNTRACE" record -o "$W/dj.data" "$W/$prog" deepjmp 6 >/dev/null
+	"$FNTRACE" replay -i "$W/dj.data" >"$W/dj.txt"
+	expect_eq "$(grep -c '|   leaf();' "$W/dj.txt")" 6 "$prog deepjmp: leaf right under main"
+	expect_eq "$(grep -c 'leaf();' "$W/dj.txt")" 6 "$prog deepjmp: every leaf"
+	expect_eq "$(grep -cE 'dive\(\); /\* unwound|dive \(unwound\)' "$W/dj.txt")" 126 "$prog deepjmp: unwound dive frames"
+	expect_grep '^ *[0-9.]+ [mun]s \[ *[0-9]+\] \| \} /\* main \*/' "$W/dj.txt" "$prog deepjmp: main closes"
+done
+
 # A signal handler that leaves with siglongjmp, over and over, mostly out
 # of the tracer's hooks: the hook it abandoned must not keep the thread
 # untraced (its recursion guard and ring write are recovered), so every
@@ -67,7 +83,12 @@ for tracer in function_graph function; do
 	expect_eq "$(calls_of "$W/report" after_jump)" 300 "sigjmp $tracer: after_jump"
 	lost=$(info_field "$W/sj.data" 'lost events')
 	[ "$lost" -le 2000 ] || fail "sigjmp $tracer: $lost events lost for 300 jumps"
-	"$FNTRACE" replay -i "$W/sj.data" >/dev/null || fail "sigjmp $tracer: replay failed"
+	"$FNTRACE" replay -i "$W/sj.data" >"$W/sj.txt" || fail "sigjmp $tracer: replay failed"
+	if [ $tracer = function_graph ]; then
+		# main > mid > leaf, or main > jumper: never deeper (no dead frames).
+		depth=$(sed -n 's/^[^|]*| \( *\).*/\1/p' "$W/sj.txt" | awk '{ if (length($0) > m) m = length($0) } END { print m / 2 }')
+		[ "$depth" -le 3 ] || fail "sigjmp: calls nested $depth deep in dead frames"
+	fi
 	note "sigjmp $tracer: $lost events lost"
 done
 

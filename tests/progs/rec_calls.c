@@ -12,6 +12,9 @@
  *   rec_calls fork N        parent and child make N calls each
  *   rec_calls exec N        N calls, then exec "rec_calls count N"
  *   rec_calls longjmp N     N longjmps out of 3 nested traced frames
+ *   rec_calls deepjmp N     N jumps out of 21 nested traced frames (deeper
+ *                           than the tracer's own stack use), by turns with
+ *                           longjmp, _longjmp and siglongjmp; leaf after each
  *   rec_calls signal N      N signals whose handler calls traced functions
  *   rec_calls sigjmp N      signals rain on a loop of traced calls and the
  *                           handler leaves with siglongjmp, N times (often
@@ -166,6 +169,26 @@ NOINLINE void jump_b(void)
 	sink++;
 }
 
+static long n_dive;
+static sigjmp_buf djb;
+
+NOINLINE void dive(int n, int how)
+{
+	volatile char pad[64];	/* a real frame: the stack really deepens */
+
+	n_dive++;
+	pad[0] = (char)n;
+	if (n == 0) {
+		if (how == 0)
+			longjmp(djb, 1);
+		else if (how == 1)
+			_longjmp(djb, 1);
+		siglongjmp(djb, 1);
+	}
+	dive(n - 1, how);
+	sink += pad[0];
+}
+
 NOINLINE void jump_a(void)
 {
 	n_jump_a++;
@@ -210,6 +233,8 @@ static void report(void)
 		printf("calls %s %ld\n", storm_done ? "storm_handler" : "handler", n_handler);
 	if (n_recurse)
 		printf("calls recurse %ld\n", n_recurse);
+	if (n_dive)
+		printf("calls dive %ld\n", n_dive);
 	if (n_after_jump)
 		printf("calls after_jump %ld\njumps %ld\n", n_after_jump, n_jumper);
 	if (n_sleeper)
@@ -317,6 +342,12 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++) {
 			if (setjmp(jb) == 0)
 				jump_a();
+			leaf();
+		}
+	} else if (strcmp(mode, "deepjmp") == 0) {
+		for (long i = 0; i < n; i++) {
+			if (sigsetjmp(djb, 1) == 0)
+				dive(20, (int)(i % 3));
 			leaf();
 		}
 	} else if (strcmp(mode, "sigjmp") == 0) {
