@@ -445,7 +445,7 @@ static void unhook_all(void)
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct frame *f = &t->stack[i];
 
-		if (f->hooked && *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
+		if (f->hooked == 1 && *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
 			*(uintptr_t *)f->call.frame = f->call.parent_ip;
 			f->hooked = 0;
 		}
