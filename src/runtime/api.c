@@ -118,7 +118,7 @@ FNT_EXPORT int fnt_disable(const char *filter)
 /* Detaches the ops in slot: no callback of it runs after this returns. */
 static void detach(int slot)
 {
-	atomic_store_explicit(&fnt__ops[slot], NULL, memory_order_release);
+	fnt__ops_publish(slot, NULL);
 	fnt__quiesce();
 }
 
@@ -134,7 +134,7 @@ FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void
 	builtin.data = data;
 	if (entry || exit)
 		/* release: pairs with the acquire load in the hooks. */
-		atomic_store_explicit(&fnt__ops[0], &builtin, memory_order_release);
+		fnt__ops_publish(0, &builtin);
 	fnt__end();
 	return 0;
 }
@@ -174,7 +174,7 @@ FNT_EXPORT int fnt_register_ops(struct fnt_ops *ops)
 	registered[slot] = ops;
 	ops->slot = slot;
 	/* Callable before any site reaches it. */
-	atomic_store_explicit(&fnt__ops[slot], ops, memory_order_release);
+	fnt__ops_publish(slot, ops);
 	ret = fnt__mark(NULL, ops->filter, 1u << slot, 1, err, sizeof(err));
 	if (!ret)
 		ret = fnt__update();

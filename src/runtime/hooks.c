@@ -38,15 +38,15 @@
  * slot where the return address lives, call.parent_ip the real return
  * address, call.depth the frame's index.
  */
-#define BUILDING 2
-#define EXITING 3
+#define EXITING 2
 
 struct frame {
 	struct fnt_call call;
 	uint32_t mask;		/* ops slots that want the exit */
-	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return,
-				 * BUILDING while the entry callbacks run,
-				 * EXITING while the exit callbacks run */
+	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return
+				 * (or the entry callbacks run), 0 while an
+				 * exception unwinds, EXITING while the exit
+				 * callbacks run */
 };
 
 struct fnt_thread {
@@ -63,6 +63,18 @@ struct fnt_thread {
 };
 
 struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
+/* The slots of fnt__ops whose ops has an exit callback. */
+static _Atomic uint32_t fnt__exit_ops;
+
+void fnt__ops_publish(int slot, struct fnt_ops *ops)
+{
+	if (ops && ops->exit)
+		atomic_fetch_or_explicit(&fnt__exit_ops, 1u << slot, memory_order_relaxed);
+	/* release: pairs with the acquire loads in the hooks. */
+	atomic_store_explicit(&fnt__ops[slot], ops, memory_order_release);
+	if (!ops || !ops->exit)
+		atomic_fetch_and_explicit(&fnt__exit_ops, ~(1u << slot), memory_order_relaxed);
+}
 
 extern char fnt__tramp_return[];
 
@@ -278,11 +290,11 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 {
 	struct fnt_thread *t = self;
 	struct fnt_site *s;
-	struct fnt_call *call, spill;
+	struct fnt_call *call, local;
 	struct frame *f = NULL;
 	uintptr_t slot = (uintptr_t)&sp[1];
-	uint32_t want, exitmask = 0;
-	int saved_errno;
+	uint32_t want, xmask;
+	int saved_errno, overflow = 0;
 
 	if (__builtin_expect(!t, 0)) {
 		t = thread_get();
@@ -311,10 +323,26 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	 * live frame lies above it): the common case needs no walk. */
 	if (t->depth && t->stack[t->depth - 1].call.frame <= slot)
 		prune(t, slot);
-	/* The call is built in the frame it will have if its return is
-	 * hooked, so the exit callbacks get it without a copy.  Nothing else
-	 * can use that frame meanwhile: busy keeps signal handlers out. */
-	call = t->depth < SHADOW_MAX ? &t->stack[t->depth].call : &spill;
+	/*
+	 * If an ops that may want the exit is called, the frame is pushed
+	 * before any entry callback runs, with those ops' bits set, and the
+	 * call is built in it, so the exit callbacks get it without a copy.
+	 * A signal handler that cuts this hook short with siglongjmp then
+	 * still finds the frame (the jump, or a later prune), and closes the
+	 * call an entry callback may have recorded.  Nothing else can use the
+	 * frame meanwhile: busy keeps signal handlers out.
+	 */
+	xmask = want & atomic_load_explicit(&fnt__exit_ops, memory_order_relaxed);
+	if (xmask && t->depth < SHADOW_MAX) {
+		f = &t->stack[t->depth];
+		f->mask = xmask;
+		/* Hooked, for unhook_all() and rehook_live(), which look at
+		 * the slot as well: it still holds the real address. */
+		f->hooked = 1;
+		call = &f->call;
+	} else {
+		call = &local;
+	}
 	call->ip = s->addr;
 	call->parent_ip = sp[1];
 	call->frame = slot;
@@ -322,37 +350,25 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	call->site_index = (uint32_t)(s - o->sites);
 	call->depth = t->depth;
 	call->flags = 0;
+	if (f) {
+		atomic_signal_fence(memory_order_seq_cst);
+		t->depth++;
+	}
 	while (want) {
 		int bit = __builtin_ctz(want);
 		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
 
 		want &= want - 1;
-		if (!ops)
-			continue;
-		if (ops->exit && !f && call != &spill) {
-			/*
-			 * The frame is pushed before an entry callback that
-			 * wants the exit runs, its bit set meanwhile: if a
-			 * signal handler cuts this hook short with siglongjmp,
-			 * the jump (or a later prune) still finds the frame and
-			 * closes the call the callback may have recorded.
-			 */
-			f = &t->stack[t->depth];
-			f->mask = 0;
-			f->hooked = BUILDING;
-			atomic_signal_fence(memory_order_seq_cst);
-			t->depth++;
-		}
-		if (f && ops->exit)
-			f->mask |= 1u << bit;
-		if ((!ops->entry || ops->entry(call, ops->data) != FNT_SKIP_EXIT) && ops->exit)
-			exitmask |= 1u << bit;
-		else if (f)
+		if (ops && (!ops->entry || ops->entry(call, ops->data) != FNT_SKIP_EXIT) &&
+		    ops->exit) {
+			if (!f)
+				overflow = 1;
+		} else if (f && (f->mask & (1u << bit))) {
 			f->mask &= ~(1u << bit);
+		}
 	}
 	if (f) {
 		if (f->mask) {
-			f->hooked = 1;
 			/* The frame is complete before the return can use it; a
 			 * signal handler on this thread sees it whole. */
 			atomic_signal_fence(memory_order_seq_cst);
@@ -360,7 +376,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		} else {
 			t->depth--;
 		}
-	} else if (exitmask) {
+	} else if (overflow && xmask) {
 		atomic_fetch_add_explicit(&fnt__stats.depth_overflows, 1, memory_order_relaxed);
 	}
 out:
@@ -409,13 +425,14 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 */
 	f->hooked = EXITING;
 	f->call.flags = 0;
-	while (f->mask) {
-		int bit = __builtin_ctz(f->mask);
+	for (uint32_t m = f->mask; m;) {
+		int bit = __builtin_ctz(m);
 		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
 
 		if (ops && ops->exit)
 			ops->exit(&f->call, ops->data);
-		f->mask &= ~(1u << bit);
+		m &= m - 1;
+		f->mask = m;
 	}
 	/* Popped only now, while handlers still skip the hooks: once busy
 	 * drops, a handler's traced call pushes its own frame here. */

@@ -13,6 +13,9 @@
 /* Registered ops by slot; slot 0 is the built-in tracer.  Written under
  * fnt__lock (release), read on the hot path (acquire). */
 extern struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
+/* Publishes ops in slot (NULL: detaches), keeping the hooks' mask of ops
+ * with exit callbacks in step. */
+void fnt__ops_publish(int slot, struct fnt_ops *ops);
 
 /* hooks.c */
 void fnt__hooks_init(void);
