@@ -215,6 +215,16 @@ static inline int guard(struct fnt_thread *t, uintptr_t sp)
 	return was;
 }
 
+/* guard() for a thread known not to be busy. */
+static inline void guard_outer(struct fnt_thread *t, uintptr_t sp)
+{
+	t->busy = 1;
+	t->guard_sp = sp;
+	/* release: pairs with the acquire load in fnt__quiesce(). */
+	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
 static inline void unguard(struct fnt_thread *t, int was)
 {
 	atomic_signal_fence(memory_order_seq_cst);
@@ -310,8 +320,10 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
 		return;
 	}
-	/* The guard's address: this frame, below the trampoline's. */
-	guard(t, (uintptr_t)&saved_errno);
+	/* The guard's address lies below the trampoline's return address
+	 * (where a hook called from the same frame would start) and above
+	 * this hook's own frame (where callbacks run). */
+	guard_outer(t, (uintptr_t)sp - 8);
 	/* The traced function may be about to read errno (a logger called
 	 * after a failed syscall): nothing we do may change it. */
 	saved_errno = *t->errnop;
@@ -350,34 +362,41 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	call->site_index = (uint32_t)(s - o->sites);
 	call->depth = t->depth;
 	call->flags = 0;
-	if (f) {
-		atomic_signal_fence(memory_order_seq_cst);
-		t->depth++;
+	if (!f) {
+		/* No exit to hook (or no room for it: counted). */
+		while (want) {
+			int bit = __builtin_ctz(want);
+			struct fnt_ops *ops =
+				atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
+
+			want &= want - 1;
+			if (ops && (!ops->entry || ops->entry(call, ops->data) != FNT_SKIP_EXIT) &&
+			    ops->exit && xmask)
+				overflow = 1;
+		}
+		if (overflow)
+			atomic_fetch_add_explicit(&fnt__stats.depth_overflows, 1,
+						  memory_order_relaxed);
+		goto out;
 	}
+	atomic_signal_fence(memory_order_seq_cst);
+	t->depth++;
 	while (want) {
 		int bit = __builtin_ctz(want);
 		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
 
 		want &= want - 1;
-		if (ops && (!ops->entry || ops->entry(call, ops->data) != FNT_SKIP_EXIT) &&
-		    ops->exit) {
-			if (!f)
-				overflow = 1;
-		} else if (f && (f->mask & (1u << bit))) {
+		if (!ops || (ops->entry && ops->entry(call, ops->data) == FNT_SKIP_EXIT) ||
+		    !ops->exit)
 			f->mask &= ~(1u << bit);
-		}
 	}
-	if (f) {
-		if (f->mask) {
-			/* The frame is complete before the return can use it; a
-			 * signal handler on this thread sees it whole. */
-			atomic_signal_fence(memory_order_seq_cst);
-			sp[1] = (uintptr_t)fnt__tramp_return;
-		} else {
-			t->depth--;
-		}
-	} else if (overflow && xmask) {
-		atomic_fetch_add_explicit(&fnt__stats.depth_overflows, 1, memory_order_relaxed);
+	if (f->mask) {
+		/* The frame is complete before the return can use it; a signal
+		 * handler on this thread sees it whole. */
+		atomic_signal_fence(memory_order_seq_cst);
+		sp[1] = (uintptr_t)fnt__tramp_return;
+	} else {
+		t->depth--;
 	}
 out:
 	*t->errnop = saved_errno;
@@ -400,7 +419,9 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 		stale(t, rsp);
 	/* A signal handler on this thread sees busy before we touch frames,
 	 * and fnt_unregister_ops() waits for the exit callbacks too. */
-	was_busy = guard(t, (uintptr_t)&saved_errno);
+	/* The guard's address: below where a hook called from the caller's
+	 * frame would start (rsp - 16), above tramp_return's own frame. */
+	was_busy = guard(t, rsp - 24);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
 	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
 		f = &t->stack[t->depth - 1];
