@@ -418,8 +418,8 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	if (__builtin_expect(t->busy, 0))
 		stale(t, rsp);
 	/* A signal handler on this thread sees busy before we touch frames,
-	 * and fnt_unregister_ops() waits for the exit callbacks too. */
-	/* The guard's address: below where a hook called from the caller's
+	 * and fnt_unregister_ops() waits for the exit callbacks too.  The
+	 * guard's address lies below where a hook called from the caller's
 	 * frame would start (rsp - 16), above tramp_return's own frame. */
 	was_busy = guard(t, rsp - 24);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
