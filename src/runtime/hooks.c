@@ -174,24 +174,44 @@ static void prune(struct fnt_thread *t, uintptr_t slot)
 }
 
 /*
- * The frame returning through slot: the topmost one with that slot, left
- * on top.  The frames above it never returned (longjmp, siglongjmp out of
- * a handler on any stack) and are reported as unwound.  Returns NULL if
- * there is none.
+ * The frame returning through slot: the topmost one with that slot, moved
+ * to the top.  Frames above it whose slot no longer holds our trampoline
+ * never returned (longjmp out of them, siglongjmp out of a handler) and are
+ * reported as unwound.  Those whose slot still holds it may be alive on
+ * another stack (a coroutine swapped out in the middle of a traced call:
+ * its return comes later), so they stay; discarding one would leave its
+ * return with nowhere to go.  Returns NULL if there is none.
  */
 static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 {
-	uint32_t i = t->depth;
+	uint32_t i = t->depth, j;
+	struct frame m;
 
 	while (i && t->stack[i - 1].call.frame != slot)
 		i--;
 	if (!i)
 		return NULL;
-	while (t->depth > i) {
-		t->depth--;
-		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
+	i--;
+	/* Report the dead ones above it, topmost first, as returns would,
+	 * and mark them (frame 0). */
+	for (j = t->depth; j-- > i + 1;) {
+		struct frame *f = &t->stack[j];
+
+		if (*(uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return) {
+			report_exit(f, FNT_CALL_UNWOUND);
+			f->call.frame = 0;
+		}
 	}
-	return &t->stack[i - 1];
+	/* Keep the live ones, in order, under the returning frame. */
+	m = t->stack[i];
+	for (j = i + 1; j < t->depth; j++)
+		if (t->stack[j].call.frame)
+			t->stack[i++] = t->stack[j];
+	t->stack[i] = m;
+	/* The frames moved down are whole before depth says so. */
+	atomic_signal_fence(memory_order_seq_cst);
+	t->depth = i + 1;
+	return &t->stack[i];
 }
 
 /*

@@ -2,8 +2,8 @@
 # rec_counts.sh - exact call counts in lossless mode: the program counts its
 # own calls, fntrace report must show exactly those, for every patch-site
 # form, -O0 and -O2, both tracers, and the tricky control flows (threads
-# coming and going, longjmp, signal handlers, recursion past the shadow
-# stack).
+# coming and going, longjmp, coroutines, signal handlers, recursion past
+# the shadow stack).
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 failed=()
@@ -11,7 +11,7 @@ for form in clang clang-cet gcc-nop gcc-pie; do
 	for opt in -O0 -O2; do
 		build_rec "rc-$form$opt" "$form" "$opt"
 		for tracer in function_graph function; do
-			for args in "count 2000" "threads 10 300" "longjmp 50" "deepjmp 30" "signal 100" "deep 3000" \
+			for args in "count 2000" "threads 10 300" "longjmp 50" "deepjmp 30" "coro 300" "signal 100" "deep 3000" \
 				    "pexit 20" "exit 100"; do
 				t="$form$opt $tracer $args"
 				note "$t"

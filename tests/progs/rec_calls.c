@@ -16,6 +16,8 @@
  *                           than the tracer's own stack use), by turns with
  *                           longjmp, _longjmp and siglongjmp; leaf after each
  *   rec_calls signal N      N signals whose handler calls traced functions
+ *   rec_calls coro N        two ucontext coroutines swap N times, each in the
+ *                           middle of a traced call
  *   rec_calls sigjmp N      signals rain on a loop of traced calls and the
  *                           handler leaves with siglongjmp, N times (often
  *                           out of a hook); then after_jump N times
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -98,6 +101,39 @@ NOINLINE void after_jump(void)
 {
 	n_after_jump++;
 	sink++;
+}
+
+/* coro: coroutine A is inside co_f when it switches to B, B inside co_g
+ * when it switches back, so each one's traced frames are swapped out
+ * while the other's return. */
+static ucontext_t co_main, co_a, co_b;
+static long n_co_f, n_co_g, co_n;
+
+NOINLINE void co_f(long i)
+{
+	n_co_f++;
+	swapcontext(&co_a, &co_b);
+	sink += i;
+}
+
+NOINLINE void co_g(long i)
+{
+	n_co_g++;
+	swapcontext(&co_b, &co_a);
+	sink += i;
+}
+
+static void co_run_a(void)
+{
+	for (long i = 0; i < co_n; i++)
+		co_f(i);
+}
+
+static void co_run_b(void)
+{
+	for (long i = 0; i < co_n; i++)
+		co_g(i);
+	swapcontext(&co_b, &co_main);
 }
 
 static void *sj_sender(void *arg)
@@ -235,6 +271,8 @@ static void report(void)
 		printf("calls recurse %ld\n", n_recurse);
 	if (n_dive)
 		printf("calls dive %ld\n", n_dive);
+	if (n_co_f)
+		printf("calls co_f %ld\ncalls co_g %ld\n", n_co_f, n_co_g);
 	if (n_after_jump)
 		printf("calls after_jump %ld\njumps %ld\n", n_after_jump, n_jumper);
 	if (n_sleeper)
@@ -350,6 +388,21 @@ int main(int argc, char **argv)
 				dive(20, (int)(i % 3));
 			leaf();
 		}
+	} else if (strcmp(mode, "coro") == 0) {
+		static char stack_a[256 * 1024], stack_b[256 * 1024];
+
+		co_n = n;
+		getcontext(&co_a);
+		co_a.uc_stack.ss_sp = stack_a;
+		co_a.uc_stack.ss_size = sizeof(stack_a);
+		co_a.uc_link = &co_main;
+		makecontext(&co_a, co_run_a, 0);
+		getcontext(&co_b);
+		co_b.uc_stack.ss_sp = stack_b;
+		co_b.uc_stack.ss_size = sizeof(stack_b);
+		co_b.uc_link = &co_main;
+		makecontext(&co_b, co_run_b, 0);
+		swapcontext(&co_main, &co_a);
 	} else if (strcmp(mode, "sigjmp") == 0) {
 		pthread_t self = pthread_self(), sender;
 		struct sigaction sa;
