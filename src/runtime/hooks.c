@@ -217,46 +217,66 @@ static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 /*
  * Every path that runs callbacks holds the guard: busy (signal handlers on
  * this thread skip the hooks) and, on the outermost level, an odd seq
- * (fnt__quiesce() waits for it to move).  sp is an address in the hook's
- * own frame, below the traced function's and above any callback's.
- * Returns the previous busy.
+ * (fnt__quiesce() waits for it to move) and guard_sp, an address in the
+ * hook's own frame, below the traced function's and above any callback's
+ * (stale() compares it with the stack).
+ *
+ * guard_sp is written before busy is raised and put back after busy drops:
+ * a signal handler that runs a hook in between finds busy clear, uses
+ * guard_sp itself and restores it, and one that runs while busy is set
+ * always finds the holder's address there.
  */
-static inline int guard(struct fnt_thread *t, uintptr_t sp)
-{
-	int was = t->busy;
+struct held {
+	int was;		/* busy before */
+	uintptr_t sp;		/* guard_sp before */
+};
 
-	t->busy = was + 1;
-	if (!was) {
+static inline struct held guard(struct fnt_thread *t, uintptr_t sp)
+{
+	struct held h = { t->busy, t->guard_sp };
+
+	if (!h.was) {
 		t->guard_sp = sp;
+		atomic_signal_fence(memory_order_seq_cst);
+	}
+	t->busy = h.was + 1;
+	if (!h.was)
 		/* release: pairs with the acquire load in fnt__quiesce(). */
 		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	}
 	atomic_signal_fence(memory_order_seq_cst);
-	return was;
+	return h;
 }
 
 /* guard() for a thread known not to be busy. */
-static inline void guard_outer(struct fnt_thread *t, uintptr_t sp)
+static inline struct held guard_outer(struct fnt_thread *t, uintptr_t sp)
 {
-	t->busy = 1;
+	struct held h = { 0, t->guard_sp };
+
 	t->guard_sp = sp;
+	atomic_signal_fence(memory_order_seq_cst);
+	t->busy = 1;
 	/* release: pairs with the acquire load in fnt__quiesce(). */
 	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
 	atomic_signal_fence(memory_order_seq_cst);
+	return h;
 }
 
-static inline void unguard(struct fnt_thread *t, int was)
+static inline void unguard(struct fnt_thread *t, struct held h)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	if (!was)
+	if (!h.was)
 		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	t->busy = was;
+	t->busy = h.was;
+	if (!h.was) {
+		atomic_signal_fence(memory_order_seq_cst);
+		t->guard_sp = h.sp;
+	}
 }
 
 static void thread_exit(void *arg)
 {
 	struct fnt_thread *t = arg;
-	int was = guard(t, (uintptr_t)__builtin_frame_address(0));
+	struct held was = guard(t, (uintptr_t)__builtin_frame_address(0));
 
 	/* pthread_exit() or return from the start routine: every frame left
 	 * is over.  Report them, then give the record back (with seq even:
@@ -325,6 +345,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	uintptr_t slot = (uintptr_t)&sp[1];
 	uint32_t want, xmask;
 	int saved_errno, overflow = 0;
+	struct held held;
 
 	if (__builtin_expect(!t, 0)) {
 		t = thread_get();
@@ -343,7 +364,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	/* The guard's address lies below the trampoline's return address
 	 * (where a hook called from the same frame would start) and above
 	 * this hook's own frame (where callbacks run). */
-	guard_outer(t, (uintptr_t)sp - 8);
+	held = guard_outer(t, (uintptr_t)sp - 8);
 	/* The traced function may be about to read errno (a logger called
 	 * after a failed syscall): nothing we do may change it. */
 	saved_errno = *t->errnop;
@@ -420,7 +441,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	}
 out:
 	*t->errnop = saved_errno;
-	unguard(t, 0);
+	unguard(t, held);
 }
 
 /* rsp = the hooked frame's return slot + 8.  Returns where to go. */
@@ -430,7 +451,8 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	uintptr_t slot = rsp - 8;
 	struct frame *f;
 	uintptr_t ret;
-	int was_busy, saved_errno;
+	struct held was_busy;
+	int saved_errno;
 
 	/* A frame hooked by this thread always has a record.  errno is the
 	 * returning function's result as much as %rax is. */
@@ -513,8 +535,7 @@ static void unhook_all(void)
 static void rehook_live(uintptr_t sp)
 {
 	struct fnt_thread *t = self;
-
-	int was;
+	struct held was;
 
 	if (!t)
 		return;
@@ -637,7 +658,8 @@ static void before_jump(const void *env, uintptr_t cur)
 {
 	struct fnt_thread *t = self;
 	uintptr_t target, alt_lo = 0, alt_hi = 0;
-	int was, same;
+	struct held was;
+	int same;
 
 	if (!t || !env)
 		return;
