@@ -148,25 +148,48 @@ static inline void report_exit(struct frame *f, uint32_t flags)
 	}
 }
 
-/* Frames deeper than this below the current one are on another stack. */
-#define SAME_STACK (1ul << 20)
+/*
+ * Is the stack address a on the stack that the hook at slot runs on?
+ * Asked only before a frame is taken for dead, never in the common path.
+ * Stacks are told apart by what they are, not by how far apart they lie:
+ * an alternate signal stack is often a local array or a __thread buffer
+ * right next to the thread's own frames.  The kernel knows whether this
+ * thread runs on its signal stack, and where that lies.  Off it, a frame
+ * on the signal stack belongs to a handler that has left, so it is dead,
+ * and any other frame is on the stack the hook runs on or on a coroutine's
+ * whose slot still holds the trampoline (prune() keeps those).
+ */
+static __attribute__((noinline, cold)) int same_stack(uintptr_t a, uintptr_t slot)
+{
+	stack_t ss;
+	uintptr_t lo, size;
+
+	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+		return 1;
+	lo = (uintptr_t)ss.ss_sp;
+	size = ss.ss_size;
+	return (a - lo < size) == (slot - lo < size);
+}
 
 /*
  * Pops (and reports as unwound) the top frames that are certainly dead
  * when a new frame is about to use slot: frames of this stack below it
  * (a longjmp or an exception left them) whose slot no longer holds our
  * trampoline.  Stack memory below the current frame stays mapped, so
- * reading it is safe.  A frame on a signal alternate stack, or a live
- * tail-calling frame sharing the slot, is never taken for dead: address
- * order alone cannot tell stacks apart.
+ * reading it is safe.  A live tail-calling frame sharing the slot still
+ * holds the trampoline.  A frame of another stack is never taken for
+ * dead: a handler on the signal stack may have interrupted its function
+ * between the return and fnt__tramp_return's hook, where the trampoline's
+ * own pushes have overwritten the slot.
  */
 static void prune(struct fnt_thread *t, uintptr_t slot)
 {
 	while (t->depth) {
 		struct frame *f = &t->stack[t->depth - 1];
 
-		if (f->call.frame > slot || slot - f->call.frame >= SAME_STACK ||
-		    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return)
+		if (f->call.frame > slot ||
+		    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return ||
+		    !same_stack(f->call.frame, slot))
 			break;
 		t->depth--;
 		report_exit(f, FNT_CALL_UNWOUND);
@@ -642,14 +665,23 @@ static void pop_jumped(struct fnt_thread *t, struct frame *f)
 	report_exit(f, FNT_CALL_UNWOUND);
 }
 
-/* Does a jump from cur to target abandon the stack address a? */
+/*
+ * Does a jump from cur to target abandon the stack address a?  On one
+ * stack, the frames between the two.  From the signal stack to another
+ * (a handler leaving for the stack it interrupted), the handler's frames
+ * above cur and the interrupted stack's frames below the target.  A frame
+ * of a third stack (a coroutine's) taken for abandoned here is merely
+ * given its real return address back by pop_jumped(): it returns
+ * normally, without its exit.
+ */
 static int abandons(uintptr_t a, uintptr_t cur, uintptr_t target, int same, uintptr_t alt_lo,
 		    uintptr_t alt_hi)
 {
 	if (same)
 		return a >= cur && a < target;
-	return (a >= cur && a < alt_hi) ||
-	       ((a < alt_lo || a >= alt_hi) && a < target && target - a < SAME_STACK);
+	if (a >= alt_lo && a < alt_hi)
+		return a >= cur;
+	return a < target;
 }
 
 /* Pops the shadow frames a jump to env abandons.  cur is an address in
@@ -659,23 +691,19 @@ static void before_jump(const void *env, uintptr_t cur)
 	struct fnt_thread *t = self;
 	uintptr_t target, alt_lo = 0, alt_hi = 0;
 	struct held was;
-	int same;
+	stack_t ss;
+	int same = 1;
 
-	if (!t || !env)
+	if (!t || !env || (!t->depth && !t->busy))
 		return;
 	target = jb_sp(env);
-	same = target > cur && target - cur < SAME_STACK;
-	if (!same) {
-		stack_t ss;
-
-		/* A handler on the signal stack jumping back to the stack it
-		 * interrupted: its frames there are all abandoned. */
-		if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
-			return;
+	/* Which stack the jump leaves and which it lands on is asked of the
+	 * kernel (see same_stack()): a signal stack may lie anywhere, even
+	 * right next to the frames it interrupted. */
+	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
 		alt_lo = (uintptr_t)ss.ss_sp;
 		alt_hi = alt_lo + ss.ss_size;
-		if (target >= alt_lo && target <= alt_hi)
-			return;	/* a jump within the signal stack: not sure */
+		same = target >= alt_lo && target <= alt_hi;
 	}
 	/* A hook this handler interrupted is abandoned too: drop its guard
 	 * first, so that the exits below go to a recovered ring. */

@@ -135,8 +135,24 @@ static void audit_objopen(struct link_map *map)
 	pthread_mutex_unlock(&fnt__lock);
 }
 
+/*
+ * Set once exit() has begun unloading.  ld.so's _dl_fini runs each
+ * object's destructors and then its la_objclose, the main program first
+ * (it keeps the main map at the head of its order), while other threads
+ * still run traced code and later destructors may call any traced
+ * function.  Nothing is unmapped at exit, so nothing may be released:
+ * the main program's la_objclose is the sign, since dlclose never closes
+ * it.  An atexit() handler of ours would come too late: ours is
+ * registered before _dl_fini is, so it runs after it.
+ */
+static _Atomic int exiting;
+
 static void audit_objclose(struct link_map *map)
 {
+	if (map == _r_debug.r_map)
+		atomic_store_explicit(&exiting, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&exiting, memory_order_relaxed))
+		return;
 	pthread_mutex_lock(&fnt__lock);
 	for (struct fnt_object *o = fnt__objects; o; o = o->next)
 		if (o->handle == map)
@@ -162,11 +178,8 @@ static int nthreads(void)
 
 static void at_exit(void)
 {
-	/*
-	 * exit() runs ld.so's la_objclose for every object while other
-	 * threads may still run traced code: nothing is unmapped at exit, so
-	 * no record is released then either.
-	 */
+	/* The audit copy forwards nothing more (see exiting above). */
+	atomic_store_explicit(&exiting, 1, memory_order_relaxed);
 	atomic_store_explicit(&fnt__rv.ready, 0, memory_order_release);
 }
 
