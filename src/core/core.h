@@ -67,6 +67,27 @@ struct fnt_object {
 
 /* The patch lock: serializes every change of records and code. */
 extern pthread_mutex_t fnt__lock;
+/*
+ * Non-zero while the runtime's own work runs on this thread: start-up,
+ * fork handlers, object load and unload, the API.  That work may call
+ * functions the program defines and compiled with the tracing flags (its
+ * own malloc or getenv); the hooks skip those calls, which are not the
+ * program's.
+ */
+extern __thread int fnt__in_runtime;
+
+/* Takes and drops fnt__lock, as the runtime's own work. */
+static inline void fnt__lock_take(void)
+{
+	fnt__in_runtime++;
+	pthread_mutex_lock(&fnt__lock);
+}
+
+static inline void fnt__lock_drop(void)
+{
+	pthread_mutex_unlock(&fnt__lock);
+	fnt__in_runtime--;
+}
 /* The kill switch: set once, never cleared (ftrace_disabled).  Read by
  * the trampolines with relaxed loads; see fnt__kill(). */
 extern _Atomic int fnt__killed;

@@ -30,6 +30,7 @@
 
 /* Recursive: an object hook may look sites up while we register. */
 pthread_mutex_t fnt__lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+__thread int fnt__in_runtime;
 _Atomic int fnt__killed;
 struct fnt_object *fnt__objects;
 struct fnt_stats fnt__stats;

@@ -190,10 +190,10 @@ FNT_EXPORT int fnt_unregister_ops(struct fnt_ops *ops)
 
 	if (!ops || ops->slot <= 0 || ops->slot >= FNT_MAX_OPS)
 		return -EINVAL;
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	slot = ops->slot;
 	if (registered[slot] != ops) {
-		pthread_mutex_unlock(&fnt__lock);
+		fnt__lock_drop();
 		return -ENOENT;
 	}
 	ret = fnt__mark(NULL, NULL, 1u << slot, 0, err, sizeof(err));
@@ -205,7 +205,7 @@ FNT_EXPORT int fnt_unregister_ops(struct fnt_ops *ops)
 	free(ops_filter[slot]);
 	ops_filter[slot] = NULL;
 	ops->slot = 0;
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 	return ret;
 }
 
@@ -214,7 +214,7 @@ FNT_EXPORT int fnt_status(struct fnt_status *st)
 	if (!st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	for (struct fnt_object *o = fnt__objects; o; o = o->next) {
 		st->objects++;
 		st->objects_refused += o->refused;
@@ -230,7 +230,7 @@ FNT_EXPORT int fnt_status(struct fnt_status *st)
 	st->depth_overflows = atomic_load(&fnt__stats.depth_overflows);
 	st->disabled = atomic_load(&fnt__killed);
 	memcpy(st->report, fnt__report, sizeof(st->report));
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 	return 0;
 }
 
@@ -239,7 +239,7 @@ FNT_EXPORT int fnt_site_info(uint32_t object_id, uint32_t site_index, const char
 {
 	int ret = -ENOENT;
 
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	for (struct fnt_object *o = fnt__objects; o; o = o->next) {
 		if (o->id != object_id)
 			continue;
@@ -252,7 +252,7 @@ FNT_EXPORT int fnt_site_info(uint32_t object_id, uint32_t site_index, const char
 		}
 		break;
 	}
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 	return ret;
 }
 

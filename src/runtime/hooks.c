@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -51,6 +52,11 @@ struct frame {
 
 struct fnt_thread {
 	int busy;		/* recursion guard: inside a hook on this thread */
+	/* 1 once another thread may run with this thread's TLS (a clone with
+	 * CLONE_VM but no CLONE_SETTLS): then each hook first checks that it
+	 * runs on the owner, tid, and the other thread's calls are lost. */
+	int shared;
+	int tid;
 	uint32_t depth;		/* used shadow frames */
 	/* Odd while inside a hook; fnt__quiesce() waits for it to move.
 	 * Written only by the owner (release), read by the patcher (acquire). */
@@ -123,6 +129,8 @@ static struct fnt_thread *thread_get(void)
 			;
 	}
 	t->busy = 0;
+	t->shared = 0;
+	t->tid = (int)syscall(SYS_gettid);
 	t->depth = 0;
 	t->errnop = &errno;
 	self = t;
@@ -351,8 +359,42 @@ static __attribute__((noinline, cold)) int stale(struct fnt_thread *t, uintptr_t
 		return 0;
 	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
 		return 0;
+	/* A thread made by a raw clone without CLONE_SETTLS, which the
+	 * interposed clone() and syscall() did not see, shares this record:
+	 * the guard is its owner's, alive on another stack. */
+	if ((int)syscall(SYS_gettid) != t->tid) {
+		t->shared = 1;
+		return 0;
+	}
 	drop_guard(t);
 	return 1;
+}
+
+/*
+ * May a hook that found busy or shared set go on?  Not on a thread that
+ * shares the record's TLS without owning it: it is neither traced nor
+ * blocked, and its calls are counted lost (comparing the kernel's tid with
+ * the record's costs a syscall, paid only by threads that made such a
+ * clone).  Not while the guard is held, unless it is stale().
+ */
+static __attribute__((noinline, cold)) int admit(struct fnt_thread *t, uintptr_t sp)
+{
+	if (t->shared && (int)syscall(SYS_gettid) != t->tid)
+		return 0;
+	return !t->busy || stale(t, sp);
+}
+
+/* clone.c: another thread is about to run with this thread's TLS (vfork:
+ * until the call returns, when the child has exec'd or exited). */
+void fnt__hooks_share_tls(int on)
+{
+	struct fnt_thread *t = self;
+
+	if (!t && on)
+		/* The child must not make a record of its own in our TLS. */
+		t = thread_get();
+	if (t)
+		t->shared = on;
 }
 
 /*
@@ -370,6 +412,9 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	int saved_errno, overflow = 0;
 	struct held held;
 
+	/* The runtime's own calls into the program (its malloc, say). */
+	if (__builtin_expect(fnt__in_runtime, 0))
+		return;
 	if (__builtin_expect(!t, 0)) {
 		t = thread_get();
 		if (!t) {
@@ -380,7 +425,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 			return;
 		}
 	}
-	if (t->busy && !stale(t, (uintptr_t)sp)) {
+	if (__builtin_expect(t->busy | t->shared, 0) && !admit(t, (uintptr_t)sp)) {
 		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
 		return;
 	}
@@ -774,6 +819,13 @@ void fnt__quiesce(void)
 
 void fnt__hooks_fork_child(void)
 {
+	struct fnt_thread *me = self;
+
+	/* This thread has a new tid, and nobody shares its TLS any more. */
+	if (me) {
+		me->tid = (int)syscall(SYS_gettid);
+		me->shared = 0;
+	}
 	/* Only this thread survives: the others' records are free again. */
 	for (struct fnt_thread *t = atomic_load_explicit(&threads, memory_order_acquire); t;
 	     t = t->next)

@@ -32,6 +32,7 @@
 #include "ring/clock.h"
 #include "ring/ring.h"
 #include "runtime/recorder.h"
+#include "util/env.h"
 #include "util/log.h"
 
 /* function_graph with --time-threshold keeps entry times on a per-thread
@@ -63,6 +64,16 @@ static pthread_key_t exit_key;
 static uint64_t skips_base;	/* the runtime's recursion_skips when this process began */
 static uint64_t skips_at_fork;	/* read by the forking thread, before the fork */
 static __thread struct rec_thread rt;
+/*
+ * 1 in the process that set the recorder up, 0 in any child it did not
+ * see being made: the page holding it is wiped by the kernel in every new
+ * process (MADV_WIPEONFORK), however it was made (fork(), a raw clone, a
+ * clone whose fork handlers never ran).  A ring writer is used only while
+ * it reads 1, so a child never writes into a ring of its parent's; the
+ * fork handler sets it again once the child has rings of its own.
+ */
+static int owner_fallback = 1;
+static volatile int *owner = &owner_fallback;
 /* This image's records in the objects area, so that unload and fork need
  * not scan the records of every process. */
 #define MY_OBJS_MAX 4096
@@ -84,7 +95,8 @@ static void thread_exit(void *p)
 {
 	struct rec_thread *t = p;
 
-	fnt__ring_writer_close(&t->w);
+	if (*owner)
+		fnt__ring_writer_close(&t->w);
 	t->keyed = 0;
 }
 
@@ -116,6 +128,10 @@ static int open_thread(struct rec_thread *t)
 
 	if (!__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		return -ENODEV;
+	/* A process made without our fork handlers: its events are lost,
+	 * counted in the region it shares with its parent. */
+	if (!*owner)
+		return -ECHILD;
 	/* No ring was free: retry every 1024 events only (a scan of the
 	 * slots each time would be slow). */
 	if (t->retry && (++t->retry & 1023))
@@ -144,7 +160,7 @@ static int open_thread(struct rec_thread *t)
  * will not be hooked either counts 2). */
 static inline int ready(struct rec_thread *t, unsigned n)
 {
-	if (__builtin_expect(t->w.slot != NULL, 1) || open_thread(t) == 0)
+	if (__builtin_expect(t->w.slot != NULL && *owner, 1) || open_thread(t) == 0)
 		return 1;
 	if (__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		__atomic_fetch_add(&shm->lost_noslot, n, __ATOMIC_RELAXED);
@@ -360,10 +376,9 @@ static uint64_t runtime_skips(void)
 	return fnt_status(&st) == 0 ? st.recursion_skips : 0;
 }
 
-/* Registered after the runtime's own fork handlers, so it runs before them
- * (prepare handlers run last-registered first), while fnt_status() may
- * still take the runtime's lock. */
-static void before_fork(void)
+/* Called by the runtime's fork preparation before it takes its lock (any
+ * fork: fork(), or a clone() that makes a process). */
+void fnt__recorder_before_fork(void)
 {
 	if (shm && __atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		skips_at_fork = runtime_skips();
@@ -400,11 +415,28 @@ static void retire_previous_image(void)
 	}
 }
 
+/* Sets owner up (see above).  Without MADV_WIPEONFORK (Linux < 4.14) a
+ * child made without the fork handlers is not told apart. */
+static void own_rings(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK)) {
+		munmap(p, 4096);
+		fnt__dbg(1, "no MADV_WIPEONFORK: children made by raw clones are not told apart");
+		return;
+	}
+	owner = p;
+	*owner = 1;
+}
+
 void fnt__recorder_init(void)
 {
-	const char *path = getenv(FNT_ENV_SHM);
-	const char *filter = getenv(FNT_ENV_FILTER);
-	const char *notrace = getenv(FNT_ENV_NOTRACE);
+	const char *path = fnt__env(FNT_ENV_SHM);
+	const char *filter = fnt__env(FNT_ENV_FILTER);
+	const char *notrace = fnt__env(FNT_ENV_NOTRACE);
 	fnt_entry_fn entry;
 	fnt_exit_fn exit_fn = NULL;
 	int err, id;
@@ -419,6 +451,7 @@ void fnt__recorder_init(void)
 	my_pid = getpid();
 	if (!shm->follow_fork && my_pid != shm->root_pid)
 		goto fail_unmap;	/* --no-follow-fork: a child exec'd something */
+	own_rings();
 	clock_kind = (int)shm->clock;
 	max_depth = shm->depth;
 	thresh = shm->thresh_ticks;
@@ -456,7 +489,6 @@ void fnt__recorder_init(void)
 	if (err < 0)
 		goto fail_hook;
 	skips_base = runtime_skips();
-	pthread_atfork(before_fork, NULL, NULL);
 	err = fnt_enable(filter && filter[0] ? filter : NULL);
 	if (err < 0)
 		goto fail_tracer;
@@ -514,6 +546,8 @@ void fnt__recorder_fork_child(void)
 		return;
 	}
 	image_id = (uint32_t)id;
+	/* Rings from now on are this process's own. */
+	*owner = 1;
 	/* The child starts with the parent's objects, under its own image:
 	 * object ids are per process and the child's next dlopen gets an id
 	 * the parent may give to another object. */

@@ -40,6 +40,7 @@
 #include "arch/arch.h"
 #include "core/core.h"
 #include "runtime/runtime.h"
+#include "util/env.h"
 #include "util/log.h"
 
 /* The block the audit copy calls through. */
@@ -60,9 +61,9 @@ static void *object_hook_data;
 
 int fnt__begin(void)
 {
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	if (atomic_load_explicit(&fnt__killed, memory_order_relaxed)) {
-		pthread_mutex_unlock(&fnt__lock);
+		fnt__lock_drop();
 		return -ENODEV;
 	}
 	return 0;
@@ -70,7 +71,7 @@ int fnt__begin(void)
 
 void fnt__end(void)
 {
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 }
 
 void fnt__notify_object(struct fnt_object *o, int loaded)
@@ -86,12 +87,12 @@ void fnt__notify_object(struct fnt_object *o, int loaded)
 
 FNT_EXPORT int fnt_set_object_hook(fnt_object_fn fn, void *data)
 {
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	object_hook = fn;
 	object_hook_data = data;
 	for (struct fnt_object *o = fnt__objects; o; o = o->next)
 		fnt__notify_object(o, 1);
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 	return 0;
 }
 
@@ -129,10 +130,10 @@ static void add(struct link_map *map, int quiescent)
 
 static void audit_objopen(struct link_map *map)
 {
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	/* Mapped, not relocated, no constructor run: nobody runs it. */
 	add(map, 1);
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 }
 
 /*
@@ -153,12 +154,12 @@ static void audit_objclose(struct link_map *map)
 		atomic_store_explicit(&exiting, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&exiting, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	for (struct fnt_object *o = fnt__objects; o; o = o->next)
 		if (o->handle == map)
 			fnt__notify_object(o, 0);
 	fnt__object_remove(map);
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 }
 
 static int nthreads(void)
@@ -183,19 +184,20 @@ static void at_exit(void)
 	atomic_store_explicit(&fnt__rv.ready, 0, memory_order_release);
 }
 
-static void atfork_prepare(void)
+void fnt__fork_prepare(void)
 {
+	fnt__recorder_before_fork();
 	/* No fork in the middle of a batch: the child would inherit a held
 	 * lock and a published descriptor with no patcher to finish it. */
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 }
 
-static void atfork_parent(void)
+void fnt__fork_parent(void)
 {
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 }
 
-static void atfork_child(void)
+void fnt__fork_child(void)
 {
 	pthread_mutexattr_t a;
 
@@ -208,10 +210,13 @@ static void atfork_child(void)
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&fnt__lock, &a);
 	pthread_mutexattr_destroy(&a);
+	/* Still the runtime's work until the end of this handler. */
 	/* membarrier registration belongs to the mm, which is new. */
 	fnt__arch.init();
 	fnt__hooks_fork_child();
 	fnt__recorder_fork_child();
+	/* The lock taken in fnt__fork_prepare() was made anew, not dropped. */
+	fnt__in_runtime--;
 }
 
 /* Which namespace is this copy in?  LM_ID_BASE for the main copy. */
@@ -229,20 +234,21 @@ static Lmid_t my_lmid(struct link_map **self)
 	return id;
 }
 
-__attribute__((constructor)) static void init(void)
+static void start(void)
 {
-	struct link_map *self = NULL, *map;
-	const char *dbg = getenv("FNTRACE_DEBUG");
+	struct link_map *map;
+	const char *dbg, *delay;
 	int ret, quiescent;
 
-	if (my_lmid(&self) != LM_ID_BASE)
-		return;		/* the audit copy: see la_objopen below */
+	fnt__env_init();
+	dbg = fnt__env("FNTRACE_DEBUG");
 	if (dbg)
 		fnt__verbose = atoi(dbg);
 	/* Test hook (seed 003): make the trap handler slow, so that traps
 	 * outlive the batch that caused them. */
-	if (getenv("FNTRACE_TEST_TRAP_DELAY_NS"))
-		fnt__trap_delay_ns = atol(getenv("FNTRACE_TEST_TRAP_DELAY_NS"));
+	delay = fnt__env("FNTRACE_TEST_TRAP_DELAY_NS");
+	if (delay)
+		fnt__trap_delay_ns = atol(delay);
 	fnt__hooks_init();
 	ret = fnt__arch.init();
 	if (!ret)
@@ -251,10 +257,10 @@ __attribute__((constructor)) static void init(void)
 		fnt__kill("cannot prepare live patching: %s", fnt_strerror(ret));
 		return;
 	}
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(fnt__fork_prepare, fnt__fork_parent, fnt__fork_child);
 	atexit(at_exit);
 
-	pthread_mutex_lock(&fnt__lock);
+	fnt__lock_take();
 	fnt__rv.objopen = audit_objopen;
 	fnt__rv.objclose = audit_objclose;
 	/* release: pairs with the acquire in la_objopen of the audit copy. */
@@ -262,10 +268,21 @@ __attribute__((constructor)) static void init(void)
 	quiescent = nthreads() == 1;
 	for (map = _r_debug.r_map; map; map = map->l_next)
 		add(map, quiescent);
-	pthread_mutex_unlock(&fnt__lock);
+	fnt__lock_drop();
 	if (!atomic_load_explicit(&fnt__rv.audited, memory_order_relaxed))
 		fnt__dbg(1, "not loaded as LD_AUDIT: objects loaded later by dlopen are not traced");
 	fnt__recorder_init();
+}
+
+__attribute__((constructor)) static void init(void)
+{
+	struct link_map *self = NULL;
+
+	if (my_lmid(&self) != LM_ID_BASE)
+		return;		/* the audit copy: see la_objopen below */
+	fnt__in_runtime++;
+	start();
+	fnt__in_runtime--;
 }
 
 /* Weak defaults: the recorder (recorder.c) overrides them when present. */
@@ -274,6 +291,10 @@ __attribute__((weak)) void fnt__recorder_init(void)
 }
 
 __attribute__((weak)) void fnt__recorder_fork_child(void)
+{
+}
+
+__attribute__((weak)) void fnt__recorder_before_fork(void)
 {
 }
 

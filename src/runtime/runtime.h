@@ -22,6 +22,15 @@ void fnt__hooks_init(void);
 /* Waits until no thread is inside a hook that started before the call. */
 void fnt__quiesce(void);
 void fnt__hooks_fork_child(void);
+/* Another thread runs (on=1), or no longer runs (0), with the calling
+ * thread's TLS: from then on its hooks check which thread they run on. */
+void fnt__hooks_share_tls(int on);
+
+/* runtime.c: what fork() runs around the new process, for the clones
+ * that make one without running the fork handlers. */
+void fnt__fork_prepare(void);
+void fnt__fork_parent(void);
+void fnt__fork_child(void);
 
 /* signals.c: SIGTRAP ownership and the interposed signal calls. */
 int fnt__signals_init(void);
@@ -41,6 +50,8 @@ int fnt__apply_wants(struct fnt_object *o);
  * environment set up by 'fntrace record' is present). */
 void fnt__recorder_init(void);
 void fnt__recorder_fork_child(void);
+/* Called first by fnt__fork_prepare(), before the patch lock is taken. */
+void fnt__recorder_before_fork(void);
 void fnt__recorder_thread_reset(void);
 
 #endif

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "arch/x86_64/x86.h"
+#include "util/env.h"
 #include "util/log.h"
 
 _Atomic long fnt__trap_delay_ns;
@@ -81,7 +82,7 @@ static void pick_method(void)
 
 	if (use_procmem >= 0)
 		return;
-	m = getenv("FNTRACE_WRITE");
+	m = fnt__env("FNTRACE_WRITE");
 	use_procmem = m && !strcmp(m, "procmem");
 }
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "arch/x86_64/x86.h"
+#include "util/env.h"
 #include "util/log.h"
 
 static int use_membarrier;
@@ -49,7 +50,7 @@ static void ack(int sig, siginfo_t *si, void *uc)
 
 int fnt__x86_sync_init(void)
 {
-	const char *m = getenv("FNTRACE_SYNC");
+	const char *m = fnt__env("FNTRACE_SYNC");
 	struct sigaction sa;
 	int q = membarrier(MEMBARRIER_CMD_QUERY);
 
