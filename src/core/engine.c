@@ -16,6 +16,7 @@
 #include "arch/arch.h"
 #include "core/core.h"
 #include "core/filter.h"
+#include "util/errors.h"
 #include "util/log.h"
 
 #define BATCH 16384
@@ -66,7 +67,7 @@ static int update_object(struct fnt_object *o, struct fnt_change *c, int quiesce
 	if (ret) {
 		fnt__kill(ret == -EFAULT ? "site bug: the text of %s is not mapped any more: %s" :
 					   "site bug: cannot make the text of %s writable: %s",
-			  o->path, fnt_strerror(ret));
+			  o->path, fnt__strerror(ret));
 		return ret;
 	}
 	for (uint32_t i = 0; i < o->nsites; i++) {

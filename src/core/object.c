@@ -26,6 +26,7 @@
 
 #include "arch/arch.h"
 #include "core/core.h"
+#include "util/errors.h"
 #include "util/log.h"
 
 /* Recursive: an object hook may look sites up while we register. */
@@ -70,7 +71,7 @@ void fnt__site_bug(const struct fnt_object *obj, const struct fnt_site *site, in
 	hex(exp, sizeof(exp), expected, len);
 	hex(act, sizeof(act), actual, len);
 	fnt__kill("site bug: %s at %s (%#lx) in %s: expected [%s], found [%s], during '%s'",
-		  fnt_strerror(err), fnt__site_name(obj, site), (unsigned long)site->addr,
+		  fnt__strerror(err), fnt__site_name(obj, site), (unsigned long)site->addr,
 		  obj->path, exp, act, phase);
 }
 

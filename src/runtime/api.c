@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "core/filter.h"
 #include "runtime/runtime.h"
+#include "util/errors.h"
 #include "util/log.h"
 
 /* The built-in tracer is slot 0; its set of sites is a history of
@@ -258,18 +259,5 @@ FNT_EXPORT int fnt_site_info(uint32_t object_id, uint32_t site_index, const char
 
 FNT_EXPORT const char *fnt_strerror(int err)
 {
-	switch (err) {
-	case 0: return "success";
-	case -EFAULT: return "site unreadable (EFAULT)";
-	case -EINVAL: return "unexpected bytes or invalid argument (EINVAL)";
-	case -EPERM: return "code write failed (EPERM)";
-	case -ENODEV: return "patching disabled after an anomaly (ENODEV)";
-	case -ENOMEM: return "out of memory (ENOMEM)";
-	case -EDEADLK: return "a thread blocks SIGTRAP; no int3 can be written (EDEADLK)";
-	case -EBUSY: return "busy: already registered, or code running where it must not (EBUSY)";
-	case -ENOSPC: return "too many ops registered (ENOSPC)";
-	case -ENOENT: return "not found (ENOENT)";
-	case -ETIMEDOUT: return "cross-thread sync timed out (ETIMEDOUT)";
-	default: return err < 0 ? "unknown error" : "not an error code";
-	}
+	return fnt__strerror(err);
 }

@@ -33,6 +33,7 @@
 #include "ring/ring.h"
 #include "runtime/recorder.h"
 #include "util/env.h"
+#include "util/errors.h"
 #include "util/log.h"
 
 /* function_graph with --time-threshold keeps entry times on a per-thread
@@ -505,7 +506,7 @@ fail_hook:
 	fnt_set_object_hook(NULL, NULL);
 fail_api:
 	rec_on = 0;
-	fnt__log("cannot record: %s", fnt_strerror(err));
+	fnt__log("cannot record: %s", fnt__strerror(err));
 	return;	/* the region stays mapped: rings may hold events already */
 fail_key:
 	pthread_key_delete(exit_key);

@@ -41,6 +41,7 @@
 #include "core/core.h"
 #include "runtime/runtime.h"
 #include "util/env.h"
+#include "util/errors.h"
 #include "util/log.h"
 
 /* The block the audit copy calls through. */
@@ -254,7 +255,7 @@ static void start(void)
 	if (!ret)
 		ret = fnt__signals_init();
 	if (ret) {
-		fnt__kill("cannot prepare live patching: %s", fnt_strerror(ret));
+		fnt__kill("cannot prepare live patching: %s", fnt__strerror(ret));
 		return;
 	}
 	pthread_atfork(fnt__fork_prepare, fnt__fork_parent, fnt__fork_child);
