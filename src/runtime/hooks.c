@@ -6,17 +6,9 @@
  * no allocation and no syscall except the first time a thread traces
  * (when its record is set up).  Per-thread state lives in one struct
  * fnt_thread (uftrace's mcount_thread_data), with the recursion guard.
- *
- * Returns are hooked with a per-thread shadow stack (function_graph's
- * ret_stack): the return address in the frame is replaced by
- * fnt__tramp_return, and the real one is kept in the shadow frame with the
- * address of its slot.  A frame whose slot lies below the current stack
- * pointer is dead (longjmp, exception, thread exit): it is reported as an
- * FNT_CALL_UNWOUND exit the next time the thread passes here.  A tail call
- * reuses its caller's slot, so two shadow frames may share one: the top
- * one returns into fnt__tramp_return again, which pops the next.
+ * When an ops wants the exit, the entry pushes a shadow frame and hooks
+ * the return: what happens then is function_graph's, in fgraph.c.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,49 +20,12 @@
 
 #include "arch/arch.h"
 #include "core/core.h"
+#include "runtime/hooks.h"
 #include "runtime/runtime.h"
 #include "util/log.h"
 
-#define SHADOW_MAX FNT_MAX_DEPTH
-
-/*
- * A shadow frame holds the call its entry callbacks got, so the exit
- * callbacks get the very same struct without a copy: call.frame is the
- * slot where the return address lives, call.parent_ip the real return
- * address, call.depth the frame's index.
- */
-#define EXITING 2
-
-struct frame {
-	struct fnt_call call;
-	uint32_t mask;		/* ops slots that want the exit */
-	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return
-				 * (or the entry callbacks run), 0 while an
-				 * exception unwinds, EXITING while the exit
-				 * callbacks run */
-};
-
-struct fnt_thread {
-	int busy;		/* recursion guard: inside a hook on this thread */
-	/* 1 once another thread may run with this thread's TLS (a clone with
-	 * CLONE_VM but no CLONE_SETTLS): then each hook first checks that it
-	 * runs on the owner, tid, and the other thread's calls are lost. */
-	int shared;
-	int tid;
-	uint32_t depth;		/* used shadow frames */
-	/* Odd while inside a hook; fnt__quiesce() waits for it to move.
-	 * Written only by the owner (release), read by the patcher (acquire). */
-	_Atomic unsigned long seq;
-	_Atomic int used;	/* record owned by a live thread */
-	uintptr_t guard_sp;	/* stack address of the outermost guarded hook */
-	int *errnop;		/* this thread's errno, found once (no libc call per hook) */
-	struct fnt_thread *next;
-	struct frame stack[SHADOW_MAX];
-};
-
 struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
-/* The slots of fnt__ops whose ops has an exit callback. */
-static _Atomic uint32_t fnt__exit_ops;
+_Atomic uint32_t fnt__exit_ops;
 
 void fnt__ops_publish(int slot, struct fnt_ops *ops)
 {
@@ -82,9 +37,7 @@ void fnt__ops_publish(int slot, struct fnt_ops *ops)
 		atomic_fetch_and_explicit(&fnt__exit_ops, ~(1u << slot), memory_order_relaxed);
 }
 
-extern char fnt__tramp_return[];
-
-static __thread struct fnt_thread *self;
+__thread struct fnt_thread *fnt__self;
 static __thread int self_dead;	/* the thread is exiting: no new record */
 static struct fnt_thread *_Atomic threads;
 static pthread_key_t key;
@@ -93,12 +46,10 @@ static pthread_key_t key;
 
 static void thread_exit(void *arg);
 
-static void longjmp_init(void);
-
 void fnt__hooks_init(void)
 {
 	pthread_key_create(&key, thread_exit);
-	longjmp_init();
+	fnt__fgraph_init();
 }
 
 static struct fnt_thread *thread_get(void)
@@ -133,175 +84,9 @@ static struct fnt_thread *thread_get(void)
 	t->tid = (int)syscall(SYS_gettid);
 	t->depth = 0;
 	t->errnop = &errno;
-	self = t;
+	fnt__self = t;
 	pthread_setspecific(key, t);
 	return t;
-}
-
-/* Runs the exit callbacks of a popped frame.  The caller holds busy, so
- * no traced call on this thread (a signal handler's) can reuse the frame
- * while they run. */
-static inline void report_exit(struct frame *f, uint32_t flags)
-{
-	uint32_t m = f->mask;
-
-	f->call.flags = flags;
-	while (m) {
-		int slot = __builtin_ctz(m);
-		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[slot], memory_order_acquire);
-
-		m &= m - 1;
-		if (ops && ops->exit)
-			ops->exit(&f->call, ops->data);
-	}
-}
-
-/*
- * Is the stack address a on the stack that the hook at slot runs on?
- * Asked only before a frame is taken for dead, never in the common path.
- * Stacks are told apart by what they are, not by how far apart they lie:
- * an alternate signal stack is often a local array or a __thread buffer
- * right next to the thread's own frames.  The kernel knows whether this
- * thread runs on its signal stack, and where that lies.  Off it, a frame
- * on the signal stack belongs to a handler that has left, so it is dead,
- * and any other frame is on the stack the hook runs on or on a coroutine's
- * whose slot still holds the trampoline (prune() keeps those).
- */
-static __attribute__((noinline, cold)) int same_stack(uintptr_t a, uintptr_t slot)
-{
-	stack_t ss;
-	uintptr_t lo, size;
-
-	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
-		return 1;
-	lo = (uintptr_t)ss.ss_sp;
-	size = ss.ss_size;
-	return (a - lo < size) == (slot - lo < size);
-}
-
-/*
- * Pops (and reports as unwound) the top frames that are certainly dead
- * when a new frame is about to use slot: frames of this stack below it
- * (a longjmp or an exception left them) whose slot no longer holds our
- * trampoline.  Stack memory below the current frame stays mapped, so
- * reading it is safe.  A live tail-calling frame sharing the slot still
- * holds the trampoline.  A frame of another stack is never taken for
- * dead: a handler on the signal stack may have interrupted its function
- * between the return and fnt__tramp_return's hook, where the trampoline's
- * own pushes have overwritten the slot.
- */
-static void prune(struct fnt_thread *t, uintptr_t slot)
-{
-	while (t->depth) {
-		struct frame *f = &t->stack[t->depth - 1];
-
-		if (f->call.frame > slot ||
-		    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return ||
-		    !same_stack(f->call.frame, slot))
-			break;
-		t->depth--;
-		report_exit(f, FNT_CALL_UNWOUND);
-	}
-}
-
-/*
- * The frame returning through slot: the topmost one with that slot, moved
- * to the top.  Frames above it whose slot no longer holds our trampoline
- * never returned (longjmp out of them, siglongjmp out of a handler) and are
- * reported as unwound.  Those whose slot still holds it may be alive on
- * another stack (a coroutine swapped out in the middle of a traced call:
- * its return comes later), so they stay; discarding one would leave its
- * return with nowhere to go.  Returns NULL if there is none.
- */
-static struct frame *match(struct fnt_thread *t, uintptr_t slot)
-{
-	uint32_t i = t->depth, j;
-	struct frame m;
-
-	while (i && t->stack[i - 1].call.frame != slot)
-		i--;
-	if (!i)
-		return NULL;
-	i--;
-	/* Report the dead ones above it, topmost first, as returns would,
-	 * and mark them (frame 0). */
-	for (j = t->depth; j-- > i + 1;) {
-		struct frame *f = &t->stack[j];
-
-		if (*(uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return) {
-			report_exit(f, FNT_CALL_UNWOUND);
-			f->call.frame = 0;
-		}
-	}
-	/* Keep the live ones, in order, under the returning frame. */
-	m = t->stack[i];
-	for (j = i + 1; j < t->depth; j++)
-		if (t->stack[j].call.frame)
-			t->stack[i++] = t->stack[j];
-	t->stack[i] = m;
-	/* The frames moved down are whole before depth says so. */
-	atomic_signal_fence(memory_order_seq_cst);
-	t->depth = i + 1;
-	return &t->stack[i];
-}
-
-/*
- * Every path that runs callbacks holds the guard: busy (signal handlers on
- * this thread skip the hooks) and, on the outermost level, an odd seq
- * (fnt__quiesce() waits for it to move) and guard_sp, an address in the
- * hook's own frame, below the traced function's and above any callback's
- * (stale() compares it with the stack).
- *
- * guard_sp is written before busy is raised and put back after busy drops:
- * a signal handler that runs a hook in between finds busy clear, uses
- * guard_sp itself and restores it, and one that runs while busy is set
- * always finds the holder's address there.
- */
-struct held {
-	int was;		/* busy before */
-	uintptr_t sp;		/* guard_sp before */
-};
-
-static inline struct held guard(struct fnt_thread *t, uintptr_t sp)
-{
-	struct held h = { t->busy, t->guard_sp };
-
-	if (!h.was) {
-		t->guard_sp = sp;
-		atomic_signal_fence(memory_order_seq_cst);
-	}
-	t->busy = h.was + 1;
-	if (!h.was)
-		/* release: pairs with the acquire load in fnt__quiesce(). */
-		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	atomic_signal_fence(memory_order_seq_cst);
-	return h;
-}
-
-/* guard() for a thread known not to be busy. */
-static inline struct held guard_outer(struct fnt_thread *t, uintptr_t sp)
-{
-	struct held h = { 0, t->guard_sp };
-
-	t->guard_sp = sp;
-	atomic_signal_fence(memory_order_seq_cst);
-	t->busy = 1;
-	/* release: pairs with the acquire load in fnt__quiesce(). */
-	atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	atomic_signal_fence(memory_order_seq_cst);
-	return h;
-}
-
-static inline void unguard(struct fnt_thread *t, struct held h)
-{
-	atomic_signal_fence(memory_order_seq_cst);
-	if (!h.was)
-		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	t->busy = h.was;
-	if (!h.was) {
-		atomic_signal_fence(memory_order_seq_cst);
-		t->guard_sp = h.sp;
-	}
 }
 
 static void thread_exit(void *arg)
@@ -312,12 +97,9 @@ static void thread_exit(void *arg)
 	/* pthread_exit() or return from the start routine: every frame left
 	 * is over.  Report them, then give the record back (with seq even:
 	 * the next thread's hooks rely on its parity). */
-	while (t->depth) {
-		t->depth--;
-		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
-	}
+	fnt__fgraph_unwind_all(t);
 	unguard(t, was);
-	self = NULL;
+	fnt__self = NULL;
 	self_dead = 1;
 	/* release: pairs with the acquire CAS in thread_get(). */
 	atomic_store_explicit(&t->used, 0, memory_order_release);
@@ -341,7 +123,7 @@ __attribute__((weak)) void fnt__recorder_thread_reset(void)
  * A dead guard is dropped, and the call it was recording counted lost.
  * Returns 1 if it was dropped.
  */
-static void drop_guard(struct fnt_thread *t)
+void fnt__guard_drop(struct fnt_thread *t)
 {
 	if (atomic_load_explicit(&t->seq, memory_order_relaxed) & 1)
 		/* release: pairs with the acquire load in fnt__quiesce(). */
@@ -351,7 +133,7 @@ static void drop_guard(struct fnt_thread *t)
 	fnt__recorder_thread_reset();
 }
 
-static __attribute__((noinline, cold)) int stale(struct fnt_thread *t, uintptr_t sp)
+__attribute__((noinline, cold)) int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp)
 {
 	stack_t ss;
 
@@ -366,7 +148,7 @@ static __attribute__((noinline, cold)) int stale(struct fnt_thread *t, uintptr_t
 		t->shared = 1;
 		return 0;
 	}
-	drop_guard(t);
+	fnt__guard_drop(t);
 	return 1;
 }
 
@@ -381,14 +163,14 @@ static __attribute__((noinline, cold)) int admit(struct fnt_thread *t, uintptr_t
 {
 	if (t->shared && (int)syscall(SYS_gettid) != t->tid)
 		return 0;
-	return !t->busy || stale(t, sp);
+	return !t->busy || fnt__guard_stale(t, sp);
 }
 
 /* clone.c: another thread is about to run with this thread's TLS (vfork:
  * until the call returns, when the child has exec'd or exited). */
 void fnt__hooks_share_tls(int on)
 {
-	struct fnt_thread *t = self;
+	struct fnt_thread *t = fnt__self;
 
 	if (!t && on)
 		/* The child must not make a record of its own in our TLS. */
@@ -403,7 +185,7 @@ void fnt__hooks_share_tls(int on)
  */
 __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp)
 {
-	struct fnt_thread *t = self;
+	struct fnt_thread *t = fnt__self;
 	struct fnt_site *s;
 	struct fnt_call *call, local;
 	struct frame *f = NULL;
@@ -443,7 +225,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	/* Only a top frame at or below this slot can be dead (the caller's
 	 * live frame lies above it): the common case needs no walk. */
 	if (t->depth && t->stack[t->depth - 1].call.frame <= slot)
-		prune(t, slot);
+		fnt__fgraph_prune(t, slot);
 	/*
 	 * If an ops that may want the exit is called, the frame is pushed
 	 * before any entry callback runs, with those ops' bits set, and the
@@ -512,274 +294,6 @@ out:
 	unguard(t, held);
 }
 
-/* rsp = the hooked frame's return slot + 8.  Returns where to go. */
-__attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
-{
-	struct fnt_thread *t = self;
-	uintptr_t slot = rsp - 8;
-	struct frame *f;
-	uintptr_t ret;
-	struct held was_busy;
-	int saved_errno;
-
-	/* A frame hooked by this thread always has a record.  errno is the
-	 * returning function's result as much as %rax is. */
-	saved_errno = *t->errnop;
-	if (__builtin_expect(t->busy, 0))
-		stale(t, rsp);
-	/* A signal handler on this thread sees busy before we touch frames,
-	 * and fnt_unregister_ops() waits for the exit callbacks too.  The
-	 * guard's address lies below where a hook called from the caller's
-	 * frame would start (rsp - 16), above tramp_return's own frame. */
-	was_busy = guard(t, rsp - 24);
-	/* Commonly the top frame; match() handles frames left by longjmp. */
-	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
-		f = &t->stack[t->depth - 1];
-	else
-		f = match(t, slot);
-	if (__builtin_expect(!f, 0)) {
-		/* Only a broken shadow stack gets here, and there is no right
-		 * address to return to: say so before the program dies. */
-		fnt__kill("function_graph: return through %#lx has no shadow frame",
-			  (unsigned long)slot);
-		unguard(t, was_busy);
-		return 0;
-	}
-	ret = f->call.parent_ip;
-	/*
-	 * The frame stays on top while its exit callbacks run, each one's bit
-	 * cleared once it has returned: if a signal handler cuts this short
-	 * with siglongjmp, the jump still finds the frame and reports the
-	 * exits not yet made as unwound.  Exits are reported even inside a
-	 * callback (a callback's own traced call got no entry, so it cannot
-	 * be here): the frame was pushed by an entry that ran outside one.
-	 */
-	f->hooked = EXITING;
-	f->call.flags = 0;
-	for (uint32_t m = f->mask; m;) {
-		int bit = __builtin_ctz(m);
-		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
-
-		if (ops && ops->exit)
-			ops->exit(&f->call, ops->data);
-		m &= m - 1;
-		f->mask = m;
-	}
-	/* Popped only now, while handlers still skip the hooks: once busy
-	 * drops, a handler's traced call pushes its own frame here. */
-	atomic_signal_fence(memory_order_seq_cst);
-	t->depth--;
-	*t->errnop = saved_errno;
-	unguard(t, was_busy);
-	return ret;
-}
-
-/* --- exceptions -------------------------------------------------------- */
-
-/*
- * The unwinder walks return addresses; fnt__tramp_return has no unwind
- * info that could tell it the real caller.  Before an exception (or a
- * forced unwind: pthread_exit, cancellation) starts, every hooked slot
- * gets its real return address back.  When a handler catches it
- * (__cxa_begin_catch), the frames below the catcher are dead and reported
- * as unwound; the live ones are hooked again.
- */
-static void unhook_all(void)
-{
-	struct fnt_thread *t = self;
-
-	if (!t)
-		return;
-	for (uint32_t i = 0; i < t->depth; i++) {
-		struct frame *f = &t->stack[i];
-
-		if (f->hooked == 1 && *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
-			*(uintptr_t *)f->call.frame = f->call.parent_ip;
-			f->hooked = 0;
-		}
-	}
-}
-
-static void rehook_live(uintptr_t sp)
-{
-	struct fnt_thread *t = self;
-	struct held was;
-
-	if (!t)
-		return;
-	was = guard(t, sp);
-	prune(t, sp);
-	for (uint32_t i = 0; i < t->depth; i++) {
-		struct frame *f = &t->stack[i];
-
-		if (f->hooked == 0 && *(uintptr_t *)f->call.frame == f->call.parent_ip) {
-			*(uintptr_t *)f->call.frame = (uintptr_t)fnt__tramp_return;
-			f->hooked = 1;
-		}
-	}
-	unguard(t, was);
-}
-
-typedef int (*unwind_fn)(void *);
-
-__attribute__((visibility("default"))) int _Unwind_RaiseException(void *exc)
-{
-	static unwind_fn real;
-
-	if (!real)
-		real = (unwind_fn)dlsym(RTLD_NEXT, "_Unwind_RaiseException");
-	unhook_all();
-	return real ? real(exc) : 5 /* _URC_END_OF_STACK */;
-}
-
-typedef int (*forced_fn)(void *, void *, void *);
-
-__attribute__((visibility("default"))) int _Unwind_ForcedUnwind(void *exc, void *stop, void *arg)
-{
-	static forced_fn real;
-
-	if (!real)
-		real = (forced_fn)dlsym(RTLD_NEXT, "_Unwind_ForcedUnwind");
-	unhook_all();
-	return real ? real(exc, stop, arg) : 5;
-}
-
-typedef void *(*catch_fn)(void *);
-
-__attribute__((visibility("default"))) void *__cxa_begin_catch(void *exc)
-{
-	static catch_fn real;
-
-	if (!real)
-		real = (catch_fn)dlsym(RTLD_NEXT, "__cxa_begin_catch");
-	/* Our own frame is below the catcher's: every slot under it is dead. */
-	rehook_live((uintptr_t)__builtin_frame_address(0));
-	return real ? real(exc) : NULL;
-}
-
-/* --- longjmp ------------------------------------------------------------ */
-
-/*
- * A longjmp abandons every frame between it and its target.  Those frames'
- * slots may keep holding fnt__tramp_return long after (deep ones are not
- * overwritten soon), so prune() cannot tell them from frames on another
- * stack, and later calls would appear nested inside dead ones.  The jumps
- * are interposed instead: before the real one runs, the shadow frames the
- * jump abandons are popped and reported unwound.
- *
- * The target stack pointer comes from the jmp_buf, where glibc keeps it
- * mangled (x86-64: slot 6, xor with the thread's pointer guard at
- * %fs:0x30, then rotated left by 17).  A target that does not look like
- * one (not above us on this stack, nor on the stack a signal handler on
- * the alternate stack interrupted) pops nothing.  A popped frame whose slot
- * still holds the trampoline gets its real return address back, so even a
- * frame wrongly taken for dead (a coroutine's, on another stack) returns
- * normally, only without its exit callback.
- */
-#define JB_RSP 6
-
-typedef void (*jump_fn)(void *, int) __attribute__((noreturn));
-
-static jump_fn real_longjmp, real__longjmp, real_siglongjmp, real_longjmp_chk;
-
-static void longjmp_init(void)
-{
-	real_longjmp = (jump_fn)dlsym(RTLD_NEXT, "longjmp");
-	real__longjmp = (jump_fn)dlsym(RTLD_NEXT, "_longjmp");
-	real_siglongjmp = (jump_fn)dlsym(RTLD_NEXT, "siglongjmp");
-	real_longjmp_chk = (jump_fn)dlsym(RTLD_NEXT, "__longjmp_chk");
-}
-
-static uintptr_t jb_sp(const void *env)
-{
-	uintptr_t v = ((const uintptr_t *)env)[JB_RSP], guard;
-
-	__asm__("movq %%fs:0x30, %0" : "=r"(guard));
-	v = (v >> 17) | (v << 47);
-	return v ^ guard;
-}
-
-static void pop_jumped(struct fnt_thread *t, struct frame *f)
-{
-	uintptr_t *slot = (uintptr_t *)f->call.frame;
-
-	/* An EXITING frame's function has returned: its slot is not its own. */
-	if (f->hooked != EXITING && *slot == (uintptr_t)fnt__tramp_return)
-		*slot = f->call.parent_ip;
-	t->depth--;
-	report_exit(f, FNT_CALL_UNWOUND);
-}
-
-/*
- * Does a jump from cur to target abandon the stack address a?  On one
- * stack, the frames between the two.  From the signal stack to another
- * (a handler leaving for the stack it interrupted), the handler's frames
- * above cur and the interrupted stack's frames below the target.  A frame
- * of a third stack (a coroutine's) taken for abandoned here is merely
- * given its real return address back by pop_jumped(): it returns
- * normally, without its exit.
- */
-static int abandons(uintptr_t a, uintptr_t cur, uintptr_t target, int same, uintptr_t alt_lo,
-		    uintptr_t alt_hi)
-{
-	if (same)
-		return a >= cur && a < target;
-	if (a >= alt_lo && a < alt_hi)
-		return a >= cur;
-	return a < target;
-}
-
-/* Pops the shadow frames a jump to env abandons.  cur is an address in
- * the caller's frame: every slot above it belongs to a caller. */
-static void before_jump(const void *env, uintptr_t cur)
-{
-	struct fnt_thread *t = self;
-	uintptr_t target, alt_lo = 0, alt_hi = 0;
-	struct held was;
-	stack_t ss;
-	int same = 1;
-
-	if (!t || !env || (!t->depth && !t->busy))
-		return;
-	target = jb_sp(env);
-	/* Which stack the jump leaves and which it lands on is asked of the
-	 * kernel (see same_stack()): a signal stack may lie anywhere, even
-	 * right next to the frames it interrupted. */
-	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
-		alt_lo = (uintptr_t)ss.ss_sp;
-		alt_hi = alt_lo + ss.ss_size;
-		same = target >= alt_lo && target <= alt_hi;
-	}
-	/* A hook this handler interrupted is abandoned too: drop its guard
-	 * first, so that the exits below go to a recovered ring. */
-	if (t->busy && abandons(t->guard_sp, cur, target, same, alt_lo, alt_hi))
-		drop_guard(t);
-	if (!t->depth)
-		return;
-	was = guard(t, cur);
-	while (t->depth) {
-		struct frame *f = &t->stack[t->depth - 1];
-
-		if (!abandons(f->call.frame, cur, target, same, alt_lo, alt_hi))
-			break;
-		pop_jumped(t, f);
-	}
-	unguard(t, was);
-}
-
-/* The wrappers never return: the real jump does not. */
-#define JUMP_WRAPPER(name, real)                                                        \
-	__attribute__((visibility("default"), noreturn)) void name(void *env, int val)  \
-	{                                                                               \
-		before_jump(env, (uintptr_t)__builtin_frame_address(0));               \
-		real(env, val);                                                         \
-	}
-
-JUMP_WRAPPER(longjmp, real_longjmp)
-JUMP_WRAPPER(_longjmp, real__longjmp)
-JUMP_WRAPPER(siglongjmp, real_siglongjmp)
-JUMP_WRAPPER(__longjmp_chk, real_longjmp_chk)
-
 /* --- quiescence -------------------------------------------------------- */
 
 /*
@@ -797,7 +311,7 @@ JUMP_WRAPPER(__longjmp_chk, real_longjmp_chk)
  */
 void fnt__quiesce(void)
 {
-	struct fnt_thread *me = self;
+	struct fnt_thread *me = fnt__self;
 
 	if (fnt__arch.sync_threads() < 0)
 		/* Cannot happen once sync is set up; the wait below is then
@@ -819,7 +333,7 @@ void fnt__quiesce(void)
 
 void fnt__hooks_fork_child(void)
 {
-	struct fnt_thread *me = self;
+	struct fnt_thread *me = fnt__self;
 
 	/* This thread has a new tid, and nobody shares its TLS any more. */
 	if (me) {
@@ -829,7 +343,7 @@ void fnt__hooks_fork_child(void)
 	/* Only this thread survives: the others' records are free again. */
 	for (struct fnt_thread *t = atomic_load_explicit(&threads, memory_order_acquire); t;
 	     t = t->next)
-		if (t != self) {
+		if (t != fnt__self) {
 			atomic_store_explicit(&t->seq, 0, memory_order_relaxed);
 			atomic_store_explicit(&t->used, 0, memory_order_relaxed);
 		}
