@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ring/shm.h"
@@ -203,25 +204,27 @@ fail_close:
 }
 
 /* The fallback of fnt__shm_reserve(): fallocate on the file, reopened by
- * its path and checked to be the mapped one. */
+ * its path and checked to be the mapped one.  Raw syscalls: the libc
+ * wrappers of open, close and fallocate are cancellation points, and a
+ * thread cancelled inside a hook would unwind through the trampoline. */
 static int reserve_by_path(uint64_t off, uint64_t len)
 {
 	struct stat st;
-	int fd, err = 0;
+	long fd, err = 0;
 
 	if (!region.path[0])
 		return -ENOENT;
-	fd = open(region.path, O_RDWR | O_CLOEXEC);
+	fd = syscall(SYS_openat, AT_FDCWD, region.path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0)
+	if (syscall(SYS_fstat, fd, &st) < 0)
 		err = -errno;
 	else if (st.st_dev != region.dev || st.st_ino != region.ino)
 		err = -ESTALE;	/* the path names another file now */
-	else if (fallocate(fd, 0, (off_t)off, (off_t)len) < 0)
+	else if (syscall(SYS_fallocate, fd, 0, (off_t)off, (off_t)len) < 0)
 		err = errno == ENOSPC ? -ENOMEM : -errno;
-	close(fd);
-	return err;
+	syscall(SYS_close, fd);
+	return (int)err;
 }
 
 int fnt__shm_reserve(struct fnt_shm_hdr *h, uint64_t off, uint64_t len)

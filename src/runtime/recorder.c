@@ -5,7 +5,10 @@
  * built-in tracer's callbacks (function or function_graph), describes every
  * object the runtime knows into the region's metadata area, and patches the
  * wanted sites with fnt_enable()/fnt_disable().  It uses the public API of
- * fntrace.h only.
+ * fntrace.h only, but for one internal call: fnt__set_builtin(), which
+ * installs its callbacks as vector-free (called without saving the
+ * extended state; everything they run is built -mgeneral-regs-only and
+ * calls no libc routine that uses vector registers).
  *
  * Per-thread state lives in one __thread struct (initial-exec TLS: no
  * allocation, no lock on access).  A thread takes a ring at its first event
@@ -32,6 +35,7 @@
 #include "ring/clock.h"
 #include "ring/ring.h"
 #include "runtime/recorder.h"
+#include "runtime/runtime.h"
 #include "util/log.h"
 
 /* function_graph with --time-threshold keeps entry times on a per-thread
@@ -500,7 +504,9 @@ void fnt__recorder_init(void)
 		entry = graph_entry;
 		exit_fn = graph_exit;
 	}
-	err = fnt_set_builtin_tracer(entry, exit_fn, NULL);
+	/* Vector-free by construction (see docs/design.md): called from the
+	 * hooks without saving the extended state. */
+	err = fnt__set_builtin(entry, exit_fn, NULL, 1);
 	if (err < 0)
 		goto fail_hook;
 	skips_base = runtime_skips();
@@ -516,7 +522,7 @@ void fnt__recorder_init(void)
 	return;
 
 fail_tracer:
-	fnt_set_builtin_tracer(NULL, NULL, NULL);
+	fnt__set_builtin(NULL, NULL, NULL, 1);
 fail_hook:
 	fnt_set_object_hook(NULL, NULL);
 fail_api:
