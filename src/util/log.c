@@ -28,16 +28,28 @@ static void put(struct out *o, char c)
 	o->n++;
 }
 
-static void put_str(struct out *o, const char *s, long prec)
+/* s, at most prec characters (all if prec < 0), in width columns: on the
+ * right, or on the left if left. */
+static void put_str(struct out *o, const char *s, long prec, int width, int left)
 {
+	long len = 0;
+
 	if (!s)
 		s = "(null)";
-	for (long i = 0; s[i] && (prec < 0 || i < prec); i++)
+	while (s[len] && (prec < 0 || len < prec))
+		len++;
+	if (!left)
+		for (; width > len; width--)
+			put(o, ' ');
+	for (long i = 0; i < len; i++)
 		put(o, s[i]);
+	for (; width > len; width--)
+		put(o, ' ');
 }
 
-/* Unsigned v in base 10 or 16, at least width digits wide. */
-static void put_num(struct out *o, uint64_t v, unsigned base, int width, char pad,
+/* Unsigned v in base 10 or 16, in width columns: padded with pad on the
+ * left, or with spaces on the right if left. */
+static void put_num(struct out *o, uint64_t v, unsigned base, int width, char pad, int left,
 		    const char *prefix, int neg)
 {
 	char d[24];
@@ -48,6 +60,8 @@ static void put_num(struct out *o, uint64_t v, unsigned base, int width, char pa
 		v /= base;
 	} while (v);
 	len = k + neg + (prefix ? 2 : 0);
+	if (left)
+		pad = 0;
 	if (pad == ' ')
 		for (; width > len; width--)
 			put(o, ' ');
@@ -57,10 +71,13 @@ static void put_num(struct out *o, uint64_t v, unsigned base, int width, char pa
 		put(o, prefix[0]);
 		put(o, prefix[1]);
 	}
-	for (; width > len; width--)
-		put(o, '0');
+	if (pad == '0')
+		for (; width > len; width--)
+			put(o, '0');
 	while (k)
 		put(o, d[--k]);
+	for (; width > len; width--)
+		put(o, ' ');
 }
 
 int fnt__vformat(char *buf, size_t cap, const char *fmt, va_list ap)
@@ -68,7 +85,7 @@ int fnt__vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 	struct out o = { buf, 0, cap };
 
 	for (const char *f = fmt; *f; f++) {
-		int alt = 0, width = 0, lng = 0;
+		int alt = 0, width = 0, lng = 0, left = 0;
 		long prec = -1;
 		char pad = ' ';
 		uint64_t u;
@@ -84,13 +101,19 @@ int fnt__vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 				alt = 1;
 			else if (*f == '0')
 				pad = '0';
-			else if (*f == '-' || *f == '+' || *f == ' ')
+			else if (*f == '-')
+				left = 1;
+			else if (*f == '+' || *f == ' ')
 				;	/* accepted, not honoured: no runtime line needs them */
 			else
 				break;
 		}
 		if (*f == '*') {
 			width = va_arg(ap, int);
+			if (width < 0) {
+				left = 1;
+				width = -width;
+			}
 			f++;
 		}
 		for (; *f >= '0' && *f <= '9'; f++)
@@ -118,19 +141,19 @@ int fnt__vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 		case 'i':
 			s = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
 			u = s < 0 ? -(uint64_t)s : (uint64_t)s;
-			put_num(&o, u, 10, width, pad, NULL, s < 0);
+			put_num(&o, u, 10, width, pad, left, NULL, s < 0);
 			break;
 		case 'u':
 		case 'x':
 			u = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-			put_num(&o, u, *f == 'u' ? 10 : 16, width, pad,
+			put_num(&o, u, *f == 'u' ? 10 : 16, width, pad, left,
 				alt && *f == 'x' && u ? "0x" : NULL, 0);
 			break;
 		case 'p':
-			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, width, pad, "0x", 0);
+			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, width, pad, left, "0x", 0);
 			break;
 		case 's':
-			put_str(&o, va_arg(ap, const char *), prec);
+			put_str(&o, va_arg(ap, const char *), prec, width, left);
 			break;
 		case 'c':
 			put(&o, (char)va_arg(ap, int));

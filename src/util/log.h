@@ -8,8 +8,8 @@
  * (no libc string or stdio routine, which may use vector registers), and
  * never allocates.
  *
- * Conversions: %d %i %u %x %c %s %p %%, with l, ll, z, h; the '#' (0x) and
- * '0' flags, a width, and a precision for %s ('*' for either).
+ * Conversions: %d %i %u %x %c %s %p %%, with l, ll, z, h; the '#' (0x),
+ * '0' and '-' flags, a width, and a precision for %s ('*' for either).
  */
 #ifndef FNT_UTIL_LOG_H
 #define FNT_UTIL_LOG_H
