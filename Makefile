@@ -19,7 +19,7 @@ comma   := ,
 SANFL   := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 # The runtime is injected into other programs: it is never built with
 # sanitizers (they would have to be loaded first) and never instrumented.
-RT_CFLAGS  := $(BASE) -fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec
+RT_CFLAGS  := $(BASE) -fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec -mgeneral-regs-only
 CLI_CFLAGS := $(BASE) $(SANFL)
 
 RT_SRC  := $(wildcard src/core/*.c src/arch/x86_64/*.c src/runtime/*.c src/util/*.c src/ring/*.c)

@@ -73,4 +73,16 @@ extern const struct fnt_arch_ops fnt__arch;
  * traps outlive their batch (seed 003).  Set from FNTRACE_TEST_TRAP_DELAY_NS. */
 extern _Atomic long fnt__trap_delay_ns;
 
+/*
+ * Calling a callback that may use vector registers from inside a hook
+ * (x86_64/xstate.c, trampoline.S).  fnt__xstate_init() (once, before the
+ * first use; not from a hook) finds how to save the extended state;
+ * fnt__call_saved() calls fn(call, data) with every register a callback
+ * may clobber saved and restored around it, and returns what fn returned
+ * (garbage for a void fn).
+ */
+enum { FNT_XS_FXSAVE = 0, FNT_XS_XSAVE = 1, FNT_XS_XSAVEC = 2 };
+void fnt__xstate_init(void);
+int fnt__call_saved(void *fn, const void *call, void *data);
+
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -646,6 +647,16 @@ static void remove_stale_regions(void)
 	closedir(d);
 }
 
+/* Bytes free in /dev/shm (or its size), for messages (0 if unknown). */
+static uint64_t shm_bytes(int total)
+{
+	struct statvfs sv;
+
+	if (statvfs("/dev/shm", &sv) < 0)
+		return 0;
+	return (uint64_t)(total ? sv.f_blocks : sv.f_bavail) * sv.f_frsize;
+}
+
 static uint64_t pow2_words(uint64_t bytes)
 {
 	uint64_t w = 2 * FNT_RING_PAGE;
@@ -718,6 +729,16 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
 		 (unsigned long)(ck.a.ticks & 0xffffff));
 	err = fnt__shm_create(shm_path, &tmpl, &h);
+	if (err == -ENOSPC) {
+		struct fnt_shm_hdr lay = tmpl;
+
+		fnt__shm_layout(&lay, tmpl.nslots, tmpl.ring_words);
+		fprintf(stderr, "fntrace: /dev/shm has %llu KB free, the recording buffers need %llu KB "
+				"before the first ring: enlarge /dev/shm\n",
+			(unsigned long long)(shm_bytes(0) / 1024),
+			(unsigned long long)(fnt__shm_reserved_size(&lay) / 1024));
+		return 1;
+	}
 	if (err < 0) {
 		fprintf(stderr, "fntrace: cannot create the recording buffers %s: %s\n", shm_path,
 			strerror(-err));
@@ -822,7 +843,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	fnt__clock_sample(ck.kind, &ck.b);
 	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &ck, sizeof(ck) } }, 1);
 	memset(&end, 0, sizeof(end));
-	end.lost_noslot = h->lost_noslot + h->lost_noreader;
+	end.lost_noslot = h->lost_noslot + h->lost_noreader + h->lost_nomem;
 	end.events = d.events;
 	end.lost = d.lost + end.lost_noslot;
 	end.duration_ns = ck.b.ns - ck.a.ns;
@@ -834,6 +855,13 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	if (!end.events && !end.lost)
 		fprintf(stderr, "fntrace: no traced call recorded: was '%s' built with the flags of "
 				"'fntrace cflags', and does the filter match?\n", argv[0]);
+	if (h->nomem_threads)
+		fprintf(stderr, "fntrace: /dev/shm (%llu KB) had no room for the rings of %u "
+				"threads (%llu KB each): their %llu events are lost; use a smaller "
+				"--buffer-size or enlarge /dev/shm\n",
+			(unsigned long long)(shm_bytes(1) / 1024), h->nomem_threads,
+			(unsigned long long)(h->ring_words * 8 / 1024),
+			(unsigned long long)h->lost_nomem);
 	if (end.lost)
 		fprintf(stderr, "fntrace: %llu events lost (of %llu); see 'fntrace info -i %s'\n",
 			(unsigned long long)end.lost, (unsigned long long)(end.lost + end.events),

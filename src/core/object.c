@@ -45,7 +45,8 @@ void fnt__kill(const char *fmt, ...)
 	if (atomic_load_explicit(&fnt__killed, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(fnt__report, sizeof(fnt__report), fmt, ap);
+	/* Not vsnprintf: this may run inside a hook (see util/log.c). */
+	fnt__vformat(fnt__report, sizeof(fnt__report), fmt, ap);
 	va_end(ap);
 	fnt__log("%s", fnt__report);
 	fnt__log("patching is disabled for good; the program keeps running untraced");

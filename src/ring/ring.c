@@ -13,10 +13,24 @@
 #include "ring/ring.h"
 #include "util/log.h"
 
+/* Zeroes an object (a whole number of words) with plain stores.  Not memset(): this runs inside a
+ * hook, where libc's vector string routines would clobber the traced
+ * function's arguments (see docs/design.md, "Vector registers").  The
+ * volatile stores keep the compiler from turning the loop into a memset
+ * call. */
+static inline void zero_words(void *p, size_t bytes)
+{
+	volatile uint64_t *q = p;
+
+	for (size_t i = 0; i < bytes / 8; i++)
+		q[i] = 0;
+}
+
 int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
 			  int tid, uint32_t image)
 {
 	struct fnt_shm_slot *slots = fnt_shm_slots(hdr);
+	int nomem = 0;
 
 	for (uint32_t i = 0; i < hdr->nslots; i++) {
 		struct fnt_shm_slot *s = &slots[i];
@@ -29,6 +43,24 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		if (!__atomic_compare_exchange_n(&s->state, &expect, FNT_SLOT_OWNED, 0,
 						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
+		/*
+		 * A ring never used is sparse: reserve its memory before the
+		 * first store, which would otherwise raise SIGBUS in this
+		 * thread when /dev/shm is full.  One attempt per call: after a
+		 * failure only rings used before (hence backed) are taken.
+		 * The reader ignores the slot until ->pid is set, so giving it
+		 * back is just a store of FREE.
+		 */
+		if (!__atomic_load_n(&s->backed, __ATOMIC_RELAXED)) {
+			if (nomem ||
+			    fnt__shm_reserve(hdr, (uint64_t)((char *)fnt_shm_ring(hdr, i) - (char *)hdr),
+					     hdr->ring_words * 8) < 0) {
+				nomem = 1;
+				__atomic_store_n(&s->state, FNT_SLOT_FREE, __ATOMIC_RELEASE);
+				continue;
+			}
+			__atomic_store_n(&s->backed, 1, __ATOMIC_RELAXED);
+		}
 		s->image = image;
 		s->tid = tid;
 		s->ext_words = 0;
@@ -39,7 +71,7 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		 * acquire load of ->pid. */
 		__atomic_store_n(&s->pid, pid, __ATOMIC_RELEASE);
 
-		memset(w, 0, sizeof(*w));
+		zero_words(w, sizeof(*w));
 		w->hdr = hdr;
 		w->slot = s;
 		w->slot_index = i;
@@ -51,10 +83,9 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		w->limit = s->tail + w->size / 2;
 		/* Forces a TIME_BASE (and a CALLER) as the first words. */
 		w->base_pos = w->head - FNT_RING_PAGE;
-		memset(w->callers, 0, sizeof(w->callers));
 		return 0;
 	}
-	return -EBUSY;
+	return nomem ? -ENOMEM : -EBUSY;
 }
 
 void fnt__ring_writer_recover(struct fnt_ring_writer *w)
@@ -75,7 +106,7 @@ void fnt__ring_writer_recover(struct fnt_ring_writer *w)
 	/* The base it may have moved was never published: start a new one,
 	 * and forget the caller cache with it. */
 	w->base_pos = h - FNT_RING_PAGE;
-	memset(w->callers, 0, sizeof(w->callers));
+	zero_words(w->callers, sizeof(w->callers));
 	/* Publish as the outermost writer would. */
 	w->nest = 1;
 	fnt_ring_end(w);
@@ -336,7 +367,7 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 			/* A new base forgets the cache: a reader that starts
 			 * there (overwrite mode) must get every caller again. */
 			if (newbase)
-				memset(w->callers, 0, sizeof(w->callers));
+				zero_words(w->callers, sizeof(w->callers));
 			for (slot = 0; slot < FNT_EV_CALLERS; slot++)
 				if (w->callers[slot] == aux)
 					break;

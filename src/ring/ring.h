@@ -101,8 +101,9 @@ static inline int fnt_local_cmpxchg(uint64_t *p, uint64_t old, uint64_t new_)
 
 #define fnt_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
-/* Takes a free ring for the calling thread.  Returns 0, or -EBUSY when every
- * ring is taken. */
+/* Takes a free ring for the calling thread, reserving its memory the first
+ * time the ring is used.  Returns 0, -EBUSY when every ring is taken, or
+ * -ENOMEM when the free rings left have no memory and none can be had. */
 int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
 			  int tid, uint32_t image);
 /* Hands the ring to the reader for a last drain; the thread writes no more. */

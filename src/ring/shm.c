@@ -3,17 +3,42 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ring/shm.h"
+#include "util/env.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* x86-64 pages; every area of the layout starts on one. */
+#define PAGE 4096ull
 
 static size_t align_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
+
+/*
+ * What this process knows of the region it attached, for
+ * fnt__shm_reserve()'s fallback: the file is reopened by its path for
+ * each reservation rather than kept open, since a descriptor kept in the
+ * traced process could be closed and its number reused by the program
+ * (close_range, then open).  The reopened file is checked to be the one
+ * mapped (device and inode), in case the path now names another.
+ */
+static struct {
+	char path[FNT_SHM_PATH_MAX];
+	dev_t dev;
+	ino_t ino;
+	int no_populate;	/* MADV_POPULATE_WRITE is unknown (Linux < 5.14) */
+} region;
 
 size_t fnt__shm_layout(struct fnt_shm_hdr *h, uint32_t nslots, uint64_t ring_words)
 {
@@ -41,13 +66,47 @@ static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
 	memcpy(h, tmpl, sizeof(*h));
 	fnt__shm_layout(h, nslots, words);
 	h->nimages = h->nobjects = h->nstreams = 0;
-	h->lost_noslot = h->lost_noreader = 0;
+	h->lost_noslot = h->lost_noreader = h->lost_nomem = 0;
+	h->nomem_threads = 0;
 	h->kick = 0;
 	h->drained = 0;
 	h->waiters = 0;
 	h->version = FNT_SHM_VERSION;
 	/* Last: attachers check the magic (pairs with the acquire in attach). */
 	__atomic_store_n(&h->magic, FNT_SHM_MAGIC, __ATOMIC_RELEASE);
+}
+
+uint64_t fnt__shm_reserved_size(const struct fnt_shm_hdr *h)
+{
+	return h->images_off +
+	       align_up(sizeof(struct fnt_shm_image) * FNT_SHM_RESERVED_IMAGES, PAGE) +
+	       align_up(sizeof(struct fnt_shm_object) * FNT_SHM_RESERVED_OBJECTS, PAGE) +
+	       (h->rings_off - h->slots_off);
+}
+
+/* Allocates the parts of a new region that are written before any
+ * traced process can reserve anything: the header and the slots (taking
+ * a ring writes its slot), and the first metadata records. */
+static int reserve_fixed(int fd, const struct fnt_shm_hdr *h)
+{
+	const off_t ranges[3][2] = {
+		{ 0, (off_t)(h->images_off +
+			     align_up(sizeof(struct fnt_shm_image) * FNT_SHM_RESERVED_IMAGES, PAGE)) },
+		{ (off_t)h->objects_off,
+		  (off_t)align_up(sizeof(struct fnt_shm_object) * FNT_SHM_RESERVED_OBJECTS, PAGE) },
+		{ (off_t)h->slots_off, (off_t)(h->rings_off - h->slots_off) },
+	};
+
+	for (int i = 0; i < 3; i++) {
+		int err;
+
+		do
+			err = fallocate(fd, 0, ranges[i][0], ranges[i][1]) < 0 ? errno : 0;
+		while (err == EINTR);
+		if (err)
+			return -err;
+	}
+	return 0;
 }
 
 int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out)
@@ -64,6 +123,9 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
 		err = -errno;
 		goto fail_unlink;
 	}
+	err = reserve_fixed(fd, &lay);
+	if (err < 0)
+		goto fail_unlink;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (p == MAP_FAILED) {
 		err = -errno;
@@ -125,12 +187,72 @@ int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out)
 		munmap(p, st.st_size);
 		return -EPROTO;
 	}
+	if (strlen(path) < sizeof(region.path))
+		memcpy(region.path, path, strlen(path) + 1);
+	else
+		region.path[0] = 0;
+	region.dev = st.st_dev;
+	region.ino = st.st_ino;
+	/* For tests: the fallback of kernels before 5.14. */
+	region.no_populate = fnt__env("FNTRACE_TEST_RESERVE") &&
+			     strcmp(fnt__env("FNTRACE_TEST_RESERVE"), "fallocate") == 0;
 	*out = h;
 	return 0;
 
 fail_close:
 	close(fd);
 	return err;
+}
+
+/* The fallback of fnt__shm_reserve(): fallocate on the file, reopened by
+ * its path and checked to be the mapped one.  Raw syscalls: the libc
+ * wrappers of open, close and fallocate are cancellation points, and a
+ * thread cancelled inside a hook would unwind through the trampoline. */
+static int reserve_by_path(uint64_t off, uint64_t len)
+{
+	struct stat st;
+	long fd, err = 0;
+
+	if (!region.path[0])
+		return -ENOENT;
+	fd = syscall(SYS_openat, AT_FDCWD, region.path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_fstat, fd, &st) < 0)
+		err = -errno;
+	else if (st.st_dev != region.dev || st.st_ino != region.ino)
+		err = -ESTALE;	/* the path names another file now */
+	else if (syscall(SYS_fallocate, fd, 0, (off_t)off, (off_t)len) < 0)
+		err = errno == ENOSPC ? -ENOMEM : -errno;
+	syscall(SYS_close, fd);
+	return (int)err;
+}
+
+int fnt__shm_reserve(struct fnt_shm_hdr *h, uint64_t off, uint64_t len)
+{
+	uint64_t lo = off & ~(PAGE - 1), hi = (off + len + PAGE - 1) & ~(PAGE - 1);
+
+	if (hi > h->size)
+		hi = h->size;
+	if (lo >= hi)
+		return 0;
+	if (!region.no_populate) {
+		/* Faults the pages in for writing, as a store would, but
+		 * reports a page tmpfs cannot supply as EFAULT (ENOMEM for
+		 * a memory limit) where the store would raise SIGBUS. */
+		for (int tries = 0; tries < 3; tries++) {
+			if (madvise((char *)h + lo, hi - lo, MADV_POPULATE_WRITE) == 0)
+				return 0;
+			if (errno != EINTR && errno != EAGAIN)
+				break;
+		}
+		if (errno == EFAULT || errno == ENOMEM)
+			return -ENOMEM;
+		if (errno != EINVAL)
+			return -errno;
+		region.no_populate = 1;	/* an older kernel: fall back */
+	}
+	return reserve_by_path(lo, hi - lo);
 }
 
 void fnt__shm_unmap(struct fnt_shm_hdr *h)

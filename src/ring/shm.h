@@ -9,6 +9,20 @@
  * included) maps the same file.  Whatever a process committed before it
  * died, even by SIGKILL, stays in the file for the fntrace process to read.
  *
+ * Sparse memory must be backed before anyone writes it: a store to a page
+ * tmpfs cannot supply (/dev/shm full) kills the writer with SIGBUS, and the
+ * writer is the traced program.  So no page of the region is written until
+ * it was reserved with fnt__shm_reserve(), which fails cleanly instead:
+ *  - the fntrace process reserves the header, the slots and the first
+ *    records of the metadata areas when it creates the region, and refuses
+ *    to start the program if that fails;
+ *  - a traced process reserves a ring when it takes the ring for the first
+ *    time (slot->backed says it was done: a recycled ring needs nothing),
+ *    and each metadata record before it claims the record's index, so
+ *    every index below nimages/nobjects is backed and the reader may read
+ *    it.  A thread that cannot get a backed ring loses its events, counted
+ *    in lost_nomem; the program is never hurt.
+ *
  *   +--------+--------------+------------------+-------------+--------------+
  *   | header | images[16K]  | objects[128K]    | slots[n]    | rings[n]     |
  *   +--------+--------------+------------------+-------------+--------------+
@@ -28,10 +42,14 @@
 #include <stdint.h>
 
 #define FNT_SHM_MAGIC 0x31304d4853544e46ull	/* "FNTSHM01" */
-#define FNT_SHM_VERSION 1
+#define FNT_SHM_VERSION 2
 #define FNT_SHM_MAX_IMAGES 16384	/* process images: forks and execs */
 #define FNT_SHM_MAX_OBJECTS 131072	/* sparse: untouched records cost nothing */
 #define FNT_SHM_PATH_MAX 512
+/* Metadata records the fntrace process reserves up front, so that the
+ * first process's description never lacks memory the rings took. */
+#define FNT_SHM_RESERVED_IMAGES 16
+#define FNT_SHM_RESERVED_OBJECTS 256
 
 enum fnt_mode {
 	FNT_MODE_LOSSLESS = 0,	/* writers wait for the drain */
@@ -70,9 +88,10 @@ struct fnt_shm_hdr {
 	uint32_t nimages;
 	uint32_t nobjects;
 	uint32_t nstreams;
-	uint32_t pad1;
+	uint32_t nomem_threads;	/* threads that found no memory for a ring */
 	uint64_t lost_noslot;	/* events lost because no ring was free */
 	uint64_t lost_noreader;	/* events lost because the reader vanished */
+	uint64_t lost_nomem;	/* events lost because /dev/shm had no room for a ring */
 	/* Futex word: writers bump it and wake the reader when a ring passes
 	 * half full; the reader sleeps on it between drains. */
 	uint32_t kick __attribute__((aligned(64)));
@@ -114,6 +133,7 @@ struct fnt_shm_slot {
 	uint64_t commit;	/* words committed; release by writer, acquire by reader */
 	uint64_t ext_words;	/* non-event words written (for loss accounting) */
 	uint64_t lost;		/* events the writer could not store */
+	uint32_t backed;	/* the ring's memory is reserved (never reset) */
 	uint64_t tail __attribute__((aligned(64)));	/* words consumed by the reader */
 	uint64_t pad[7];
 };
@@ -141,13 +161,27 @@ static inline uint64_t *fnt_shm_ring(struct fnt_shm_hdr *h, uint32_t i)
 /* Computes the layout of a region for nslots rings of ring_words words. */
 size_t fnt__shm_layout(struct fnt_shm_hdr *h, uint32_t nslots, uint64_t ring_words);
 
-/* Creates the shared file (named in path, of size from the layout) and maps
- * it; fills the header from *tmpl.  Returns 0 or -errno. */
+/* Creates the shared file (named in path, of size from the layout), reserves
+ * its header, slots and first metadata records (fnt__shm_reserved_size()
+ * bytes in all) and maps it; fills the header from *tmpl.  Returns 0 or
+ * -errno (-ENOSPC: /dev/shm has no room for the reserved part). */
 int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out);
 /* Maps an existing region and checks its header.  Returns 0 or -errno
  * (-EPROTO: not a region of this version). */
 int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out);
 void fnt__shm_unmap(struct fnt_shm_hdr *h);
+
+/* The bytes fnt__shm_create() reserves for a region of this layout. */
+uint64_t fnt__shm_reserved_size(const struct fnt_shm_hdr *h);
+
+/*
+ * Makes bytes [off, off + len) of the region exist, so that writing them
+ * cannot fault with SIGBUS.  Returns 0, or -ENOMEM when the memory cannot
+ * be had (tmpfs full, a memory limit), or another -errno.  A syscall (or a
+ * few, on kernels before 5.14), no allocation, no lock, no libc call but
+ * syscall wrappers: callable from a hook and a signal handler.
+ */
+int fnt__shm_reserve(struct fnt_shm_hdr *h, uint64_t off, uint64_t len);
 
 /* A private anonymous region with the same layout, for tests. */
 int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out);

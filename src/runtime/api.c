@@ -29,6 +29,47 @@ static char *ops_filter[FNT_MAX_OPS];	/* strdup'ed, NULL: all */
 static struct fnt_ops *registered[FNT_MAX_OPS];
 static struct fnt_ops builtin;
 
+/*
+ * A callback the runtime did not build may use any vector register, and
+ * the trampolines save only what the runtime's own (vector-free) hook code
+ * needs.  So the hooks never see a user's ops: each slot publishes a
+ * wrapper whose callbacks run the user's through fnt__call_saved(), which
+ * saves the whole extended state around them.  The choice is made per
+ * slot when it is published, so no hook can ever call a user's callback
+ * unsaved, and the built-in recorder (vector-free, checked by
+ * tests/e2e/novec.sh) pays nothing.
+ */
+static struct fnt_ops wrapped[FNT_MAX_OPS];
+static struct fnt_ops builtin_user;	/* public fnt_set_builtin_tracer()'s callbacks */
+
+static int saved_entry(const struct fnt_call *call, void *data)
+{
+	struct fnt_ops *u = data;
+
+	return fnt__call_saved((void *)u->entry, call, u->data);
+}
+
+static void saved_exit(const struct fnt_call *call, void *data)
+{
+	struct fnt_ops *u = data;
+
+	fnt__call_saved((void *)u->exit, call, u->data);
+}
+
+/* The ops to publish for the user's u in slot. */
+static struct fnt_ops *wrap(int slot, struct fnt_ops *u)
+{
+	struct fnt_ops *w = &wrapped[slot];
+
+	fnt__xstate_init();
+	w->filter = u->filter;
+	w->entry = u->entry ? saved_entry : NULL;
+	w->exit = u->exit ? saved_exit : NULL;
+	w->data = u;
+	w->slot = slot;
+	return w;
+}
+
 static void hist_clear(void)
 {
 	for (int i = 0; i < nhist; i++)
@@ -123,7 +164,7 @@ static void detach(int slot)
 	fnt__quiesce();
 }
 
-FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void *data)
+int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free)
 {
 	int ret = fnt__begin();
 
@@ -133,11 +174,18 @@ FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void
 	builtin.entry = entry;
 	builtin.exit = exit;
 	builtin.data = data;
+	builtin_user = builtin;
 	if (entry || exit)
 		/* release: pairs with the acquire load in the hooks. */
-		fnt__ops_publish(0, &builtin);
+		fnt__ops_publish(0, vector_free ? &builtin : wrap(0, &builtin_user));
 	fnt__end();
 	return 0;
+}
+
+/* The public one: the callbacks are the program's, not known vector-free. */
+FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void *data)
+{
+	return fnt__set_builtin(entry, exit, data, 0);
 }
 
 FNT_EXPORT int fnt_register_ops(struct fnt_ops *ops)
@@ -175,7 +223,7 @@ FNT_EXPORT int fnt_register_ops(struct fnt_ops *ops)
 	registered[slot] = ops;
 	ops->slot = slot;
 	/* Callable before any site reaches it. */
-	fnt__ops_publish(slot, ops);
+	fnt__ops_publish(slot, wrap(slot, ops));
 	ret = fnt__mark(NULL, ops->filter, 1u << slot, 1, err, sizeof(err));
 	if (!ret)
 		ret = fnt__update();

@@ -5,7 +5,10 @@
  * built-in tracer's callbacks (function or function_graph), describes every
  * object the runtime knows into the region's metadata area, and patches the
  * wanted sites with fnt_enable()/fnt_disable().  It uses the public API of
- * fntrace.h only.
+ * fntrace.h only, but for one internal call: fnt__set_builtin(), which
+ * installs its callbacks as vector-free (called without saving the
+ * extended state; everything they run is built -mgeneral-regs-only and
+ * calls no libc routine that uses vector registers).
  *
  * Per-thread state lives in one __thread struct (initial-exec TLS: no
  * allocation, no lock on access).  A thread takes a ring at its first event
@@ -32,6 +35,7 @@
 #include "ring/clock.h"
 #include "ring/ring.h"
 #include "runtime/recorder.h"
+#include "runtime/runtime.h"
 #include "util/env.h"
 #include "util/errors.h"
 #include "util/log.h"
@@ -51,6 +55,7 @@ struct rec_thread {
 	struct fnt_ring_writer w;
 	uint64_t *stack;	/* THRESH_STACK entry times, mmap'ed on first use */
 	uint32_t retry;		/* events since the last failed attempt at a ring */
+	int nomem;		/* the last attempt found no memory (else no free ring) */
 	int keyed;		/* the pthread key points at us */
 };
 
@@ -101,11 +106,14 @@ static void thread_exit(void *p)
 	t->keyed = 0;
 }
 
-/* Lossless mode, every ring taken: rings of exited threads come back as
- * soon as the reader has drained them, so wait for that a while (not
- * forever: every ring may belong to a live thread).  Returns 0 or -EBUSY. */
+/* Lossless mode, every ring taken (or no memory for a new one): rings of
+ * exited threads come back, backed, as soon as the reader has drained
+ * them, so wait for that a while (not forever: every ring may belong to a
+ * live thread).  Returns 0, or the last -errno of fnt__ring_writer_open(). */
 static int wait_ring(struct rec_thread *t)
 {
+	int err = -EBUSY;
+
 	for (int i = 0; i < 100; i++) {
 		struct timespec to = { 0, 2000000 };
 		uint32_t seq = __atomic_load_n(&shm->drained, __ATOMIC_ACQUIRE);
@@ -115,10 +123,11 @@ static int wait_ring(struct rec_thread *t)
 		syscall(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 		syscall(SYS_futex, &shm->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		__atomic_fetch_sub(&shm->waiters, 1, __ATOMIC_SEQ_CST);
-		if (fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id) == 0)
+		err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
+		if (err == 0)
 			return 0;
 	}
-	return -EBUSY;
+	return err;
 }
 
 /* Slow path: the thread's first event (or first since its ring went back).
@@ -138,12 +147,25 @@ static int open_thread(struct rec_thread *t)
 	if (t->retry && (++t->retry & 1023))
 		return -EBUSY;
 	err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
-	if (err == -EBUSY && !t->retry && shm->mode == FNT_MODE_LOSSLESS)
+	if ((err == -EBUSY || err == -ENOMEM) && !t->retry && shm->mode == FNT_MODE_LOSSLESS)
 		err = wait_ring(t);
 	if (err < 0) {
-		if (!t->retry)
+		t->nomem = err == -ENOMEM;
+		if (!t->retry && t->nomem) {
+			static int said;
+
+			__atomic_fetch_add(&shm->nomem_threads, 1, __ATOMIC_RELAXED);
+			/* Once per process: the cause is the machine's, and the
+			 * fntrace process sums it up at the end. */
+			if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+				fnt__log("no room in /dev/shm for a ring of %lu KB (thread %d): the "
+					 "events of threads without a ring are lost (counted); use a "
+					 "smaller --buffer-size or enlarge /dev/shm",
+					 (unsigned long)(shm->ring_words * 8 / 1024), gettid_());
+		} else if (!t->retry) {
 			fnt__log("no free ring for thread %d (%u rings): its events are lost",
 				 gettid_(), shm->nslots);
+		}
 		t->retry = 1;
 		return err;
 	}
@@ -164,7 +186,8 @@ static inline int ready(struct rec_thread *t, unsigned n)
 	if (__builtin_expect(t->w.slot != NULL && *owner, 1) || open_thread(t) == 0)
 		return 1;
 	if (__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
-		__atomic_fetch_add(&shm->lost_noslot, n, __ATOMIC_RELAXED);
+		__atomic_fetch_add(t->nomem ? &shm->lost_nomem : &shm->lost_noslot, n,
+				   __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -264,15 +287,39 @@ static void copy_str(char *dst, const char *src, size_t n)
 	dst[l] = 0;
 }
 
-/* Appends a record to the objects area.  Returns its index, or -ENOSPC. */
+/*
+ * Claims the next record of a metadata area (count, of max records of size
+ * bytes at offset area): reserves the record's memory first, then takes
+ * its index, so that every index below the count is backed and the reader,
+ * which reads up to the count, never touches a hole.  Returns the index,
+ * -ENOSPC when the area is full, or -ENOMEM when /dev/shm is.
+ */
+static int claim(uint32_t *count, uint32_t max, uint64_t area, size_t size)
+{
+	uint32_t i = __atomic_load_n(count, __ATOMIC_RELAXED);
+
+	for (;;) {
+		if (i >= max)
+			return -ENOSPC;
+		if (fnt__shm_reserve(shm, area + (uint64_t)i * size, size) < 0)
+			return -ENOMEM;
+		if (__atomic_compare_exchange_n(count, &i, i + 1, 0, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return (int)i;
+	}
+}
+
+/* Appends a record to the objects area.  Returns its index, -ENOSPC or
+ * -ENOMEM (see claim()). */
 static int add_object(uint32_t image, uint32_t id, const char *path, uint64_t bias,
 		      uint32_t nsites, const uint8_t *bid, size_t bidlen)
 {
-	uint32_t i = __atomic_fetch_add(&shm->nobjects, 1, __ATOMIC_RELAXED);
+	int i = claim(&shm->nobjects, FNT_SHM_MAX_OBJECTS, shm->objects_off,
+		      sizeof(struct fnt_shm_object));
 	struct fnt_shm_object *o;
 
-	if (i >= FNT_SHM_MAX_OBJECTS)
-		return -ENOSPC;
+	if (i < 0)
+		return i;
 	o = &fnt_shm_objects(shm)[i];
 	o->image = image;
 	o->obj_id = id;
@@ -287,8 +334,8 @@ static int add_object(uint32_t image, uint32_t id, const char *path, uint64_t bi
 	/* Pairs with the fntrace process's acquire load of ->ready. */
 	__atomic_store_n(&o->ready, 1, __ATOMIC_RELEASE);
 	if (image == image_id && n_my_objs < MY_OBJS_MAX)
-		my_objs[n_my_objs++] = i;
-	return (int)i;
+		my_objs[n_my_objs++] = (uint32_t)i;
+	return i;
 }
 
 static void object_hook(const struct fnt_object_info *obj, int loaded, void *data)
@@ -296,6 +343,7 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 	char real[PATH_MAX];
 	const char *path = obj->path;
 	struct fnt_shm_object *objs = fnt_shm_objects(shm);
+	int err;
 
 	if (loaded) {
 		/* The fntrace process reads the file later, maybe from another
@@ -308,9 +356,11 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 			real[l > 0 ? l : 0] = 0;
 			path = real;
 		}
-		if (add_object(image_id, obj->id, path, obj->bias, obj->nsites, obj->build_id,
-			       obj->build_id_len) < 0)
-			stop("too many objects");
+		err = add_object(image_id, obj->id, path, obj->bias, obj->nsites, obj->build_id,
+				 obj->build_id_len);
+		if (err < 0)
+			stop(err == -ENOMEM ? "no room in /dev/shm to describe an object"
+					    : "too many objects");
 		return;
 	}
 	for (uint32_t k = n_my_objs; k-- > 0;) {
@@ -348,15 +398,16 @@ static int add_untraced(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-/* Describes this process image.  Returns its id, or -ENOSPC. */
+/* Describes this process image.  Returns its id, -ENOSPC or -ENOMEM. */
 static int add_image(uint32_t parent)
 {
-	uint32_t i = __atomic_fetch_add(&shm->nimages, 1, __ATOMIC_RELAXED);
+	int i = claim(&shm->nimages, FNT_SHM_MAX_IMAGES, shm->images_off,
+		      sizeof(struct fnt_shm_image));
 	struct fnt_shm_image *im;
 	ssize_t l;
 
-	if (i >= FNT_SHM_MAX_IMAGES)
-		return -ENOSPC;
+	if (i < 0)
+		return i;
 	im = &fnt_shm_images(shm)[i];
 	im->pid = my_pid;
 	im->parent = parent;
@@ -364,7 +415,7 @@ static int add_image(uint32_t parent)
 	im->exe[l > 0 ? l : 0] = 0;
 	/* Pairs with the fntrace process's acquire load of ->ready. */
 	__atomic_store_n(&im->ready, 1, __ATOMIC_RELEASE);
-	return (int)i;
+	return i;
 }
 
 /* Calls the runtime did not report because a callback was running on the
@@ -462,7 +513,8 @@ void fnt__recorder_init(void)
 	}
 	id = add_image(~0u);
 	if (id < 0) {
-		fnt__log("cannot record: too many processes");
+		fnt__log("cannot record: %s", id == -ENOMEM ? "no room in /dev/shm to describe the "
+				"process" : "too many processes");
 		goto fail_key;
 	}
 	image_id = (uint32_t)id;
@@ -486,7 +538,9 @@ void fnt__recorder_init(void)
 		entry = graph_entry;
 		exit_fn = graph_exit;
 	}
-	err = fnt_set_builtin_tracer(entry, exit_fn, NULL);
+	/* Vector-free by construction (see docs/design.md): called from the
+	 * hooks without saving the extended state. */
+	err = fnt__set_builtin(entry, exit_fn, NULL, 1);
 	if (err < 0)
 		goto fail_hook;
 	skips_base = runtime_skips();
@@ -501,7 +555,7 @@ void fnt__recorder_init(void)
 	return;
 
 fail_tracer:
-	fnt_set_builtin_tracer(NULL, NULL, NULL);
+	fnt__set_builtin(NULL, NULL, NULL, 1);
 fail_hook:
 	fnt_set_object_hook(NULL, NULL);
 fail_api:

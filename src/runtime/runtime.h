@@ -46,6 +46,11 @@ void fnt__notify_object(struct fnt_object *o, int loaded);
 /* Applies the built-in history and every registered ops' filter to o. */
 int fnt__apply_wants(struct fnt_object *o);
 
+/* api.c: fnt_set_builtin_tracer() for callbacks known to use no vector
+ * register (the recorder's), which are then called without saving the
+ * extended state. */
+int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free);
+
 /* recorder.c (the built-in tracer's recorder; does nothing unless the
  * environment set up by 'fntrace record' is present). */
 void fnt__recorder_init(void);

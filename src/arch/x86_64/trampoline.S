@@ -12,9 +12,15 @@
  * The stack is NOT assumed aligned: gcc calls a function of its own unit
  * that it knows needs no alignment with %rsp misaligned, so both
  * trampolines align it themselves before calling C.
- * It saves every argument register (integer, vector, %al for varargs and
+ * It saves every argument register (integer, xmm0-7, %al for varargs and
  * %r10), calls fnt__hook_entry(object, &site_ret), restores and returns to
  * the site.  With the kill switch on it returns at once.
+ *
+ * The upper halves of ymm/zmm, zmm16-31 and the opmasks are not saved:
+ * the C code a hook runs is built with -mgeneral-regs-only and calls no
+ * libc routine that uses vector registers (tests/e2e/novec.sh checks the
+ * binary), so it cannot change them.  A user's callback can: the hooks
+ * call it through fnt__call_saved() below, which saves everything.
  *
  * fnt__tramp_return is where a hooked return lands: the hook replaced the
  * return address with it.  It saves the return registers, asks
@@ -110,6 +116,84 @@ fnt__tramp_return:
 	popq	%rbp
 	jmp	*%r11
 	.size	fnt__tramp_return, .-fnt__tramp_return
+
+/*
+ * int fnt__call_saved(fn, call, data): fn(call, data) with the whole
+ * extended state (x87, MXCSR, xmm/ymm/zmm, opmasks) saved before and
+ * restored after, for callbacks the runtime did not build (user ops).
+ * The area (fnt__xs_size bytes, 64-byte aligned) is on the stack; its
+ * 64-byte XSAVE header must start zeroed, or XRSTOR faults.  The caller
+ * may be a hook in a signal handler: nothing here allocates or locks.
+ */
+	.globl	fnt__call_saved
+	.hidden	fnt__call_saved
+	.type	fnt__call_saved, @function
+	.p2align 4
+fnt__call_saved:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbp, 0
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	pushq	%rbx
+	.cfi_offset %rbx, -24
+	pushq	%r12
+	.cfi_offset %r12, -32
+	pushq	%r13
+	.cfi_offset %r13, -40
+	pushq	%r14
+	.cfi_offset %r14, -48
+	movq	%rdi, %r13		/* fn */
+	movq	%rdx, %r14		/* data */
+	movq	%rsi, %r12		/* call */
+	movl	fnt__xs_size(%rip), %eax
+	subq	%rax, %rsp
+	andq	$-64, %rsp
+	movq	%rsp, %rbx
+	xorl	%eax, %eax
+	movq	%rax, 512(%rbx)
+	movq	%rax, 520(%rbx)
+	movq	%rax, 528(%rbx)
+	movq	%rax, 536(%rbx)
+	movq	%rax, 544(%rbx)
+	movq	%rax, 552(%rbx)
+	movq	%rax, 560(%rbx)
+	movq	%rax, 568(%rbx)
+	movl	fnt__xs_mask(%rip), %eax
+	movl	fnt__xs_mask+4(%rip), %edx
+	movl	fnt__xs_kind(%rip), %ecx
+	cmpl	$2, %ecx
+	je	2f
+	cmpl	$1, %ecx
+	je	1f
+	fxsave64 (%rbx)
+	jmp	3f
+1:	xsave64	(%rbx)
+	jmp	3f
+2:	xsavec64 (%rbx)
+3:	movq	%r12, %rdi
+	movq	%r14, %rsi
+	call	*%r13
+	movl	%eax, %r12d		/* fn's result */
+	movl	fnt__xs_mask(%rip), %eax
+	movl	fnt__xs_mask+4(%rip), %edx
+	cmpl	$0, fnt__xs_kind(%rip)
+	je	4f
+	xrstor64 (%rbx)			/* either layout: the header says which */
+	jmp	5f
+4:	fxrstor64 (%rbx)
+5:	movl	%r12d, %eax
+	leaq	-32(%rbp), %rsp
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	.cfi_def_cfa %rsp, 8
+	ret
+	.cfi_endproc
+	.size	fnt__call_saved, .-fnt__call_saved
 
 /* __fentry__ for programs built with gcc -pg -mfentry -mrecord-mcount:
  * until a site is converted (before the object runs) it is a plain
