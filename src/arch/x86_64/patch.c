@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -73,7 +74,81 @@ static int frozen;
 /* "mprotect": the object's text is RWX during an update (default);
  * "procmem": writes go through /proc/self/mem, text stays read-only. */
 static int use_procmem = -1;
+
+/*
+ * The /proc/self/mem descriptor of procmem writes.  It lives only from
+ * text_writable(o, 1) to text_writable(o, 0), one object's update, never
+ * across updates: a program may close every descriptor it did not open
+ * (close_range) and open a file of its own, which then gets the same
+ * number, and a write through the old number would land in that file
+ * (the e1000e lesson: a handle that no longer means what it meant).  So
+ * its identity (device and inode, recorded when it was opened) is checked
+ * again before every use, and a descriptor that changed is forgotten, not
+ * closed (the number now belongs to the program), and /proc/self/mem is
+ * opened anew.  Living only within an update also keeps it out of a
+ * fork's child, where it would still name the parent's memory: fork waits
+ * for fnt__lock (atfork_prepare), which every update holds.
+ *
+ *   update                         program thread
+ *   ------                         --------------
+ *   open -> fd 5, (dev, ino) saved
+ *                                  close_range(3, ~0): fd 5 closed
+ *                                  open("data") -> fd 5
+ *   fstat(5): other (dev, ino)
+ *     -> forget 5, open -> fd 6
+ *   pwrite(6)                      "data" untouched
+ *
+ * What remains is the instant between the fstat and the pwrite: a thread
+ * that closes descriptors it does not own while another thread is in
+ * fnt_enable() is a program bug this cannot fix (docs/design.md).
+ */
 static int memfd = -1;
+static dev_t mem_dev;
+static ino_t mem_ino;
+
+static int mem_open(void)
+{
+	struct stat st;
+	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -EPERM;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -EPERM;
+	}
+	memfd = fd;
+	mem_dev = st.st_dev;
+	mem_ino = st.st_ino;
+	return 0;
+}
+
+/* Does memfd still name the file it was opened as? */
+static int mem_is_ours(void)
+{
+	struct stat st;
+
+	return memfd >= 0 && !fstat(memfd, &st) && st.st_dev == mem_dev && st.st_ino == mem_ino;
+}
+
+/* Returns 0 with memfd naming /proc/self/mem, or -EPERM. */
+static int mem_get(void)
+{
+	if (mem_is_ours())
+		return 0;
+	if (memfd >= 0)
+		fnt__dbg(1, "descriptor %d is not /proc/self/mem any more (closed by the program?): "
+			    "opening it again", memfd);
+	memfd = -1;
+	return mem_open();
+}
+
+static void mem_put(void)
+{
+	if (mem_is_ours())
+		close(memfd);
+	memfd = -1;
+}
 
 static void pick_method(void)
 {
@@ -88,9 +163,10 @@ static void pick_method(void)
 int fnt__x86_text_writable(struct fnt_object *o, int on)
 {
 	pick_method();
-	if (use_procmem && on && memfd < 0) {
-		memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-		if (memfd < 0)
+	if (use_procmem) {
+		if (!on)
+			mem_put();
+		else if (mem_get())
 			return -EPERM;
 	}
 	for (int i = 0; i < o->nxsegs; i++) {
@@ -115,7 +191,7 @@ int fnt__x86_text_writable(struct fnt_object *o, int on)
 static int poke(uintptr_t addr, const uint8_t *b, size_t len)
 {
 	if (use_procmem > 0) {
-		if (pwrite(memfd, b, len, (off_t)addr) != (ssize_t)len)
+		if (mem_get() || pwrite(memfd, b, len, (off_t)addr) != (ssize_t)len)
 			return -EPERM;
 		return 0;
 	}
