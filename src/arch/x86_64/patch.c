@@ -319,7 +319,7 @@ static int run_phase(const struct fnt_change *c, size_t n, int phase)
 
 int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 {
-	int ret, tid;
+	int ret, tid, failed_sync = 0;
 
 	if (!n)
 		return 0;
@@ -342,10 +342,13 @@ int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 
 	for (int phase = 1; phase <= 3; phase++) {
 		ret = run_phase(c, n, phase);
-		if (!ret)
-			ret = fnt__x86_sync();
 		if (ret)
 			goto fail_freeze;
+		ret = fnt__x86_sync();
+		if (ret) {
+			failed_sync = 1;
+			goto fail_freeze;
+		}
 	}
 	unpublish();
 	return 0;
@@ -356,10 +359,12 @@ fail_freeze:
 	 * (fnt__site_bug or the caller's report killed it), so the descriptor
 	 * is never released: the handler keeps emulating those sites.
 	 */
-	if (ret == -EPERM || ret == -ETIMEDOUT)
-		fnt__kill("the int3 protocol could not complete (%s); %zu sites in flight are "
-			  "emulated from now on", ret == -EPERM ? "text write failed" : "sync timed out",
-			  n);
+	if (failed_sync)
+		fnt__kill("the int3 protocol could not complete (%s failed: %s); %zu sites in "
+			  "flight are emulated from now on", fnt__x86_sync_name(), strerror(-ret), n);
+	else if (ret == -EPERM)
+		fnt__kill("the int3 protocol could not complete (text write failed); %zu sites in "
+			  "flight are emulated from now on", n);
 	frozen = 1;
 	return ret;
 }

@@ -36,6 +36,8 @@ void fnt__x86_forget_object(struct fnt_object *o);
 /* sync.c */
 int fnt__x86_sync_init(void);
 int fnt__x86_sync(void);
+/* Names the sync in use, for messages. */
+const char *fnt__x86_sync_name(void);
 int fnt__x86_threads_trappable(int *tid);
 
 /* tramp.c: the near trampoline of an object, and its entry address. */
