@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -83,7 +84,15 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	user_drop();
 	if ((u.sa_flags & SA_SIGINFO) ? u.sa_sigaction != NULL
 				       : (u.sa_handler != SIG_DFL && u.sa_handler != SIG_IGN)) {
-		real_pthread_sigmask(SIG_BLOCK, &u.sa_mask, &old);
+		sigset_t mask = ((ucontext_t *)uc)->uc_sigmask;
+
+		/* Exactly the mask the kernel would have given the program's
+		 * handler, not ours (which blocks nearly everything): the
+		 * interrupted one plus its sa_mask, never SIGTRAP.  A handler
+		 * that leaves with longjmp keeps it, as without us. */
+		sigorset(&mask, &mask, &u.sa_mask);
+		sigdelset(&mask, SIGTRAP);
+		real_pthread_sigmask(SIG_SETMASK, &mask, &old);
 		if (u.sa_flags & SA_SIGINFO)
 			u.sa_sigaction(sig, si, uc);
 		else
@@ -116,6 +125,35 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/*
+ * The mask our SIGTRAP handler runs with.  The handler holds a reference
+ * on the batch descriptor for a few instructions; a handler of the
+ * program's that interrupted it there and left with siglongjmp would take
+ * the reference with it, and the patcher would wait for it forever:
+ *
+ *   thread T                              patcher
+ *   --------                              -------
+ *   int3 -> on_trap: get ref (refs 2)
+ *     SIGUSR1 -> handler: siglongjmp      drop own ref (refs 1)
+ *   (never back: refs stays 1)            wait refs == 0 ... forever
+ *
+ * So every signal is blocked while it runs, except SIGTRAP (SA_NODEFER:
+ * a traced function called from the program's SIGTRAP handler must trap
+ * again) and the synchronous fault signals: the kernel kills a thread
+ * that faults with its fault signal blocked, and the region that holds
+ * the reference reads only our own memory, so they cannot arise there.
+ */
+static void trap_handler_mask(sigset_t *m)
+{
+	sigfillset(m);
+	sigdelset(m, SIGTRAP);
+	sigdelset(m, SIGSEGV);
+	sigdelset(m, SIGBUS);
+	sigdelset(m, SIGILL);
+	sigdelset(m, SIGFPE);
+	sigdelset(m, SIGSYS);
+}
+
 int fnt__signals_init(void)
 {
 	struct sigaction sa, old;
@@ -126,7 +164,7 @@ int fnt__signals_init(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_trap;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
+	trap_handler_mask(&sa.sa_mask);
 	user_take();
 	if (real_sigaction(SIGTRAP, &sa, &old)) {
 		user_drop();

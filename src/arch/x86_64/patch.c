@@ -52,6 +52,7 @@
 #include "util/log.h"
 
 _Atomic long fnt__trap_delay_ns;
+long fnt__trap_hold_ns;
 
 struct desc {
 	/* 0: no batch.  The patcher sets 1 to publish and drops it at the end;
@@ -68,6 +69,12 @@ static struct desc desc;
  * argument above. */
 static _Atomic unsigned long gen;
 static int frozen;
+/* Once frozen: the references that are not a handler running now (the
+ * patcher's own, or ones given up for lost in unpublish()). */
+static long frozen_refs = 1;
+
+/* How long unpublish() waits for the handlers' references. */
+#define UNPUBLISH_WAIT_S 5
 
 /* --- writing text ------------------------------------------------------ */
 
@@ -277,17 +284,38 @@ static int publish(const struct fnt_change *c, size_t n)
 	return 0;
 }
 
-static void unpublish(void)
+/*
+ * Drops the patcher's reference and waits for the handlers' ones.  A
+ * handler holds its reference for a binary search, with every signal that
+ * could leave it by a jump blocked (sa_mask, signals.c), so the wait is
+ * short.  Should a reference still be lost (a fault signal sent with
+ * kill(2) whose handler jumps, or a thread stopped inside the handler), the
+ * wait gives up after UNPUBLISH_WAIT_S seconds instead of hanging the
+ * program's fnt_disable(): the descriptor is then kept for good (frozen),
+ * as after an anomaly, and patching stops with a message.
+ */
+static int unpublish(void)
 {
+	struct timespec t0, t;
+	long r;
+
 	put_desc();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* acquire: pairs with the release in put_desc() of every handler. */
-	while (atomic_load_explicit(&desc.refs, memory_order_acquire) != 0)
+	while ((r = atomic_load_explicit(&desc.refs, memory_order_acquire)) != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > UNPUBLISH_WAIT_S) {
+			frozen_refs = r;
+			return -ETIMEDOUT;
+		}
 		sched_yield();
+	}
 	free(desc.vec);
 	free((void *)desc.dead);
 	desc.vec = NULL;
 	desc.dead = NULL;
 	desc.n = 0;
+	return 0;
 }
 
 /* --- the protocol ------------------------------------------------------ */
@@ -350,7 +378,13 @@ int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 			goto fail_freeze;
 		}
 	}
-	unpublish();
+	if (unpublish()) {
+		/* Every site is complete: only the descriptor cannot go. */
+		frozen = 1;
+		fnt__kill("%ld SIGTRAP handler reference(s) to the batch descriptor were not "
+			  "dropped within %d s (a handler left by a jump, or a stopped thread); the "
+			  "descriptor is kept and patching stops", frozen_refs, UNPUBLISH_WAIT_S);
+	}
 	return 0;
 
 fail_freeze:
@@ -389,8 +423,9 @@ void fnt__x86_forget_object(struct fnt_object *o)
 	for (size_t i = 0; i < desc.n; i++)
 		if (desc.vec[i].obj == o)
 			atomic_store_explicit(&desc.dead[i], 1, memory_order_relaxed);
-	/* Wait out handlers that may have read the entry before it died. */
-	while (atomic_load_explicit(&desc.refs, memory_order_acquire) > 1)
+	/* Wait out handlers that may have read the entry before it died.
+	 * acquire: pairs with the release in put_desc(). */
+	while (atomic_load_explicit(&desc.refs, memory_order_acquire) > frozen_refs)
 		sched_yield();
 }
 
@@ -442,17 +477,28 @@ int fnt__x86_trap(siginfo_t *si, void *uctx)
 		const struct fnt_change *c;
 		uint8_t b;
 
+		/*
+		 * Between get_desc() and put_desc() nothing may fault or leave:
+		 * only our own memory is read, and every signal whose handler
+		 * could jump out is blocked (sa_mask, signals.c).  The write to
+		 * the thread's stack, which could fault, comes after.
+		 */
 		if (get_desc()) {
 			c = lookup(addr);
+			if (c && fnt__trap_hold_ns)
+				spin_ns(fnt__trap_hold_ns);
 			if (c) {
-				if (c->enable) {
+				int enable = c->enable;
+				uintptr_t target = c->target;
+
+				put_desc();
+				if (enable) {
 					g[REG_RSP] -= 8;
 					*(uint64_t *)g[REG_RSP] = addr + 5;
-					g[REG_RIP] = (greg_t)c->target;
+					g[REG_RIP] = (greg_t)target;
 				} else {
 					g[REG_RIP] = (greg_t)(addr + 5);
 				}
-				put_desc();
 				atomic_fetch_add_explicit(&fnt__stats.traps, 1, memory_order_relaxed);
 				return 1;
 			}

@@ -95,6 +95,17 @@ static int signal_sync_init(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = ack;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	/* A handler of the program's that interrupted ack() before its
+	 * increment and left with siglongjmp would lose the ack, and the
+	 * sync would time out: nothing but faults and SIGTRAP (which must
+	 * stay deliverable) may interrupt it. */
+	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGTRAP);
+	sigdelset(&sa.sa_mask, SIGSEGV);
+	sigdelset(&sa.sa_mask, SIGBUS);
+	sigdelset(&sa.sa_mask, SIGILL);
+	sigdelset(&sa.sa_mask, SIGFPE);
+	sigdelset(&sa.sa_mask, SIGSYS);
 	if (sigaction(SYNC_SIG, &sa, NULL)) {
 		int err = -errno;
 
