@@ -27,6 +27,9 @@ void fnt__hooks_fork_child(void);
 int fnt__signals_init(void);
 /* Returns 0 if our SIGTRAP handler is still the one installed, else -EPERM. */
 int fnt__signals_check(void);
+/* Clears SIGTRAP in the mask saved in a sigjmp_buf (called by the
+ * interposed longjmp family before the real jump restores it). */
+void fnt__sig_fix_jmpbuf(void *env);
 
 /* runtime.c */
 /* Takes fnt__lock and fails with -ENODEV once patching is disabled. */

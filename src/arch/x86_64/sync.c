@@ -239,6 +239,9 @@ int fnt__x86_sync(void)
 	return 0;
 }
 
+/* The SigBlk of the last thread found blocking SIGTRAP. */
+static unsigned long long last_blk;
+
 /* SigBlk in /proc/self/task/TID/status: is SIGTRAP blocked? */
 static int trappable(int tid, void *arg)
 {
@@ -263,26 +266,61 @@ static int trappable(int tid, void *arg)
 	blk = strtoull(p + 7, NULL, 16);
 	if (blk & (1ull << (SIGTRAP - 1))) {
 		*(int *)arg = tid;
+		last_blk = blk;
 		return -EDEADLK;
 	}
 	return 0;
 }
 
+/*
+ * glibc's own windows block every signal (its internal "all" set): the
+ * kernel leaves SIGKILL and SIGSTOP out, and glibc's sigfillset leaves out
+ * its two internal signals (32 and 33).
+ */
+static int glibc_window(unsigned long long blk)
+{
+	return (blk | 1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1) | 1ull << 31 | 1ull << 32) ==
+	       ~0ull;
+}
+
+/*
+ * Every libc entry point that installs a mask is interposed (signals.c),
+ * so a thread found with SIGTRAP blocked got there by a path we cannot
+ * see: a syscall instruction of the program's own, or a handler installed
+ * that way.  This scan sees a moment, not a guarantee: the same thread may
+ * block SIGTRAP again right after it, and an int3 it then executes kills
+ * the process (the kernel forces a blocked SIGTRAP to its default action;
+ * no handler of ours runs).  So the first sight of such a mask refuses
+ * live patching for good, with a message: the outcome for the class is a
+ * clear refusal once it has shown itself.  Before that, a program whose
+ * raw masks never were seen is traced at that risk (docs/design.md).
+ *
+ * Only glibc's own windows (every signal blocked for a few instructions
+ * in pthread_create and a few other places, during which that thread runs
+ * no traced code) are waited out, for up to 100 ms, and not held against
+ * the program.
+ */
+static int raw_tid;
+
 int fnt__x86_threads_trappable(int *tid)
 {
 	int ret = 0;
 
-	/*
-	 * glibc blocks every signal for a few instructions of its own in
-	 * pthread_create and a few other places; such a thread runs no traced
-	 * code meanwhile, but we cannot tell that from here, so wait for the
-	 * window to close and only then give up.
-	 */
+	if (raw_tid) {
+		*tid = raw_tid;
+		return -EDEADLK;
+	}
 	for (int tries = 0; tries < 200; tries++) {
 		ret = each_thread(trappable, tid);
 		if (ret != -EDEADLK)
 			return ret;
+		if (!glibc_window(last_blk))
+			break;
 		usleep(500);
 	}
+	raw_tid = *tid;
+	fnt__log("thread %d blocks SIGTRAP (SigBlk %016llx) by a path that bypasses libc (a raw "
+		 "syscall?); such a thread can block it again at any instant, when an int3 would "
+		 "kill the process, so live patching is refused from now on", raw_tid, last_blk);
 	return ret;
 }
