@@ -12,6 +12,7 @@
 
 #include "ring/ring.h"
 #include "util/log.h"
+#include "util/sys.h"
 
 /* Zeroes an object (a whole number of words) with plain stores.  Not memset(): this runs inside a
  * hook, where libc's vector string routines would clobber the traced
@@ -127,7 +128,7 @@ void fnt__ring_writer_close(struct fnt_ring_writer *w)
 	__atomic_store_n(&s->state, FNT_SLOT_RETIRED, __ATOMIC_RELEASE);
 	/* The reader sleeps on hdr->kick: a retired ring is worth a drain. */
 	__atomic_fetch_add(&w->hdr->kick, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
+	fnt__sys(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 void fnt__ring_kick(struct fnt_ring_writer *w)
@@ -137,7 +138,7 @@ void fnt__ring_kick(struct fnt_ring_writer *w)
 	/* The reader sleeps on hdr->kick; a changed value wakes it even if it
 	 * had not gone to sleep yet. */
 	__atomic_fetch_add(&w->hdr->kick, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
+	fnt__sys(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
@@ -159,7 +160,7 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 		if (need - t <= w->size)
 			break;
 		fnt__ring_kick(w);
-		syscall(SYS_futex, &w->hdr->drained, FUTEX_WAIT, seq, &to, NULL, 0);
+		fnt__sys(SYS_futex, &w->hdr->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		/* Every ~100 ms: is anybody still draining? */
 		if ((++rounds & 63) == 0) {
 			int rp = w->hdr->reader_pid;
@@ -187,7 +188,7 @@ void fnt__ring_drained(struct fnt_shm_hdr *hdr)
 	if (__atomic_load_n(&hdr->waiters, __ATOMIC_SEQ_CST) == 0)
 		return;
 	__atomic_fetch_add(&hdr->drained, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &hdr->drained, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	fnt__sys(SYS_futex, &hdr->drained, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
 void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)

@@ -12,6 +12,7 @@
 
 #include "ring/shm.h"
 #include "util/env.h"
+#include "util/sys.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -215,16 +216,17 @@ static int reserve_by_path(uint64_t off, uint64_t len)
 
 	if (!region.path[0])
 		return -ENOENT;
-	fd = syscall(SYS_openat, AT_FDCWD, region.path, O_RDWR | O_CLOEXEC);
+	fd = fnt__sys(SYS_openat, AT_FDCWD, region.path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_fstat, fd, &st) < 0)
-		err = -errno;
-	else if (st.st_dev != region.dev || st.st_ino != region.ino)
+		return (int)fd;
+	err = fnt__sys(SYS_fstat, fd, &st);
+	if (err == 0 && (st.st_dev != region.dev || st.st_ino != region.ino))
 		err = -ESTALE;	/* the path names another file now */
-	else if (syscall(SYS_fallocate, fd, 0, (off_t)off, (off_t)len) < 0)
-		err = errno == ENOSPC ? -ENOMEM : -errno;
-	syscall(SYS_close, fd);
+	else if (err == 0)
+		err = fnt__sys(SYS_fallocate, fd, 0, (off_t)off, (off_t)len);
+	if (err == -ENOSPC)
+		err = -ENOMEM;
+	fnt__sys(SYS_close, fd);
 	return (int)err;
 }
 

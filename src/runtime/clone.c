@@ -23,6 +23,7 @@
  * in every new process (recorder.c).
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -31,9 +32,9 @@
 #include <unistd.h>
 
 #include "runtime/runtime.h"
+#include "util/sys.h"
 
 typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
-typedef long (*syscall_fn)(long, ...);
 
 /* What the child of a process-making clone() runs first. */
 struct start {
@@ -87,41 +88,30 @@ FNT_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 }
 
 /*
- * syscall(SYS_clone, flags, stack, ...) and SYS_clone3: the child returns
- * from this very call.  Without CLONE_VM it is a process with a copy of
- * our stack, and runs the fork handlers here; with CLONE_VM and a stack of
- * its own it cannot return into our frame, so only the TLS sharing is
- * marked.  Every other call goes straight through.
+ * syscall(SYS_clone, flags, stack, ...), SYS_clone3 and SYS_fork, from the
+ * interposed syscall() (signals.c), with its arguments in a[] and libc's
+ * convention for the result.  The child returns from this very call.
+ * Without CLONE_VM it is a process with a copy of our stack, and runs the
+ * fork handlers here; with CLONE_VM and a stack of its own it cannot
+ * return into our frame, so only the TLS sharing is marked.
  */
-FNT_EXPORT long syscall(long n, ...)
+long fnt__clone_syscall(long nr, const long a[6])
 {
-	static syscall_fn real;
-	long a[6], flags, ret;
-	va_list ap;
+	long flags, ret;
 	int process;
 
-	va_start(ap, n);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	if (!real)
-		real = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
-	if (!real)
-		return -1;
-	if (n == SYS_clone)
+	if (nr == SYS_clone)
 		flags = a[0];
-	else if (n == SYS_clone3 && a[0] && (unsigned long)a[1] >= sizeof(uint64_t))
-		flags = (long)((struct clone_args *)a[0])->flags;
-	else if (n == SYS_fork)
-		flags = 0;
+	else if (nr == SYS_clone3 && a[0] && (unsigned long)a[1] >= sizeof(uint64_t))
+		flags = (long)((const struct clone_args *)a[0])->flags;
 	else
-		return real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+		flags = 0;	/* fork, or a clone3 the kernel will refuse */
 	process = !(flags & CLONE_VM);
 	if (process)
 		fnt__fork_prepare();
 	else if (!(flags & CLONE_SETTLS))
 		fnt__hooks_share_tls(1);
-	ret = real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+	ret = fnt__sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (process) {
 		if (ret == 0)
 			fnt__fork_child();
@@ -129,6 +119,10 @@ FNT_EXPORT long syscall(long n, ...)
 			fnt__fork_parent();
 	} else if (!(flags & CLONE_SETTLS) && ((flags & CLONE_VFORK) || ret < 0)) {
 		fnt__hooks_share_tls(0);
+	}
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
 	}
 	return ret;
 }

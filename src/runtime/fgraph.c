@@ -397,6 +397,7 @@ static void before_jump(const void *env, uintptr_t cur)
 #define JUMP_WRAPPER(name, real)                                                        \
 	__attribute__((visibility("default"), noreturn)) void name(void *env, int val)  \
 	{                                                                               \
+		fnt__sig_fix_jmpbuf(env);                                               \
 		before_jump(env, (uintptr_t)__builtin_frame_address(0));               \
 		real(env, val);                                                         \
 	}

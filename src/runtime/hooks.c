@@ -23,6 +23,7 @@
 #include "runtime/hooks.h"
 #include "runtime/runtime.h"
 #include "util/log.h"
+#include "util/sys.h"
 
 struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
 _Atomic uint32_t fnt__exit_ops;
@@ -81,7 +82,7 @@ static struct fnt_thread *thread_get(void)
 	}
 	t->busy = 0;
 	t->shared = 0;
-	t->tid = (int)syscall(SYS_gettid);
+	t->tid = (int)fnt__sys(SYS_gettid);
 	t->depth = 0;
 	t->errnop = &errno;
 	fnt__self = t;
@@ -144,7 +145,7 @@ __attribute__((noinline, cold)) int fnt__guard_stale(struct fnt_thread *t, uintp
 	/* A thread made by a raw clone without CLONE_SETTLS, which the
 	 * interposed clone() and syscall() did not see, shares this record:
 	 * the guard is its owner's, alive on another stack. */
-	if ((int)syscall(SYS_gettid) != t->tid) {
+	if ((int)fnt__sys(SYS_gettid) != t->tid) {
 		t->shared = 1;
 		return 0;
 	}
@@ -161,7 +162,7 @@ __attribute__((noinline, cold)) int fnt__guard_stale(struct fnt_thread *t, uintp
  */
 static __attribute__((noinline, cold)) int admit(struct fnt_thread *t, uintptr_t sp)
 {
-	if (t->shared && (int)syscall(SYS_gettid) != t->tid)
+	if (t->shared && (int)fnt__sys(SYS_gettid) != t->tid)
 		return 0;
 	return !t->busy || fnt__guard_stale(t, sp);
 }
@@ -337,7 +338,7 @@ void fnt__hooks_fork_child(void)
 
 	/* This thread has a new tid, and nobody shares its TLS any more. */
 	if (me) {
-		me->tid = (int)syscall(SYS_gettid);
+		me->tid = (int)fnt__sys(SYS_gettid);
 		me->shared = 0;
 	}
 	/* Only this thread survives: the others' records are free again. */

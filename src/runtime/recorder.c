@@ -39,6 +39,7 @@
 #include "util/env.h"
 #include "util/errors.h"
 #include "util/log.h"
+#include "util/sys.h"
 
 /* function_graph with --time-threshold keeps entry times on a per-thread
  * stack this deep; deeper calls are not timed. */
@@ -88,7 +89,7 @@ static uint32_t n_my_objs;
 
 static int gettid_(void)
 {
-	return (int)syscall(SYS_gettid);
+	return (int)fnt__sys(SYS_gettid);
 }
 
 static void stop(const char *why)
@@ -120,8 +121,8 @@ static int wait_ring(struct rec_thread *t)
 
 		__atomic_fetch_add(&shm->waiters, 1, __ATOMIC_SEQ_CST);
 		__atomic_fetch_add(&shm->kick, 1, __ATOMIC_RELEASE);
-		syscall(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
-		syscall(SYS_futex, &shm->drained, FUTEX_WAIT, seq, &to, NULL, 0);
+		fnt__sys(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
+		fnt__sys(SYS_futex, &shm->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		__atomic_fetch_sub(&shm->waiters, 1, __ATOMIC_SEQ_CST);
 		err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
 		if (err == 0)

@@ -32,10 +32,17 @@ void fnt__fork_prepare(void);
 void fnt__fork_parent(void);
 void fnt__fork_child(void);
 
+/* clone.c: a clone or fork made through syscall(3); a[] holds its six
+ * arguments.  Returns as syscall(3) does. */
+long fnt__clone_syscall(long nr, const long a[6]);
+
 /* signals.c: SIGTRAP ownership and the interposed signal calls. */
 int fnt__signals_init(void);
 /* Returns 0 if our SIGTRAP handler is still the one installed, else -EPERM. */
 int fnt__signals_check(void);
+/* Clears SIGTRAP in the mask saved in a sigjmp_buf (called by the
+ * interposed longjmp family before the real jump restores it). */
+void fnt__sig_fix_jmpbuf(void *env);
 
 /* runtime.c */
 /* Takes fnt__lock and fails with -ENODEV once patching is disabled. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/sys.h"
 
 int fnt__verbose;
 
@@ -201,7 +202,7 @@ void fnt__vlog(const char *fmt, va_list ap)
 	/* A failed diagnostic is not worth failing for.  A raw syscall:
 	 * libc's write() is a cancellation point, and a thread cancelled
 	 * inside a hook would unwind through the trampoline. */
-	if (syscall(SYS_write, 2, buf, n) < 0)
+	if (fnt__sys(SYS_write, 2, buf, n) < 0)
 		return;
 }
 

@@ -9,6 +9,7 @@ for mode in handler signal masks rawmask; do
 	expect_grep '^OK$' "$W/out-$mode" "$mode"
 done
 expect_grep 'blocks SIGTRAP' "$W/err-rawmask" "rawmask message"
+expect_grep 'refused from now on' "$W/err-rawmask" "rawmask: refused for good"
 note "default action: an int3 with no handler kills with SIGTRAP, as untraced"
 set +e
 "$W/foreign" default >/dev/null 2>&1; plain=$?

@@ -12,7 +12,7 @@
  *            the main thread toggles: nobody is killed.
  *   rawmask: a thread blocks SIGTRAP with a raw syscall (bypassing the
  *            wrappers): enabling is refused with -EDEADLK and a message,
- *            and works again once it unblocks.
+ *            and stays refused once it unblocks (it could block again).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,15 +76,27 @@ static void *masked_caller(void *arg)
 
 static _Atomic int raw_blocked, raw_release;
 
+/* A syscall instruction of our own: not even libc's syscall() sees it. */
+static long raw_sigprocmask(long how, const unsigned long *set)
+{
+	register long r10 __asm__("r10") = 8;
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret)
+			 : "a"((long)SYS_rt_sigprocmask), "D"(how), "S"(set), "d"(0L), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 static void *raw_blocker(void *arg)
 {
 	unsigned long mask = 1ul << (SIGTRAP - 1);
 
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, 8);
+	raw_sigprocmask(SIG_BLOCK, &mask);
 	raw_blocked = 1;
 	while (!raw_release)
 		usleep(1000);
-	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
+	raw_sigprocmask(SIG_UNBLOCK, &mask);
 	raw_blocked = 2;
 	while (!stop)
 		usleep(1000);
@@ -169,10 +181,10 @@ int main(int argc, char **argv)
 		raw_release = 1;
 		while (raw_blocked != 2)
 			usleep(1000);
-		CHECK(fnt_enable("t_*") == 0);
+		/* Refused for good: the thread may block it again at any time. */
+		CHECK(fnt_enable("t_*") == -EDEADLK);
 		fnt_status(&st);
-		CHECK(st.enabled == 1);
-		CHECK(fnt_disable(NULL) == 0);
+		CHECK(st.enabled == 0);
 		stop = 1;
 		pthread_join(th[0], NULL);
 		pthread_join(th[1], NULL);

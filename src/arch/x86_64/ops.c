@@ -1,10 +1,17 @@
 /*
  * ops.c - the x86-64 arch operations table (see src/arch/arch.h).
  */
+#include <stdlib.h>
+
 #include "arch/x86_64/x86.h"
+#include "util/env.h"
 
 static int x86_init(void)
 {
+	const char *hold = fnt__env("FNTRACE_TEST_TRAP_HOLD_NS");
+
+	if (hold)
+		fnt__trap_hold_ns = atol(hold);
 	return fnt__x86_sync_init();
 }
 

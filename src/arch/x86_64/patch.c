@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@
 #include "util/log.h"
 
 _Atomic long fnt__trap_delay_ns;
+long fnt__trap_hold_ns;
 
 struct desc {
 	/* 0: no batch.  The patcher sets 1 to publish and drops it at the end;
@@ -68,13 +70,93 @@ static struct desc desc;
  * argument above. */
 static _Atomic unsigned long gen;
 static int frozen;
+/* Once frozen: the references that are not a handler running now (the
+ * patcher's own, or ones given up for lost in unpublish()). */
+static long frozen_refs = 1;
+
+/* How long unpublish() waits for the handlers' references. */
+#define UNPUBLISH_WAIT_S 5
 
 /* --- writing text ------------------------------------------------------ */
 
 /* "mprotect": the object's text is RWX during an update (default);
  * "procmem": writes go through /proc/self/mem, text stays read-only. */
 static int use_procmem = -1;
+
+/*
+ * The /proc/self/mem descriptor of procmem writes.  It lives only from
+ * text_writable(o, 1) to text_writable(o, 0), one object's update, never
+ * across updates: a program may close every descriptor it did not open
+ * (close_range) and open a file of its own, which then gets the same
+ * number, and a write through the old number would land in that file
+ * (the e1000e lesson: a handle that no longer means what it meant).  So
+ * its identity (device and inode, recorded when it was opened) is checked
+ * again before every use, and a descriptor that changed is forgotten, not
+ * closed (the number now belongs to the program), and /proc/self/mem is
+ * opened anew.  Living only within an update also keeps it out of a
+ * fork's child, where it would still name the parent's memory: fork waits
+ * for fnt__lock (atfork_prepare), which every update holds.
+ *
+ *   update                         program thread
+ *   ------                         --------------
+ *   open -> fd 5, (dev, ino) saved
+ *                                  close_range(3, ~0): fd 5 closed
+ *                                  open("data") -> fd 5
+ *   fstat(5): other (dev, ino)
+ *     -> forget 5, open -> fd 6
+ *   pwrite(6)                      "data" untouched
+ *
+ * What remains is the instant between the fstat and the pwrite: a thread
+ * that closes descriptors it does not own while another thread is in
+ * fnt_enable() is a program bug this cannot fix (docs/design.md).
+ */
 static int memfd = -1;
+static dev_t mem_dev;
+static ino_t mem_ino;
+
+static int mem_open(void)
+{
+	struct stat st;
+	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -EPERM;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -EPERM;
+	}
+	memfd = fd;
+	mem_dev = st.st_dev;
+	mem_ino = st.st_ino;
+	return 0;
+}
+
+/* Does memfd still name the file it was opened as? */
+static int mem_is_ours(void)
+{
+	struct stat st;
+
+	return memfd >= 0 && !fstat(memfd, &st) && st.st_dev == mem_dev && st.st_ino == mem_ino;
+}
+
+/* Returns 0 with memfd naming /proc/self/mem, or -EPERM. */
+static int mem_get(void)
+{
+	if (mem_is_ours())
+		return 0;
+	if (memfd >= 0)
+		fnt__dbg(1, "descriptor %d is not /proc/self/mem any more (closed by the program?): "
+			    "opening it again", memfd);
+	memfd = -1;
+	return mem_open();
+}
+
+static void mem_put(void)
+{
+	if (mem_is_ours())
+		close(memfd);
+	memfd = -1;
+}
 
 static void pick_method(void)
 {
@@ -89,9 +171,10 @@ static void pick_method(void)
 int fnt__x86_text_writable(struct fnt_object *o, int on)
 {
 	pick_method();
-	if (use_procmem && on && memfd < 0) {
-		memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-		if (memfd < 0)
+	if (use_procmem) {
+		if (!on)
+			mem_put();
+		else if (mem_get())
 			return -EPERM;
 	}
 	for (int i = 0; i < o->nxsegs; i++) {
@@ -116,7 +199,7 @@ int fnt__x86_text_writable(struct fnt_object *o, int on)
 static int poke(uintptr_t addr, const uint8_t *b, size_t len)
 {
 	if (use_procmem > 0) {
-		if (pwrite(memfd, b, len, (off_t)addr) != (ssize_t)len)
+		if (mem_get() || pwrite(memfd, b, len, (off_t)addr) != (ssize_t)len)
 			return -EPERM;
 		return 0;
 	}
@@ -202,17 +285,38 @@ static int publish(const struct fnt_change *c, size_t n)
 	return 0;
 }
 
-static void unpublish(void)
+/*
+ * Drops the patcher's reference and waits for the handlers' ones.  A
+ * handler holds its reference for a binary search, with every signal that
+ * could leave it by a jump blocked (sa_mask, signals.c), so the wait is
+ * short.  Should a reference still be lost (a fault signal sent with
+ * kill(2) whose handler jumps, or a thread stopped inside the handler), the
+ * wait gives up after UNPUBLISH_WAIT_S seconds instead of hanging the
+ * program's fnt_disable(): the descriptor is then kept for good (frozen),
+ * as after an anomaly, and patching stops with a message.
+ */
+static int unpublish(void)
 {
+	struct timespec t0, t;
+	long r;
+
 	put_desc();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* acquire: pairs with the release in put_desc() of every handler. */
-	while (atomic_load_explicit(&desc.refs, memory_order_acquire) != 0)
+	while ((r = atomic_load_explicit(&desc.refs, memory_order_acquire)) != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > UNPUBLISH_WAIT_S) {
+			frozen_refs = r;
+			return -ETIMEDOUT;
+		}
 		sched_yield();
+	}
 	free(desc.vec);
 	free((void *)desc.dead);
 	desc.vec = NULL;
 	desc.dead = NULL;
 	desc.n = 0;
+	return 0;
 }
 
 /* --- the protocol ------------------------------------------------------ */
@@ -244,7 +348,7 @@ static int run_phase(const struct fnt_change *c, size_t n, int phase)
 
 int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 {
-	int ret, tid;
+	int ret, tid, failed_sync = 0;
 
 	if (!n)
 		return 0;
@@ -267,12 +371,21 @@ int fnt__x86_apply_live(struct fnt_change *c, size_t n)
 
 	for (int phase = 1; phase <= 3; phase++) {
 		ret = run_phase(c, n, phase);
-		if (!ret)
-			ret = fnt__x86_sync();
 		if (ret)
 			goto fail_freeze;
+		ret = fnt__x86_sync();
+		if (ret) {
+			failed_sync = 1;
+			goto fail_freeze;
+		}
 	}
-	unpublish();
+	if (unpublish()) {
+		/* Every site is complete: only the descriptor cannot go. */
+		frozen = 1;
+		fnt__kill("%ld SIGTRAP handler reference(s) to the batch descriptor were not "
+			  "dropped within %d s (a handler left by a jump, or a stopped thread); the "
+			  "descriptor is kept and patching stops", frozen_refs, UNPUBLISH_WAIT_S);
+	}
 	return 0;
 
 fail_freeze:
@@ -281,10 +394,12 @@ fail_freeze:
 	 * (fnt__site_bug or the caller's report killed it), so the descriptor
 	 * is never released: the handler keeps emulating those sites.
 	 */
-	if (ret == -EPERM || ret == -ETIMEDOUT)
-		fnt__kill("the int3 protocol could not complete (%s); %zu sites in flight are "
-			  "emulated from now on", ret == -EPERM ? "text write failed" : "sync timed out",
-			  n);
+	if (failed_sync)
+		fnt__kill("the int3 protocol could not complete (%s failed: %s); %zu sites in "
+			  "flight are emulated from now on", fnt__x86_sync_name(), strerror(-ret), n);
+	else if (ret == -EPERM)
+		fnt__kill("the int3 protocol could not complete (text write failed); %zu sites in "
+			  "flight are emulated from now on", n);
 	frozen = 1;
 	return ret;
 }
@@ -309,8 +424,9 @@ void fnt__x86_forget_object(struct fnt_object *o)
 	for (size_t i = 0; i < desc.n; i++)
 		if (desc.vec[i].obj == o)
 			atomic_store_explicit(&desc.dead[i], 1, memory_order_relaxed);
-	/* Wait out handlers that may have read the entry before it died. */
-	while (atomic_load_explicit(&desc.refs, memory_order_acquire) > 1)
+	/* Wait out handlers that may have read the entry before it died.
+	 * acquire: pairs with the release in put_desc(). */
+	while (atomic_load_explicit(&desc.refs, memory_order_acquire) > frozen_refs)
 		sched_yield();
 }
 
@@ -362,17 +478,28 @@ int fnt__x86_trap(siginfo_t *si, void *uctx)
 		const struct fnt_change *c;
 		uint8_t b;
 
+		/*
+		 * Between get_desc() and put_desc() nothing may fault or leave:
+		 * only our own memory is read, and every signal whose handler
+		 * could jump out is blocked (sa_mask, signals.c).  The write to
+		 * the thread's stack, which could fault, comes after.
+		 */
 		if (get_desc()) {
 			c = lookup(addr);
+			if (c && fnt__trap_hold_ns)
+				spin_ns(fnt__trap_hold_ns);
 			if (c) {
-				if (c->enable) {
+				int enable = c->enable;
+				uintptr_t target = c->target;
+
+				put_desc();
+				if (enable) {
 					g[REG_RSP] -= 8;
 					*(uint64_t *)g[REG_RSP] = addr + 5;
-					g[REG_RIP] = (greg_t)c->target;
+					g[REG_RIP] = (greg_t)target;
 				} else {
 					g[REG_RIP] = (greg_t)(addr + 5);
 				}
-				put_desc();
 				atomic_fetch_add_explicit(&fnt__stats.traps, 1, memory_order_relaxed);
 				return 1;
 			}

@@ -33,9 +33,15 @@ int fnt__x86_text_writable(struct fnt_object *o, int on);
 int fnt__x86_trap(siginfo_t *si, void *uctx);
 void fnt__x86_forget_object(struct fnt_object *o);
 
+/* Test hook: nanoseconds the trap handler spins while it holds the batch's
+ * reference (FNTRACE_TEST_TRAP_HOLD_NS), so that signals land there. */
+extern long fnt__trap_hold_ns;
+
 /* sync.c */
 int fnt__x86_sync_init(void);
 int fnt__x86_sync(void);
+/* Names the sync in use, for messages. */
+const char *fnt__x86_sync_name(void);
 int fnt__x86_threads_trappable(int *tid);
 
 /* tramp.c: the near trampoline of an object, and its entry address. */
