@@ -53,12 +53,10 @@ for cc in gcc clang; do
 		d=$W/$cc-$v
 		umake "$d" CC=$cc CFLAGS="-O2 $pf $cf" LDFLAGS="$lf" EXE_LDFLAGS="$pl"
 		# The variant is the one named.
-		if [ $v = pie ]; then
-			file -L "$d/main" | grep -q 'pie executable' || fail "$d/main is not a PIE"
-		else
-			file -L "$d/main" | grep -q 'LSB executable' || fail "$d/main is a PIE"
-		fi
-		file -L "$d/libwork.so" | grep -q 'shared object' || fail "libwork.so"
+		# The variant is the one named (DYN: PIE; EXEC: non-PIE).
+		t=DYN; [ $v = nopie ] && t=EXEC
+		readelf -h "$d/main" | grep -q "Type: *$t" || fail "$d/main is not of type $t"
+		readelf -h "$d/libwork.so" | grep -q "Type: *DYN" || fail "libwork.so is not shared"
 		counts $cc-$v-main "$d/main" main=1 main_step=100 work_twice=100 work_add=100
 		counts $cc-$v-helper "$d/helper" main=1 helper_line=7
 		note "$cc $v: main, libwork.so and helper traced exactly"
