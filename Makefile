@@ -112,3 +112,6 @@ clean:
 	rm -rf build build-san
 
 .PHONY: all test test-tsan demo bench install clean
+
+# Set-up: the packages "make demo", "make test" and "make bench" need.
+include mk/deps.mk

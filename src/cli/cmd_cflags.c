@@ -1,19 +1,34 @@
 /*
  * cmd_cflags.c - 'fntrace cflags': the compiler flags that give a program
- * patch sites fntrace can trace live.
+ * patch sites fntrace can trace, in a form a build system can use as is:
  *
- * stdout holds the flags only, so that "cc $(fntrace cflags) ..." works;
- * advice goes to stderr.  The choice per compiler:
+ *   CFLAGS  += $(fntrace cflags)
+ *   LDFLAGS += $(fntrace cflags --ldflags)      (prints nothing today)
  *
- *   clang, any code:    -fpatchable-function-entry=5  (one 5-byte NOP)
- *   gcc, non-PIC:       -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie
- *                       (one 5-byte NOP; gcc rejects -mnop-mcount with PIC)
- *   gcc, PIC/PIE:       -pg -mfentry -mrecord-mcount  (a 6-byte call through
- *                       the GOT, turned into a NOP before the object runs;
- *                       link with -lfntrace, which defines __fentry__)
+ * stdout holds the flags only; advice goes to stderr.  One form for both
+ * compilers, any code model (PIE, non-PIE, shared objects), compile or link:
  *
- * gcc's own -fpatchable-function-entry=5 emits five 1-byte NOPs, which can
- * only be rewritten before an object runs; it is never recommended.
+ *   -fpatchable-function-entry=5
+ *     clang: one 5-byte NOP per function;
+ *     gcc:   five 1-byte NOPs, which the runtime turns into one 5-byte NOP
+ *            before the object runs (rtld-audit la_objopen, or start-up
+ *            while the process has one thread; docs/design.md section 1).
+ *
+ * Why not gcc's -pg forms (measured with gcc 12.2 and GNU ld 2.40):
+ * -pg also reaches the link in most build systems (CFLAGS are passed to
+ * it) and links gprof's runtime (SIGPROF timer, gmon.out); -mnop-mcount is
+ * non-PIC only, so Debian's default PIE, helper programs linked with CFLAGS
+ * and shared libraries fail; the PIE form needs __fentry__ at link time
+ * and warns about DT_TEXTREL.  The patchable form needs no link flag.
+ *
+ * g++ 12 cannot trace C++ whose inline functions or templates are emitted
+ * in more than one file, with either form: an object's whole
+ * __patchable_function_entries table is one section linked to the first
+ * function's (and __mcount_loc is one section), so the linker either finds
+ * it naming code in a discarded COMDAT group ("defined in discarded
+ * section") or discards it with the group it is linked to, losing every
+ * site of the file.  For g++ the flags are printed with that warning;
+ * clang++ has no such problem (tests/e2e/userproj.sh).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -21,14 +36,56 @@
 
 #include "cli/cflags.h"
 
+#define FNT_CFLAGS "-fpatchable-function-entry=5"
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fntrace cflags [--cc gcc|clang] [--pic] [--ldflags]\n"
-		"Prints the compiler flags that give every function a patch site.\n"
-		"  --cc gcc|clang  the compiler (default: clang)\n"
-		"  --pic           the code is PIC or PIE (shared objects, default PIE executables)\n"
-		"  --ldflags       print the link flags instead (needed for gcc -pg builds)\n");
+		"usage: fntrace cflags [--cc COMPILER] [--ldflags]\n"
+		"Prints the compiler flags that give every function a patch site:\n"
+		"  CFLAGS  += $(fntrace cflags)            (compile, and link if passed there)\n"
+		"  LDFLAGS += $(fntrace cflags --ldflags)  (the link flags; none are needed)\n"
+		"The same flags fit gcc and clang, PIE, non-PIE and shared libraries.\n"
+		"  --cc COMPILER   gcc, clang, g++, clang++, cc, c++ or a path to one\n"
+		"                  (default: any of them; g++ gets a warning about templates)\n"
+		"  --pic           accepted for compatibility; the flags are the same\n"
+		"  --ldflags       print the link flags instead\n");
+}
+
+/*
+ * The compiler family of NAME ("gcc", "g++", "clang", "clang++"), from its
+ * base name without a target prefix or version suffix: /usr/bin/gcc-12,
+ * x86_64-linux-gnu-g++-12, clang++-14.  cc and c++ are Debian's defaults
+ * (gcc and g++).  NULL if unknown.
+ */
+static const char *family(const char *name)
+{
+	static const char *const known[] = { "clang++", "clang", "g++", "gcc", "c++", "cc" };
+	const char *base = strrchr(name, '/');
+	char b[128];
+	size_t n;
+
+	base = base ? base + 1 : name;
+	n = strlen(base);
+	if (n == 0 || n >= sizeof(b))
+		return NULL;
+	memcpy(b, base, n + 1);
+	/* Version suffix: -12, -14.0 */
+	for (char *d = strrchr(b, '-'); d && d[1] >= '0' && d[1] <= '9'; d = strrchr(b, '-')) {
+		*d = 0;
+	}
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t k = strlen(known[i]), l = strlen(b);
+		/* The whole name, or a target prefix ending in '-'. */
+		if (l >= k && !strcmp(b + l - k, known[i]) && (l == k || b[l - k - 1] == '-')) {
+			if (!strcmp(known[i], "cc"))
+				return "gcc";
+			if (!strcmp(known[i], "c++"))
+				return "g++";
+			return known[i];
+		}
+	}
+	return NULL;
 }
 
 int fnt_cmd_cflags(int argc, char **argv)
@@ -40,8 +97,8 @@ int fnt_cmd_cflags(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cc = "clang";
-	int pic = 0, ld = 0, c;
+	const char *cc = NULL, *fam = NULL;
+	int ld = 0, c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -50,7 +107,6 @@ int fnt_cmd_cflags(int argc, char **argv)
 			cc = optarg;
 			break;
 		case 'p':
-			pic = 1;
 			break;
 		case 'l':
 			ld = 1;
@@ -67,25 +123,22 @@ int fnt_cmd_cflags(int argc, char **argv)
 		fprintf(stderr, "fntrace cflags: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (strcmp(cc, "gcc") && strcmp(cc, "clang")) {
-		fprintf(stderr, "fntrace cflags: unknown compiler '%s' (gcc or clang)\n", cc);
+	if (cc && !(fam = family(cc))) {
+		fprintf(stderr, "fntrace cflags: unknown compiler '%s' (gcc, clang, g++ or clang++)\n",
+			cc);
 		return 2;
 	}
 	if (ld) {
-		/* Only gcc's -pg forms reference __fentry__. */
-		printf("%s\n", strcmp(cc, "gcc") ? "" : (pic ? "-lfntrace" : "-no-pie -lfntrace"));
+		/* The patch sites need nothing at link time: no library, no -pg. */
+		printf("\n");
 		return 0;
 	}
-	if (!strcmp(cc, "clang")) {
-		printf("-fpatchable-function-entry=5\n");
-	} else if (!pic) {
-		printf("-pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie\n");
-		fprintf(stderr, "fntrace: link with 'fntrace cflags --cc gcc --ldflags' and "
-				"without -pg (which would write gmon.out)\n");
-	} else {
-		printf("-pg -mfentry -mrecord-mcount -fPIC\n");
-		fprintf(stderr, "fntrace: link with -lfntrace (it defines __fentry__) and "
-				"without -pg (which would write gmon.out)\n");
-	}
+	printf("%s\n", FNT_CFLAGS);
+	if (fam && !strcmp(fam, "g++"))
+		fprintf(stderr,
+			"fntrace cflags: warning: g++ 12 cannot trace C++ with inline functions or "
+			"templates used in more than one file: the link fails, or loses the patch "
+			"sites of whole files (its site table names code in a COMDAT group the "
+			"linker discards); use clang++ with the same flags\n");
 	return 0;
 }

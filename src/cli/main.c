@@ -5,8 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fntrace.h"
 #include "cli/cflags.h"
 #include "cli/cli.h"
+#include "cli/tracefile.h"
+
+/* The release; a build may define it (e.g. from git describe). */
+#ifndef FNT_VERSION
+#define FNT_VERSION "0.1"
+#endif
 
 static const struct {
 	const char *name;
@@ -26,7 +33,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: fntrace COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
-	fprintf(f, "\n'fntrace COMMAND --help' describes each command's options.\n");
+	fprintf(f, "\n'fntrace help COMMAND' (or 'fntrace COMMAND --help') describes each command's "
+		   "options;\n'fntrace --version' prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -37,10 +45,26 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("fntrace %s (library API %d, trace file format %d)\n", FNT_VERSION,
+		       FNT_API_VERSION, FNT_TF_VERSION);
+		return 0;
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
+		if (argc < 3 || strcmp(argv[1], "help")) {
+			usage(stdout);
+			return 0;
+		}
+		/* fntrace help COMMAND = fntrace COMMAND --help */
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (strcmp(argv[2], cmds[i].name) == 0) {
+				char *av[] = { argv[2], "--help", NULL };
+				return cmds[i].fn(2, av);
+			}
+		fprintf(stderr, "fntrace: unknown command '%s' (see 'fntrace --help')\n", argv[2]);
+		return 2;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
