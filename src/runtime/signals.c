@@ -50,6 +50,8 @@ static int user_set;
 static _Atomic int user_lock;
 static int installed;
 
+static void resolve_late(void);
+
 static void resolve(void)
 {
 	if (real_sigaction)
@@ -57,6 +59,7 @@ static void resolve(void)
 	real_sigprocmask = (sigmask_fn)dlsym(RTLD_NEXT, "sigprocmask");
 	real_pthread_sigmask = (sigmask_fn)dlsym(RTLD_NEXT, "pthread_sigmask");
 	real_attr_setsigmask = (attrmask_fn)dlsym(RTLD_NEXT, "pthread_attr_setsigmask_np");
+	resolve_late();
 	/* release: the other pointers are set when this one is seen. */
 	__atomic_store_n(&real_sigaction, (sigaction_fn)dlsym(RTLD_NEXT, "sigaction"),
 			 __ATOMIC_RELEASE);
@@ -315,12 +318,40 @@ typedef int (*sigpause2_fn)(int, int);
 typedef int (*sig_fn)(int);
 typedef sighandler_t (*sigset_fn)(int, sighandler_t);
 
-/* Resolved on first use (never from a signal handler: none of these is
- * called by ours).  A missing symbol fails with ENOSYS. */
+/*
+ * The real functions behind the wrappers below, resolved once at start-up
+ * (resolve()): a wrapper may first be called from a signal handler (a
+ * green-thread scheduler's swapcontext), where dlsym, which takes the
+ * loader's lock, must not run.  A missing symbol fails with ENOSYS.
+ */
+#define LATE_SYMS(X)                                                                \
+	X(setcontext) X(swapcontext) X(sigsuspend) X(pselect) X(ppoll) X(__ppoll_chk) \
+	X(epoll_pwait) X(epoll_pwait2) X(sigblock) X(sigsetmask) X(sigpause)         \
+	X(__sigpause) X(sighold) X(sigignore) X(sigset) X(sysv_signal)
+
+enum {
+#define SYM_ENUM(n) SYM_##n,
+	LATE_SYMS(SYM_ENUM)
+#undef SYM_ENUM
+	NSYMS
+};
+
+static const char *const sym_names[NSYMS] = {
+#define SYM_NAME(n) #n,
+	LATE_SYMS(SYM_NAME)
+#undef SYM_NAME
+};
+
+static void *late[NSYMS];
+
+static void resolve_late(void)
+{
+	for (int i = 0; i < NSYMS; i++)
+		late[i] = dlsym(RTLD_NEXT, sym_names[i]);
+}
+
 #define REAL(type, name)                                                        \
-	static type real;                                                       \
-	if (!real)                                                              \
-		real = (type)dlsym(RTLD_NEXT, name);                            \
+	type real = (type)late[SYM_##name];                                     \
 	if (!real) {                                                            \
 		errno = ENOSYS;                                                 \
 		return -1;                                                      \
@@ -384,13 +415,13 @@ static const ucontext_t *ctx_clean(const ucontext_t *ucp)
 
 FNT_EXPORT int setcontext(const ucontext_t *ucp)
 {
-	REAL(ctx_fn, "setcontext");
+	REAL(ctx_fn, setcontext);
 	return real(ctx_clean(ucp));
 }
 
 FNT_EXPORT int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 {
-	REAL(swap_fn, "swapcontext");
+	REAL(swap_fn, swapcontext);
 	return real(oucp, ctx_clean(ucp));
 }
 
@@ -407,7 +438,7 @@ FNT_EXPORT int sigsuspend(const sigset_t *set)
 {
 	sigset_t copy;
 
-	REAL(suspend_fn, "sigsuspend");
+	REAL(suspend_fn, sigsuspend);
 	return real(no_trap(set, &copy));
 }
 
@@ -421,7 +452,7 @@ FNT_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct time
 {
 	sigset_t copy;
 
-	REAL(pselect_fn, "pselect");
+	REAL(pselect_fn, pselect);
 	return real(n, r, w, e, t, no_trap(set, &copy));
 }
 
@@ -429,7 +460,7 @@ FNT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, con
 {
 	sigset_t copy;
 
-	REAL(ppoll_fn, "ppoll");
+	REAL(ppoll_fn, ppoll);
 	return real(fds, n, t, no_trap(set, &copy));
 }
 
@@ -438,7 +469,7 @@ FNT_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *
 {
 	sigset_t copy;
 
-	REAL(ppoll_chk_fn, "__ppoll_chk");
+	REAL(ppoll_chk_fn, __ppoll_chk);
 	return real(fds, n, t, no_trap(set, &copy), fdslen);
 }
 
@@ -447,7 +478,7 @@ FNT_EXPORT int epoll_pwait(int fd, struct epoll_event *ev, int max, int timeout,
 {
 	sigset_t copy;
 
-	REAL(epwait_fn, "epoll_pwait");
+	REAL(epwait_fn, epoll_pwait);
 	return real(fd, ev, max, timeout, no_trap(set, &copy));
 }
 
@@ -456,39 +487,39 @@ FNT_EXPORT int epoll_pwait2(int fd, struct epoll_event *ev, int max, const struc
 {
 	sigset_t copy;
 
-	REAL(epwait2_fn, "epoll_pwait2");
+	REAL(epwait2_fn, epoll_pwait2);
 	return real(fd, ev, max, t, no_trap(set, &copy));
 }
 
 /* The BSD masks: an int of bits 1 << (sig - 1). */
 FNT_EXPORT int sigblock(int mask)
 {
-	REAL(intmask_fn, "sigblock");
+	REAL(intmask_fn, sigblock);
 	return real(mask & ~(int)TRAP_BIT);
 }
 
 FNT_EXPORT int sigsetmask(int mask)
 {
-	REAL(intmask_fn, "sigsetmask");
+	REAL(intmask_fn, sigsetmask);
 	return real(mask & ~(int)TRAP_BIT);
 }
 
 /* sigpause(mask) (BSD) and __sigpause(mask or signal, is_signal). */
 FNT_EXPORT int sigpause(int mask)
 {
-	REAL(intmask_fn, "sigpause");
+	REAL(intmask_fn, sigpause);
 	return real(mask & ~(int)TRAP_BIT);
 }
 
 FNT_EXPORT int __sigpause(int sig_or_mask, int is_sig)
 {
-	REAL(sigpause2_fn, "__sigpause");
+	REAL(sigpause2_fn, __sigpause);
 	return real(is_sig ? sig_or_mask : sig_or_mask & ~(int)TRAP_BIT, is_sig);
 }
 
 FNT_EXPORT int sighold(int sig)
 {
-	REAL(sig_fn, "sighold");
+	REAL(sig_fn, sighold);
 	return sig == SIGTRAP ? 0 : real(sig);
 }
 
@@ -512,7 +543,7 @@ static sighandler_t trap_disposition(sighandler_t handler, int flags)
 
 FNT_EXPORT int sigignore(int sig)
 {
-	REAL(sig_fn, "sigignore");
+	REAL(sig_fn, sigignore);
 	if (sig == SIGTRAP)
 		return trap_disposition(SIG_IGN, 0) == SIG_ERR ? -1 : 0;
 	return real(sig);
@@ -520,10 +551,8 @@ FNT_EXPORT int sigignore(int sig)
 
 FNT_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
 {
-	static sigset_fn real;
+	sigset_fn real = (sigset_fn)late[SYM_sigset];
 
-	if (!real)
-		real = (sigset_fn)dlsym(RTLD_NEXT, "sigset");
 	if (sig == SIGTRAP) {
 		struct sigaction old;
 
@@ -553,12 +582,10 @@ FNT_EXPORT sighandler_t ssignal(int sig, sighandler_t handler)
 
 FNT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
 {
-	static sigset_fn real;
+	sigset_fn real = (sigset_fn)late[SYM_sysv_signal];
 
 	if (sig == SIGTRAP)
 		return trap_disposition(handler, SA_RESETHAND | SA_NODEFER);
-	if (!real)
-		real = (sigset_fn)dlsym(RTLD_NEXT, "sysv_signal");
 	if (!real) {
 		errno = ENOSYS;
 		return SIG_ERR;
