@@ -1,0 +1,45 @@
+/*
+ * consumer.h - the reader side of a recording: drains the shared region
+ * (ring/shm.h) of every traced process into a trace file.
+ *
+ * One module, used by every command that records ('record', 'live', and
+ * attaching to a running process): the command creates the region and the
+ * trace file writer, starts or finds the traced processes, and calls
+ * fnt__consumer_drain() until they are gone, then once more with final set.
+ */
+#ifndef FNT_CLI_CONSUMER_H
+#define FNT_CLI_CONSUMER_H
+
+#include <stdint.h>
+
+#include "cli/tracefile.h"
+#include "ring/shm.h"
+
+/* Private to consumer.c. */
+struct filecache;
+struct slotstate;
+
+/* The consumer's state; its counters are read by the caller at the end. */
+struct fnt_consumer {
+	struct fnt_shm_hdr *h;
+	struct fnt_tf_writer *w;
+	struct slotstate *slots;
+	uint8_t *described;	/* STREAM record written, by stream id */
+	size_t ndescribed;
+	uint32_t images_seen, objects_seen;
+	struct filecache *files;
+	size_t nfiles, files_cap;
+	uint32_t next_file_id;
+	uint64_t events, lost;
+	uint64_t last_live_check;
+};
+
+/* Sets up a consumer of region h into the file of w.  Returns 0 or -ENOMEM. */
+int fnt__consumer_init(struct fnt_consumer *d, struct fnt_shm_hdr *h, struct fnt_tf_writer *w);
+/* Copies what is new: metadata records and the committed words of every
+ * ring, and frees the rings of threads that are gone (every ring when final
+ * is set: no writer is left).  Returns how much it found (0: nothing new). */
+uint64_t fnt__consumer_drain(struct fnt_consumer *d, int final);
+void fnt__consumer_fini(struct fnt_consumer *d);
+
+#endif
