@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,6 +252,28 @@ static int find_prog(const char *prog, char *out, size_t len)
 /*
  * Running the program.
  */
+
+/* A program that gains privileges at exec (set-user-ID or set-group-ID to
+ * someone else, file capabilities) runs in secure-execution mode: the
+ * dynamic linker ignores LD_PRELOAD and LD_AUDIT paths, and the runtime, if
+ * the program links it, ignores FNTRACE_* (util/env.h), so that the user
+ * running it cannot make a privileged process write into a file of the
+ * user's choosing.  Nothing of it is traced: say so rather than let the
+ * user wonder.  Returns what makes it privileged, or NULL. */
+static const char *gains_privileges(const char *prog)
+{
+	struct stat st;
+
+	if (stat(prog, &st) < 0)
+		return NULL;
+	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		return "set-user-ID";
+	if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getegid())
+		return "set-group-ID";
+	if (getuid() != 0 && getxattr(prog, "security.capability", NULL, 0) > 0)
+		return "given file capabilities";
+	return NULL;
+}
 static volatile sig_atomic_t child_pid;
 
 static void forward(int sig)
@@ -347,6 +370,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	struct fnt_tf_clock ck;
 	struct fnt_tf_end end;
 	struct fnt_consumer d;
+	const char *why;
 	struct sigaction sa;
 	struct timespec ts;
 	int err, pipefd[2], status = 0, have_status = 0, ret = 1;
@@ -367,6 +391,9 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 			fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(-err));
 		return 127;
 	}
+	if ((why = gains_privileges(prog)))
+		fprintf(stderr, "fntrace: warning: '%s' is %s: it runs with privileges of its own "
+				"and is not traced\n", argv[0], why);
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.mode = o->mode;
@@ -511,7 +538,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
 	if (w.err)
 		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
-	if (!end.events && !end.lost)
+	if (!end.events && !end.lost && !why)
 		fprintf(stderr, "fntrace: no traced call recorded: was '%s' built with the flags of "
 				"'fntrace cflags', and does the filter match?\n", argv[0]);
 	if (end.lost)
