@@ -366,6 +366,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 {
 	char lib[PATH_MAX], prog[PATH_MAX], shm_path[128];
 	struct fnt_shm_hdr tmpl, *h = NULL;
+	struct fnt_shm_layout lay;
 	struct fnt_tf_writer w;
 	struct fnt_tf_clock ck;
 	struct fnt_tf_end end;
@@ -428,7 +429,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	remove_stale_regions();
 	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
 		 (unsigned long)(ck.a.ticks & 0xffffff));
-	err = fnt__shm_create(shm_path, &tmpl, &h);
+	err = fnt__shm_create(shm_path, &tmpl, &h, &lay);
 	if (err < 0) {
 		fprintf(stderr, "fntrace: cannot create the recording buffers %s: %s\n", shm_path,
 			strerror(-err));
@@ -494,7 +495,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	if (fnt__consumer_init(&d, h, &w) < 0) {
+	if (fnt__consumer_init(&d, h, &lay, &w) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
 		exit(1);
 	}
@@ -560,7 +561,8 @@ out_file:
 	fnt__tf_finish(&w);
 out_shm:
 	unlink(shm_path);
-	fnt__shm_unmap(h);
+	if (h)
+		fnt__shm_unmap(h, &lay);
 	return ret;
 }
 

@@ -130,7 +130,7 @@ static void scan_meta(struct fnt_consumer *d)
 	if (n > FNT_SHM_MAX_IMAGES)
 		n = FNT_SHM_MAX_IMAGES;
 	while (d->images_seen < n) {
-		struct fnt_shm_image *im = &fnt_shm_images(h)[d->images_seen];
+		struct fnt_shm_image *im = &fnt_shm_images(h, &d->lay)[d->images_seen];
 		struct fnt_tf_image r;
 
 		/* Pairs with the release store of ->ready in the recorder. */
@@ -146,7 +146,7 @@ static void scan_meta(struct fnt_consumer *d)
 	if (n > FNT_SHM_MAX_OBJECTS)
 		n = FNT_SHM_MAX_OBJECTS;
 	while (d->objects_seen < n) {
-		struct fnt_shm_object *o = &fnt_shm_objects(h)[d->objects_seen];
+		struct fnt_shm_object *o = &fnt_shm_objects(h, &d->lay)[d->objects_seen];
 		struct fnt_tf_object r;
 
 		/* Pairs with the release store of ->ready in the recorder. */
@@ -213,7 +213,7 @@ static void drain_last(struct fnt_consumer *d, uint32_t i, struct fnt_shm_slot *
 	size_t skip = 0;
 	uint32_t flags = 0;
 
-	fnt__ring_peek_last(d->h, i, &sp);
+	fnt__ring_peek_last(d->h, &d->lay, i, &sp);
 	if (sp.pos > s->tail) {
 		/* Lapped: resynchronize at the first TIME_BASE. */
 		flags = FNT_TF_CHUNK_RESYNC;
@@ -239,14 +239,14 @@ static void drain_last(struct fnt_consumer *d, uint32_t i, struct fnt_shm_slot *
 	write_chunk(d, stream, flags, sp.pos + skip,
 		    (written > in_chunk ? written - in_chunk : 0) + s->lost,
 		    sp.a, sp.na, sp.b, sp.nb);
-	fnt__ring_consume(d->h, i, sp.end);
+	fnt__ring_consume(d->h, &d->lay, i, sp.end);
 }
 
 /* Copies ring i's new words.  Returns the number of words copied, plus one
  * if the ring was freed. */
 static uint64_t drain_slot(struct fnt_consumer *d, uint32_t i, int final, int check_live)
 {
-	struct fnt_shm_slot *s = &fnt_shm_slots(d->h)[i];
+	struct fnt_shm_slot *s = fnt_shm_slot(d->h, &d->lay, i);
 	struct slotstate *ss = &d->slots[i];
 	/* Acquire pairs with the writer's release of RETIRED: its last commit
 	 * is visible. */
@@ -269,13 +269,13 @@ static uint64_t drain_slot(struct fnt_consumer *d, uint32_t i, int final, int ch
 		ss->inband_lost = 0;
 	}
 	dead = final || state == FNT_SLOT_RETIRED || (check_live && pid_dead(pid));
-	if (d->h->mode == FNT_MODE_OVERWRITE) {
+	if (d->lay.mode == FNT_MODE_OVERWRITE) {
 		if (!dead)
 			return 0;
 		describe(d, s, stream);
 		drain_last(d, i, s, stream);
 	} else {
-		fnt__ring_peek(d->h, i, &sp);
+		fnt__ring_peek(d->h, &d->lay, i, &sp);
 		copied = sp.na + sp.nb;
 		if (copied) {
 			uint64_t before = d->lost;
@@ -283,7 +283,7 @@ static uint64_t drain_slot(struct fnt_consumer *d, uint32_t i, int final, int ch
 			describe(d, s, stream);
 			write_chunk(d, stream, 0, sp.pos, 0, sp.a, sp.na, sp.b, sp.nb);
 			ss->inband_lost += d->lost - before;
-			fnt__ring_consume(d->h, i, sp.end);
+			fnt__ring_consume(d->h, &d->lay, i, sp.end);
 		}
 		if (dead && s->lost > ss->inband_lost) {
 			/* Drops the writer never got to report in-band. */
@@ -293,7 +293,7 @@ static uint64_t drain_slot(struct fnt_consumer *d, uint32_t i, int final, int ch
 	}
 	if (dead) {
 		ss->live = 0;
-		fnt__ring_free(d->h, i);
+		fnt__ring_free(d->h, &d->lay, i);
 		copied++;	/* a free ring is news for a thread waiting for one */
 	}
 	return copied;
@@ -307,19 +307,21 @@ uint64_t fnt__consumer_drain(struct fnt_consumer *d, int final)
 	if (check)
 		d->last_live_check = now;
 	scan_meta(d);
-	for (uint32_t i = 0; i < d->h->nslots; i++)
+	for (uint32_t i = 0; i < d->lay.nslots; i++)
 		n += drain_slot(d, i, final, check);
 	if (n)
 		fnt__ring_drained(d->h);
 	return n;
 }
 
-int fnt__consumer_init(struct fnt_consumer *d, struct fnt_shm_hdr *h, struct fnt_tf_writer *w)
+int fnt__consumer_init(struct fnt_consumer *d, struct fnt_shm_hdr *h,
+		       const struct fnt_shm_layout *lay, struct fnt_tf_writer *w)
 {
 	memset(d, 0, sizeof(*d));
 	d->h = h;
+	d->lay = *lay;
 	d->w = w;
-	d->slots = calloc(h->nslots, sizeof(*d->slots));
+	d->slots = calloc(lay->nslots, sizeof(*d->slots));
 	return d->slots ? 0 : -ENOMEM;
 }
 

@@ -22,6 +22,7 @@ struct slotstate;
 /* The consumer's state; its counters are read by the caller at the end. */
 struct fnt_consumer {
 	struct fnt_shm_hdr *h;
+	struct fnt_shm_layout lay;	/* the creator's, never read from h */
 	struct fnt_tf_writer *w;
 	struct slotstate *slots;
 	uint8_t *described;	/* STREAM record written, by stream id */
@@ -34,8 +35,10 @@ struct fnt_consumer {
 	uint64_t last_live_check;
 };
 
-/* Sets up a consumer of region h into the file of w.  Returns 0 or -ENOMEM. */
-int fnt__consumer_init(struct fnt_consumer *d, struct fnt_shm_hdr *h, struct fnt_tf_writer *w);
+/* Sets up a consumer of region h, of layout *lay (as its creator computed
+ * it), into the file of w.  Returns 0 or -ENOMEM. */
+int fnt__consumer_init(struct fnt_consumer *d, struct fnt_shm_hdr *h,
+		       const struct fnt_shm_layout *lay, struct fnt_tf_writer *w);
 /* Copies what is new: metadata records and the committed words of every
  * ring, and frees the rings of threads that are gone (every ring when final
  * is set: no writer is left).  Returns how much it found (0: nothing new). */

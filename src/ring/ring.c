@@ -13,13 +13,11 @@
 #include "ring/ring.h"
 #include "util/log.h"
 
-int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
-			  int tid, uint32_t image)
+int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
+			  const struct fnt_shm_layout *lay, int pid, int tid, uint32_t image)
 {
-	struct fnt_shm_slot *slots = fnt_shm_slots(hdr);
-
-	for (uint32_t i = 0; i < hdr->nslots; i++) {
-		struct fnt_shm_slot *s = &slots[i];
+	for (uint32_t i = 0; i < lay->nslots; i++) {
+		struct fnt_shm_slot *s = fnt_shm_slot(hdr, lay, i);
 		uint32_t expect = FNT_SLOT_FREE;
 
 		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != FNT_SLOT_FREE)
@@ -43,10 +41,11 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		w->hdr = hdr;
 		w->slot = s;
 		w->slot_index = i;
-		w->buf = fnt_shm_ring(hdr, i);
-		w->size = hdr->ring_words;
-		w->mask = hdr->ring_words - 1;
-		w->mode = hdr->mode;
+		w->buf = fnt_shm_ring(hdr, lay, i);
+		w->size = lay->ring_words;
+		w->mask = lay->ring_words - 1;
+		w->mode = lay->mode;
+		w->reader_pid = lay->reader_pid;
 		w->head = s->commit;
 		w->limit = s->tail + w->size / 2;
 		/* Forces a TIME_BASE (and a CALLER) as the first words. */
@@ -131,7 +130,7 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 		syscall(SYS_futex, &w->hdr->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		/* Every ~100 ms: is anybody still draining? */
 		if ((++rounds & 63) == 0) {
-			int rp = w->hdr->reader_pid;
+			int rp = w->reader_pid;
 
 			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
 				static int said;
@@ -159,20 +158,21 @@ void fnt__ring_drained(struct fnt_shm_hdr *hdr)
 	syscall(SYS_futex, &hdr->drained, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
-void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)
+void fnt__ring_peek(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+		    struct fnt_ring_span *s)
 {
-	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
-	uint64_t *buf = fnt_shm_ring(hdr, i);
-	uint64_t mask = hdr->ring_words - 1;
+	struct fnt_shm_slot *slot = fnt_shm_slot(hdr, lay, i);
+	uint64_t *buf = fnt_shm_ring(hdr, lay, i);
+	uint64_t words = lay->ring_words, mask = words - 1;
 	/* Pairs with the writer's release store in fnt_ring_end(). */
 	uint64_t c = __atomic_load_n(&slot->commit, __ATOMIC_ACQUIRE);
 	uint64_t t = slot->tail;
 	uint64_t n, first;
 
-	if (c - t > hdr->ring_words)	/* only an overwrite ring can lap */
-		t = c - hdr->ring_words;
+	if (c - t > words)	/* only an overwrite ring can lap */
+		t = c - words;
 	n = c - t;
-	first = hdr->ring_words - (t & mask);
+	first = words - (t & mask);
 	s->pos = t;
 	s->end = c;
 	s->a = buf + (t & mask);
@@ -181,14 +181,16 @@ void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s
 	s->nb = n - s->na;
 }
 
-void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)
+void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+			 struct fnt_ring_span *s)
 {
-	fnt__ring_peek(hdr, i, s);
+	fnt__ring_peek(hdr, lay, i, s);
 }
 
-void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end)
+void fnt__ring_consume(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+		       uint64_t end)
 {
-	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+	struct fnt_shm_slot *slot = fnt_shm_slot(hdr, lay, i);
 
 	/* Pairs with the writer's acquire load in fnt_ring_reserve(): the
 	 * words were copied before it may overwrite them. */
@@ -196,9 +198,9 @@ void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end)
 	__atomic_store_n(&slot->kicked, 0, __ATOMIC_RELAXED);
 }
 
-void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i)
+void fnt__ring_free(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i)
 {
-	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+	struct fnt_shm_slot *slot = fnt_shm_slot(hdr, lay, i);
 
 	slot->commit = 0;
 	slot->tail = 0;

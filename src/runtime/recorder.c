@@ -54,6 +54,9 @@ struct rec_thread {
 };
 
 static struct fnt_shm_hdr *shm;
+/* The region's layout and settings, copied and checked once at attach:
+ * any traced process can rewrite the shared header at any moment. */
+static struct fnt_shm_layout lay;
 static int rec_on;		/* 0 until set up, and after trouble */
 static int clock_kind;
 static uint32_t image_id;
@@ -114,7 +117,7 @@ static int wait_ring(struct rec_thread *t)
 		syscall(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 		syscall(SYS_futex, &shm->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		__atomic_fetch_sub(&shm->waiters, 1, __ATOMIC_SEQ_CST);
-		if (fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id) == 0)
+		if (fnt__ring_writer_open(&t->w, shm, &lay, my_pid, gettid_(), image_id) == 0)
 			return 0;
 	}
 	return -EBUSY;
@@ -136,13 +139,13 @@ static int open_thread(struct rec_thread *t)
 	 * slots each time would be slow). */
 	if (t->retry && (++t->retry & 1023))
 		return -EBUSY;
-	err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
-	if (err == -EBUSY && !t->retry && shm->mode == FNT_MODE_LOSSLESS)
+	err = fnt__ring_writer_open(&t->w, shm, &lay, my_pid, gettid_(), image_id);
+	if (err == -EBUSY && !t->retry && lay.mode == FNT_MODE_LOSSLESS)
 		err = wait_ring(t);
 	if (err < 0) {
 		if (!t->retry)
 			fnt__log("no free ring for thread %d (%u rings): its events are lost",
-				 gettid_(), shm->nslots);
+				 gettid_(), lay.nslots);
 		t->retry = 1;
 		return err;
 	}
@@ -255,7 +258,9 @@ static void thresh_exit(const struct fnt_call *c, void *data)
 
 static void copy_str(char *dst, const char *src, size_t n)
 {
-	size_t l = src ? strlen(src) : 0;
+	/* Bounded: src may be a record in the shared region, whose NUL any
+	 * traced process may have overwritten. */
+	size_t l = src ? strnlen(src, n) : 0;
 
 	if (l >= n)
 		l = n - 1;
@@ -272,7 +277,7 @@ static int add_object(uint32_t image, uint32_t id, const char *path, uint64_t bi
 
 	if (i >= FNT_SHM_MAX_OBJECTS)
 		return -ENOSPC;
-	o = &fnt_shm_objects(shm)[i];
+	o = &fnt_shm_objects(shm, &lay)[i];
 	o->image = image;
 	o->obj_id = id;
 	o->bias = bias;
@@ -294,7 +299,7 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 {
 	char real[PATH_MAX];
 	const char *path = obj->path;
-	struct fnt_shm_object *objs = fnt_shm_objects(shm);
+	struct fnt_shm_object *objs = fnt_shm_objects(shm, &lay);
 
 	if (loaded) {
 		/* The fntrace process reads the file later, maybe from another
@@ -356,7 +361,7 @@ static int add_image(uint32_t parent)
 
 	if (i >= FNT_SHM_MAX_IMAGES)
 		return -ENOSPC;
-	im = &fnt_shm_images(shm)[i];
+	im = &fnt_shm_images(shm, &lay)[i];
 	im->pid = my_pid;
 	im->parent = parent;
 	l = readlink("/proc/self/exe", im->exe, sizeof(im->exe) - 1);
@@ -393,7 +398,7 @@ __attribute__((destructor)) static void recorder_fini(void)
 	n = runtime_skips() - skips_base;
 	skips_base += n;
 	if (n)
-		__atomic_fetch_add(&shm->lost_noslot, n * (shm->tracer == FNT_TRACER_GRAPH ? 2 : 1),
+		__atomic_fetch_add(&shm->lost_noslot, n * (lay.tracer == FNT_TRACER_GRAPH ? 2 : 1),
 				   __ATOMIC_RELAXED);
 }
 
@@ -402,10 +407,8 @@ __attribute__((destructor)) static void recorder_fini(void)
  * than when the process exits. */
 static void retire_previous_image(void)
 {
-	struct fnt_shm_slot *slots = fnt_shm_slots(shm);
-
-	for (uint32_t i = 0; i < shm->nslots; i++) {
-		struct fnt_shm_slot *s = &slots[i];
+	for (uint32_t i = 0; i < lay.nslots; i++) {
+		struct fnt_shm_slot *s = fnt_shm_slot(shm, &lay, i);
 
 		/* Acquire pairs with the release store of ->pid at open. */
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == FNT_SLOT_OWNED &&
@@ -439,22 +442,24 @@ void fnt__recorder_init(void)
 	const char *notrace = fnt__env(FNT_ENV_NOTRACE);
 	fnt_entry_fn entry;
 	fnt_exit_fn exit_fn = NULL;
+	const char *why;
 	int err, id;
 
 	if (!path || !path[0])
 		return;
-	err = fnt__shm_attach(path, &shm);
+	err = fnt__shm_attach(path, &shm, &lay, &why);
 	if (err < 0) {
-		fnt__log("cannot attach the recording buffers %s: %s", path, strerror(-err));
+		fnt__log("cannot attach the recording buffers %s: %s", path,
+			 why ? why : strerror(-err));
 		return;
 	}
 	my_pid = getpid();
-	if (!shm->follow_fork && my_pid != shm->root_pid)
+	if (!lay.follow_fork && my_pid != lay.root_pid)
 		goto fail_unmap;	/* --no-follow-fork: a child exec'd something */
 	own_rings();
-	clock_kind = (int)shm->clock;
-	max_depth = shm->depth;
-	thresh = shm->thresh_ticks;
+	clock_kind = (int)lay.clock;
+	max_depth = lay.depth;
+	thresh = lay.thresh_ticks;
 	if (pthread_key_create(&exit_key, thread_exit) != 0) {
 		fnt__log("cannot record: no pthread key");
 		goto fail_unmap;
@@ -467,7 +472,7 @@ void fnt__recorder_init(void)
 	image_id = (uint32_t)id;
 	rec_on = 1;
 	retire_previous_image();
-	if (shm->tracer == FNT_TRACER_FUNCTION) {
+	if (lay.tracer == FNT_TRACER_FUNCTION) {
 		uint32_t n = 0;
 
 		dl_iterate_phdr(add_untraced, &n);
@@ -476,7 +481,7 @@ void fnt__recorder_init(void)
 	err = fnt_set_object_hook(object_hook, NULL);
 	if (err < 0)
 		goto fail_api;
-	if (shm->tracer == FNT_TRACER_FUNCTION) {
+	if (lay.tracer == FNT_TRACER_FUNCTION) {
 		entry = func_entry;
 	} else if (thresh) {
 		entry = thresh_entry;
@@ -510,7 +515,7 @@ fail_api:
 fail_key:
 	pthread_key_delete(exit_key);
 fail_unmap:
-	fnt__shm_unmap(shm);
+	fnt__shm_unmap(shm, &lay);
 	shm = NULL;
 }
 
@@ -533,7 +538,7 @@ void fnt__recorder_fork_child(void)
 	rt.retry = 0;
 	rt.keyed = 0;
 	my_pid = getpid();
-	if (!shm->follow_fork) {
+	if (!lay.follow_fork) {
 		rec_on = 0;
 		return;
 	}
@@ -551,7 +556,7 @@ void fnt__recorder_fork_child(void)
 	/* The child starts with the parent's objects, under its own image:
 	 * object ids are per process and the child's next dlopen gets an id
 	 * the parent may give to another object. */
-	objs = fnt_shm_objects(shm);
+	objs = fnt_shm_objects(shm, &lay);
 	n = n_my_objs;
 	n_my_objs = 0;
 	for (uint32_t k = 0; k < n; k++) {

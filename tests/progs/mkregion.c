@@ -21,6 +21,7 @@
 int main(int argc, char **argv)
 {
 	struct fnt_shm_hdr tmpl, *h;
+	struct fnt_shm_layout lay;
 	int err;
 
 	if (argc < 2) {
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
 	tmpl.follow_fork = 1;
 	tmpl.nslots = 4;
 	tmpl.ring_words = 512;
-	err = fnt__shm_create(argv[1], &tmpl, &h);
+	err = fnt__shm_create(argv[1], &tmpl, &h, &lay);
 	if (err < 0) {
 		fprintf(stderr, "mkregion: %s: %s\n", argv[1], strerror(-err));
 		return 1;
