@@ -495,7 +495,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	if (fnt__consumer_init(&d, h, &lay, &w) < 0) {
+	if (fnt__consumer_init(&d, h, &lay, shm_path, &w) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
 		exit(1);
 	}
@@ -530,15 +530,33 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	fnt__clock_sample(ck.kind, &ck.b);
 	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &ck, sizeof(ck) } }, 1);
 	memset(&end, 0, sizeof(end));
+	/* Counters in shared memory may hold anything: the sums saturate. */
 	end.lost_noslot = h->lost_noslot + h->lost_noreader;
+	if (end.lost_noslot < h->lost_noslot)
+		end.lost_noslot = UINT64_MAX;
 	end.events = d.events;
 	end.lost = d.lost + end.lost_noslot;
+	if (end.lost < d.lost)
+		end.lost = UINT64_MAX;
+	end.damaged = d.damaged;
 	end.duration_ns = ck.b.ns - ck.a.ns;
 	end.status = status;
 	end.nprocs = d.images_seen;
 	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
 	if (w.err)
 		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
+	if (d.damaged) {
+		char pids[128] = "";
+		size_t n = 0;
+
+		for (unsigned k = 0; k < d.ndamaged_pids && n < sizeof(pids) - 16; k++)
+			n += snprintf(pids + n, sizeof(pids) - n, "%s%d", k ? ", " : "",
+				      d.damaged_pids[k]);
+		fprintf(stderr, "fntrace: the shared recording buffers were overwritten by a traced "
+				"process (%llu finding%s; data of pid %s): the trace is damaged\n",
+			(unsigned long long)d.damaged, d.damaged == 1 ? "" : "s",
+			d.ndamaged_pids && n ? pids : "unknown");
+	}
 	if (!end.events && !end.lost && !why)
 		fprintf(stderr, "fntrace: no traced call recorded: was '%s' built with the flags of "
 				"'fntrace cflags', and does the filter match?\n", argv[0]);

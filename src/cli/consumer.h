@@ -24,21 +24,31 @@ struct fnt_consumer {
 	struct fnt_shm_hdr *h;
 	struct fnt_shm_layout lay;	/* the creator's, never read from h */
 	struct fnt_tf_writer *w;
-	struct slotstate *slots;
-	uint8_t *described;	/* STREAM record written, by stream id */
-	size_t ndescribed;
+	struct slotstate *slots;	/* per ring, private */
+	uint64_t *buf;		/* one ring's words, copied out before writing */
+	int fd;			/* the region's file, ours: see a truncation */
+	uint32_t next_stream;	/* the file's stream ids are given here */
 	uint32_t images_seen, objects_seen;
 	struct filecache *files;
 	size_t nfiles, files_cap;
 	uint32_t next_file_id;
 	uint64_t events, lost;
 	uint64_t last_live_check;
+	/* Damage: things no sound writer leaves in the region. */
+	uint64_t damaged;
+	int damaged_pids[8];
+	unsigned ndamaged_pids;
+	unsigned warnings;
+	uint64_t header_damaged;	/* times the header was found changed */
+	int bus_faults_seen;
 };
 
 /* Sets up a consumer of region h, of layout *lay (as its creator computed
- * it), into the file of w.  Returns 0 or -ENOMEM. */
+ * it; nothing of the layout is read from h) and file path, into the file of
+ * w.  Takes over SIGBUS while it lives (see consumer.c).  Returns 0 or
+ * -ENOMEM. */
 int fnt__consumer_init(struct fnt_consumer *d, struct fnt_shm_hdr *h,
-		       const struct fnt_shm_layout *lay, struct fnt_tf_writer *w);
+		       const struct fnt_shm_layout *lay, const char *path, struct fnt_tf_writer *w);
 /* Copies what is new: metadata records and the committed words of every
  * ring, and frees the rings of threads that are gone (every ring when final
  * is set: no writer is left).  Returns how much it found (0: nothing new). */

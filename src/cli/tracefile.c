@@ -447,9 +447,10 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen)
 			break;
 		}
 		case FNT_TF_END:
-			if (len < sizeof(tf->end))
+			if (len < FNT_TF_END_MIN)
 				goto bad;
-			memcpy(&tf->end, p, sizeof(tf->end));
+			memset(&tf->end, 0, sizeof(tf->end));
+			memcpy(&tf->end, p, len < sizeof(tf->end) ? len : sizeof(tf->end));
 			tf->have_end = 1;
 			break;
 		default:

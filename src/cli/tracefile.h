@@ -134,7 +134,12 @@ struct fnt_tf_end {
 	uint64_t duration_ns;	/* from the start of the recording */
 	int32_t status;		/* wait status of the program */
 	uint32_t nprocs;	/* process images */
+	/* Added later (a shorter END is read with it 0): how often the
+	 * recording found the shared buffers overwritten by a traced process
+	 * (its data, and maybe others', is suspect; 'record' named them). */
+	uint64_t damaged;
 };
+#define FNT_TF_END_MIN 40	/* the END of the first writers, without damaged */
 
 uint32_t fnt__crc32c(uint32_t crc, const void *buf, size_t len);
 

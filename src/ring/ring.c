@@ -126,6 +126,22 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 
 		if (need - t <= w->size)
 			break;
+		/* The reader never consumes past what was committed: a tail
+		 * ahead of our head was written by someone else (any traced
+		 * process can write the region).  Waiting could last forever:
+		 * this thread records no more. */
+		if (t - w->head < (1ull << 63) && t != w->head) {
+			w->dead = 1;
+			__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
+			fnt__log("ring %u was overwritten: this thread's recording stopped",
+				 w->slot_index);
+			return -ENOSPC;
+		}
+		/* Every word before head is written when the outermost writer
+		 * waits: publish them again, in case ->commit was overwritten
+		 * (the reader then lets this ring go by its real position). */
+		if (w->nest == 1)
+			__atomic_store_n(&w->slot->commit, w->head, __ATOMIC_RELEASE);
 		fnt__ring_kick(w);
 		syscall(SYS_futex, &w->hdr->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		/* Every ~100 ms: is anybody still draining? */
