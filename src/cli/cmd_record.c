@@ -480,8 +480,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(err));
 		waitpid(pid, NULL, 0);
 		ret = 127;
-		fnt__tf_finish(&w);
-		unlink(o->out);
+		fnt__tf_discard(&w);
 		goto out_shm;
 	}
 
@@ -576,7 +575,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	goto out_shm;
 
 out_file:
-	fnt__tf_finish(&w);
+	fnt__tf_discard(&w);
 out_shm:
 	unlink(shm_path);
 	if (h)

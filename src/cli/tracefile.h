@@ -150,12 +150,22 @@ struct fnt_tf_writer {
 	int fd;
 	uint64_t off;
 	int err;		/* first write error, sticky */
+	char *path;		/* where the file goes when finished */
+	char *tmp;		/* where it is written until then */
 };
 
+/* Creates a new file, mode 0600, next to path (O_EXCL, a fresh name: a
+ * planted symlink or an existing file is never opened), renamed to path by
+ * fnt__tf_finish().  So a reader of an older file at path keeps reading it
+ * whole, and a trace is never written through a link.  Returns 0 or -errno. */
 int fnt__tf_create(struct fnt_tf_writer *w, const char *path);
 /* Appends one record whose payload is the concatenation of iov. */
 int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt);
+/* Closes the file and renames it into place, even after a write error
+ * (what was written is kept).  Returns 0 or the first error. */
 int fnt__tf_finish(struct fnt_tf_writer *w);
+/* Closes and removes the file: nothing is put in place. */
+void fnt__tf_discard(struct fnt_tf_writer *w);
 
 /*
  * Reader.
