@@ -485,6 +485,9 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	}
 
 	*ran = 1;
+	/* The program runs: the file takes its place now, so that even a
+	 * SIGKILL of fntrace leaves the records written until then at -o. */
+	fnt__tf_publish(&w);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);

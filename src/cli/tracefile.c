@@ -179,25 +179,43 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 	return 0;
 }
 
+int fnt__tf_publish(struct fnt_tf_writer *w)
+{
+	if (w->published)
+		return 0;
+	/* rename() replaces a link at path, never what it points to, and
+	 * leaves a reader of the previous file with its own inode. */
+	if (rename(w->tmp, w->path) < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "fntrace: cannot rename '%s' to '%s': %s (the trace is in '%s')\n",
+			w->tmp, w->path, strerror(errno), w->tmp);
+		return err;
+	}
+	w->published = 1;
+	return 0;
+}
+
+static void writer_free(struct fnt_tf_writer *w)
+{
+	free(w->path);
+	free(w->tmp);
+	w->path = w->tmp = NULL;
+}
+
 int fnt__tf_finish(struct fnt_tf_writer *w)
 {
-	int err = w->err;
+	int err = w->err, e;
 
 	if (w->fd < 0)
 		return err ? err : -EBADF;
 	if (close(w->fd) < 0 && !err)
 		err = -errno;
 	w->fd = -1;
-	/* rename() replaces a link at path, never what it points to. */
-	if (rename(w->tmp, w->path) < 0) {
-		if (!err)
-			err = -errno;
-		fprintf(stderr, "fntrace: cannot rename '%s' to '%s': %s (the trace is in '%s')\n",
-			w->tmp, w->path, strerror(errno), w->tmp);
-	}
-	free(w->path);
-	free(w->tmp);
-	w->path = w->tmp = NULL;
+	e = fnt__tf_publish(w);
+	if (e < 0 && !err)
+		err = e;
+	writer_free(w);
 	return err;
 }
 
@@ -207,10 +225,8 @@ void fnt__tf_discard(struct fnt_tf_writer *w)
 		return;
 	close(w->fd);
 	w->fd = -1;
-	unlink(w->tmp);
-	free(w->path);
-	free(w->tmp);
-	w->path = w->tmp = NULL;
+	unlink(w->published ? w->path : w->tmp);
+	writer_free(w);
 }
 
 /*

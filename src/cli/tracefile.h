@@ -152,13 +152,18 @@ struct fnt_tf_writer {
 	int err;		/* first write error, sticky */
 	char *path;		/* where the file goes when finished */
 	char *tmp;		/* where it is written until then */
+	int published;		/* renamed to path already */
 };
 
 /* Creates a new file, mode 0600, next to path (O_EXCL, a fresh name: a
  * planted symlink or an existing file is never opened), renamed to path by
- * fnt__tf_finish().  So a reader of an older file at path keeps reading it
- * whole, and a trace is never written through a link.  Returns 0 or -errno. */
+ * fnt__tf_publish() or fnt__tf_finish().  So a reader of an older file at
+ * path keeps reading it whole, and a trace is never written through a link.
+ * Returns 0 or -errno. */
 int fnt__tf_create(struct fnt_tf_writer *w, const char *path);
+/* Renames the file to its path now: from then on, a recording cut short
+ * (fntrace killed) leaves what it wrote there.  Returns 0 or -errno. */
+int fnt__tf_publish(struct fnt_tf_writer *w);
 /* Appends one record whose payload is the concatenation of iov. */
 int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt);
 /* Closes the file and renames it into place, even after a write error
