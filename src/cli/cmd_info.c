@@ -143,6 +143,10 @@ int fnt__cmd_info(int argc, char **argv)
 	free(tids);
 	printf("# events       : %llu\n", (unsigned long long)events);
 	printf("# lost events  : %llu\n", (unsigned long long)lost);
+	if (tf.have_end && tf.end.damaged)
+		printf("# damaged      : %llu finding%s: a traced process overwrote the shared "
+		       "recording buffers, the data is damaged\n",
+		       (unsigned long long)tf.end.damaged, tf.end.damaged == 1 ? "" : "s");
 	printf("# file size    : %zu bytes%s\n", tf.size, tf.truncated ? " (truncated)" : "");
 	printf("# objects      : %zu\n", tf.nobjs);
 	for (size_t i = 0; i < tf.nobjs; i++) {

@@ -9,8 +9,9 @@
  *   reap children -> copy new images/objects (with their symbol tables)
  *   -> copy committed words of every ring -> sleep on the kick futex
  *
- * It is a child subreaper, so every descendant ends up reaped here and the
- * recording ends when the last traced process is gone.  Rings of a process
+ * The drain itself is src/cli/consumer.c, shared with the other commands
+ * that record.  fntrace is a child subreaper, so every descendant ends up
+ * reaped here and the recording ends when the last traced process is gone.  Rings of a process
  * that died (even by SIGKILL) are still drained: the words are in the
  * shared file, not in the dead process.
  */
@@ -28,12 +29,13 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/consumer.h"
 #include "cli/tracefile.h"
-#include "core/elf.h"
 #include "core/filter.h"
 #include "ring/clock.h"
 #include "ring/ring.h"
@@ -247,327 +249,32 @@ static int find_prog(const char *prog, char *out, size_t len)
 	return -ENOENT;
 }
 
-/*
- * The drain.
- */
-struct filecache {
-	char path[FNT_SHM_PATH_MAX];
-	uint8_t build_id[64];
-	uint32_t build_id_len;
-	uint32_t id;		/* FILE id, or FNT_TF_NOFILE */
-};
-
-struct slotstate {
-	uint32_t stream;	/* stream the slot held at the last drain */
-	int live;		/* stream is set */
-	uint64_t inband_lost;
-};
-
-struct drain {
-	struct fnt_shm_hdr *h;
-	struct fnt_tf_writer *w;
-	struct slotstate *slots;
-	uint8_t *described;	/* STREAM record written, by stream id */
-	size_t ndescribed;
-	uint32_t images_seen, objects_seen;
-	struct filecache *files;
-	size_t nfiles, files_cap;
-	uint32_t next_file_id;
-	uint64_t events, lost;
-	uint64_t last_live_check;
-};
-
-static void count_words(const uint64_t *w, size_t n, uint64_t *events, uint64_t *lost)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (fnt_ev_type(w[i]) != FNT_EV_EXT)
-			(*events)++;
-		else if (fnt_ev_sub(w[i]) == FNT_EXT_LOST)
-			*lost += fnt_ev_payload(w[i]);
-	}
-}
-
-static uint32_t load_file(struct drain *d, const struct fnt_shm_object *o)
-{
-	struct fnt_tf_file fh;
-	struct fnt_tf_seg *segs = NULL;
-	struct fnt_tf_sym *syms = NULL;
-	struct filecache *fc;
-	struct fnt_elf e;
-	char err[256];
-	static const char nul;
-	uint32_t id = FNT_TF_NOFILE;
-
-	for (size_t i = 0; i < d->nfiles; i++) {
-		fc = &d->files[i];
-		if (strcmp(fc->path, o->path) == 0 && fc->build_id_len == o->build_id_len &&
-		    memcmp(fc->build_id, o->build_id, o->build_id_len) == 0)
-			return fc->id;
-	}
-	if (d->nfiles == d->files_cap) {
-		d->files_cap = d->files_cap ? d->files_cap * 2 : 16;
-		d->files = realloc(d->files, d->files_cap * sizeof(*d->files));
-		if (!d->files) {
-			fprintf(stderr, "fntrace: out of memory\n");
-			exit(1);
-		}
-	}
-	fc = &d->files[d->nfiles++];
-	memset(fc, 0, sizeof(*fc));
-	snprintf(fc->path, sizeof(fc->path), "%s", o->path);
-	memcpy(fc->build_id, o->build_id, sizeof(fc->build_id));
-	fc->build_id_len = o->build_id_len;
-	fc->id = FNT_TF_NOFILE;
-
-	if (fnt_elf_open(&e, o->path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fntrace: warning: no symbols for %s: %s\n", o->path, err);
-		return FNT_TF_NOFILE;
-	}
-	if (o->build_id_len && (e.build_id_len != o->build_id_len ||
-				memcmp(e.build_id, o->build_id, o->build_id_len) != 0)) {
-		fprintf(stderr, "fntrace: warning: %s changed since it was loaded (build-id differs); "
-			"its functions are unnamed\n", o->path);
-		goto out_close;
-	}
-	segs = calloc(e.nsegs ? e.nsegs : 1, sizeof(*segs));
-	syms = calloc(e.nsyms ? e.nsyms : 1, sizeof(*syms));
-	if (!segs || !syms)
-		goto out_close;
-	for (int i = 0; i < e.nsegs; i++)
-		segs[i] = (struct fnt_tf_seg){ e.segs[i].vaddr, e.segs[i].memsz, e.segs[i].flags, 0 };
-	for (size_t i = 0; i < e.nsyms; i++)
-		syms[i] = (struct fnt_tf_sym){ e.syms[i].vaddr, e.syms[i].size, e.syms[i].name, 0 };
-	memset(&fh, 0, sizeof(fh));
-	fh.id = d->next_file_id;
-	fh.nsites = (uint32_t)e.nsites;
-	fh.nsyms = (uint32_t)e.nsyms;
-	fh.nsegs = (uint32_t)e.nsegs;
-	fh.strs_len = (uint32_t)e.strs_len + 1;	/* + a NUL, whatever strs ends with */
-	fh.path_len = (uint32_t)strlen(o->path) + 1;
-	fh.build_id_len = (uint32_t)e.build_id_len;
-	memcpy(fh.build_id, e.build_id, e.build_id_len > 64 ? 64 : e.build_id_len);
-	{
-		struct iovec iov[] = {
-			{ &fh, sizeof(fh) },
-			{ e.sites, e.nsites * 8 },
-			{ segs, (size_t)e.nsegs * sizeof(*segs) },
-			{ syms, e.nsyms * sizeof(*syms) },
-			{ e.strs, e.strs_len },
-			{ (void *)&nul, 1 },
-			{ (void *)o->path, fh.path_len },
-		};
-
-		if (fnt__tf_write(d->w, FNT_TF_FILE, iov, 7) == 0) {
-			id = d->next_file_id++;
-			fc->id = id;
-		}
-	}
-	if (o->nsites && o->nsites != e.nsites)
-		fprintf(stderr, "fntrace: warning: %s: the runtime counts %u sites, the file %zu\n",
-			o->path, o->nsites, e.nsites);
-out_close:
-	free(segs);
-	free(syms);
-	fnt_elf_close(&e);
-	return id;
-}
-
-static void scan_meta(struct drain *d)
-{
-	struct fnt_shm_hdr *h = d->h;
-	uint32_t n;
-
-	n = __atomic_load_n(&h->nimages, __ATOMIC_RELAXED);
-	if (n > FNT_SHM_MAX_IMAGES)
-		n = FNT_SHM_MAX_IMAGES;
-	while (d->images_seen < n) {
-		struct fnt_shm_image *im = &fnt_shm_images(h)[d->images_seen];
-		struct fnt_tf_image r;
-
-		/* Pairs with the release store of ->ready in the recorder. */
-		if (!__atomic_load_n(&im->ready, __ATOMIC_ACQUIRE))
-			break;
-		r = (struct fnt_tf_image){ d->images_seen, im->pid, im->parent,
-					   (uint32_t)strnlen(im->exe, sizeof(im->exe) - 1) + 1 };
-		fnt__tf_write(d->w, FNT_TF_IMAGE,
-			      (struct iovec[]){ { &r, sizeof(r) }, { im->exe, r.exe_len } }, 2);
-		d->images_seen++;
-	}
-	n = __atomic_load_n(&h->nobjects, __ATOMIC_RELAXED);
-	if (n > FNT_SHM_MAX_OBJECTS)
-		n = FNT_SHM_MAX_OBJECTS;
-	while (d->objects_seen < n) {
-		struct fnt_shm_object *o = &fnt_shm_objects(h)[d->objects_seen];
-		struct fnt_tf_object r;
-
-		/* Pairs with the release store of ->ready in the recorder. */
-		if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE))
-			break;
-		o->path[sizeof(o->path) - 1] = 0;
-		memset(&r, 0, sizeof(r));
-		r.image = o->image;
-		r.obj_id = o->obj_id;
-		r.file = load_file(d, o);
-		r.nsites = o->nsites;
-		r.bias = o->bias;
-		r.path_len = (uint32_t)strlen(o->path) + 1;
-		fnt__tf_write(d->w, FNT_TF_OBJECT,
-			      (struct iovec[]){ { &r, sizeof(r) }, { o->path, r.path_len } }, 2);
-		d->objects_seen++;
-	}
-}
-
-static void describe(struct drain *d, struct fnt_shm_slot *s, uint32_t stream)
-{
-	struct fnt_tf_stream r = { stream, s->pid, s->tid, s->image };
-
-	if (stream >= d->ndescribed) {
-		size_t n = (stream + 1) * 2;
-
-		d->described = realloc(d->described, n);
-		if (!d->described) {
-			fprintf(stderr, "fntrace: out of memory\n");
-			exit(1);
-		}
-		memset(d->described + d->ndescribed, 0, n - d->ndescribed);
-		d->ndescribed = n;
-	}
-	if (d->described[stream])
-		return;
-	d->described[stream] = 1;
-	fnt__tf_write(d->w, FNT_TF_STREAM, (struct iovec[]){ { &r, sizeof(r) } }, 1);
-}
-
-static void write_chunk(struct drain *d, uint32_t stream, uint32_t flags, uint64_t pos,
-			uint64_t lost_before, const uint64_t *a, size_t na, const uint64_t *b,
-			size_t nb)
-{
-	struct fnt_tf_chunk c = { stream, flags, pos, lost_before };
-	struct iovec iov[] = { { &c, sizeof(c) }, { (void *)a, na * 8 }, { (void *)b, nb * 8 } };
-
-	count_words(a, na, &d->events, &d->lost);
-	count_words(b, nb, &d->events, &d->lost);
-	d->lost += lost_before;
-	fnt__tf_write(d->w, FNT_TF_CHUNK, iov, 3);
-}
-
-static int pid_dead(int pid)
-{
-	return kill(pid, 0) < 0 && errno == ESRCH;
-}
-
-/* Overwrite mode: the ring's newest words, once its writer is gone. */
-static void drain_last(struct drain *d, uint32_t i, struct fnt_shm_slot *s, uint32_t stream)
-{
-	struct fnt_ring_span sp;
-	uint64_t in_chunk = 0, dummy = 0, written;
-	size_t skip = 0;
-	uint32_t flags = 0;
-
-	fnt__ring_peek_last(d->h, i, &sp);
-	if (sp.pos > s->tail) {
-		/* Lapped: resynchronize at the first TIME_BASE. */
-		flags = FNT_TF_CHUNK_RESYNC;
-		while (skip < sp.na + sp.nb) {
-			uint64_t w = skip < sp.na ? sp.a[skip] : sp.b[skip - sp.na];
-
-			if (fnt_ev_type(w) == FNT_EV_EXT && fnt_ev_sub(w) == FNT_EXT_TIME_BASE)
-				break;
-			skip++;
-		}
-	}
-	if (skip >= sp.na) {
-		sp.b += skip - sp.na;
-		sp.nb -= skip - sp.na;
-		sp.na = 0;
-	} else {
-		sp.a += skip;
-		sp.na -= skip;
-	}
-	count_words(sp.a, sp.na, &in_chunk, &dummy);
-	count_words(sp.b, sp.nb, &in_chunk, &dummy);
-	written = sp.end - s->ext_words;
-	write_chunk(d, stream, flags, sp.pos + skip,
-		    (written > in_chunk ? written - in_chunk : 0) + s->lost,
-		    sp.a, sp.na, sp.b, sp.nb);
-	fnt__ring_consume(d->h, i, sp.end);
-}
-
-/* Copies ring i's new words.  Returns the number of words copied, plus one
- * if the ring was freed. */
-static uint64_t drain_slot(struct drain *d, uint32_t i, int final, int check_live)
-{
-	struct fnt_shm_slot *s = &fnt_shm_slots(d->h)[i];
-	struct slotstate *ss = &d->slots[i];
-	/* Acquire pairs with the writer's release of RETIRED: its last commit
-	 * is visible. */
-	uint32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-	struct fnt_ring_span sp;
-	uint32_t stream;
-	uint64_t copied = 0;
-	int pid, dead;
-
-	if (state == FNT_SLOT_FREE)
-		return 0;
-	/* Pairs with the release store of ->pid when the writer took the ring. */
-	pid = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
-	if (pid <= 0)
-		return 0;
-	stream = s->stream;
-	if (!ss->live || ss->stream != stream) {
-		ss->live = 1;
-		ss->stream = stream;
-		ss->inband_lost = 0;
-	}
-	dead = final || state == FNT_SLOT_RETIRED || (check_live && pid_dead(pid));
-	if (d->h->mode == FNT_MODE_OVERWRITE) {
-		if (!dead)
-			return 0;
-		describe(d, s, stream);
-		drain_last(d, i, s, stream);
-	} else {
-		fnt__ring_peek(d->h, i, &sp);
-		copied = sp.na + sp.nb;
-		if (copied) {
-			uint64_t before = d->lost;
-
-			describe(d, s, stream);
-			write_chunk(d, stream, 0, sp.pos, 0, sp.a, sp.na, sp.b, sp.nb);
-			ss->inband_lost += d->lost - before;
-			fnt__ring_consume(d->h, i, sp.end);
-		}
-		if (dead && s->lost > ss->inband_lost) {
-			/* Drops the writer never got to report in-band. */
-			describe(d, s, stream);
-			write_chunk(d, stream, 0, sp.end, s->lost - ss->inband_lost, NULL, 0, NULL, 0);
-		}
-	}
-	if (dead) {
-		ss->live = 0;
-		fnt__ring_free(d->h, i);
-		copied++;	/* a free ring is news for a thread waiting for one */
-	}
-	return copied;
-}
-
-static uint64_t drain_all(struct drain *d, int final)
-{
-	uint64_t now = fnt_clock_mono_ns(), n = 0;
-	int check = final ? 0 : now - d->last_live_check > 50000000ull;
-
-	if (check)
-		d->last_live_check = now;
-	scan_meta(d);
-	for (uint32_t i = 0; i < d->h->nslots; i++)
-		n += drain_slot(d, i, final, check);
-	if (n)
-		fnt__ring_drained(d->h);
-	return n;
-}
 
 /*
  * Running the program.
  */
+
+/* A program that gains privileges at exec (set-user-ID or set-group-ID to
+ * someone else, file capabilities) runs in secure-execution mode: the
+ * dynamic linker ignores LD_PRELOAD and LD_AUDIT paths, and the runtime, if
+ * the program links it, ignores FNTRACE_* (util/env.h), so that the user
+ * running it cannot make a privileged process write into a file of the
+ * user's choosing.  Nothing of it is traced: say so rather than let the
+ * user wonder.  Returns what makes it privileged, or NULL. */
+static const char *gains_privileges(const char *prog)
+{
+	struct stat st;
+
+	if (stat(prog, &st) < 0)
+		return NULL;
+	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		return "set-user-ID";
+	if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getegid())
+		return "set-group-ID";
+	if (getuid() != 0 && getxattr(prog, "security.capability", NULL, 0) > 0)
+		return "given file capabilities";
+	return NULL;
+}
 static volatile sig_atomic_t child_pid;
 
 static void forward(int sig)
@@ -670,10 +377,12 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 {
 	char lib[PATH_MAX], prog[PATH_MAX], shm_path[128];
 	struct fnt_shm_hdr tmpl, *h = NULL;
+	struct fnt_shm_layout lay;
 	struct fnt_tf_writer w;
 	struct fnt_tf_clock ck;
 	struct fnt_tf_end end;
-	struct drain d;
+	struct fnt_consumer d;
+	const char *why;
 	struct sigaction sa;
 	struct timespec ts;
 	int err, pipefd[2], status = 0, have_status = 0, ret = 1;
@@ -694,6 +403,9 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 			fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(-err));
 		return 127;
 	}
+	if ((why = gains_privileges(prog)))
+		fprintf(stderr, "fntrace: warning: '%s' is %s: it runs with privileges of its own "
+				"and is not traced\n", argv[0], why);
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.mode = o->mode;
@@ -728,15 +440,15 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	remove_stale_regions();
 	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
 		 (unsigned long)(ck.a.ticks & 0xffffff));
-	err = fnt__shm_create(shm_path, &tmpl, &h);
+	err = fnt__shm_create(shm_path, &tmpl, &h, &lay);
 	if (err == -ENOSPC) {
-		struct fnt_shm_hdr lay = tmpl;
+		struct fnt_shm_hdr sized = tmpl;
 
-		fnt__shm_layout(&lay, tmpl.nslots, tmpl.ring_words);
+		fnt__shm_layout(&sized, tmpl.nslots, tmpl.ring_words);
 		fprintf(stderr, "fntrace: /dev/shm has %llu KB free, the recording buffers need %llu KB "
 				"before the first ring: enlarge /dev/shm\n",
 			(unsigned long long)(shm_bytes(0) / 1024),
-			(unsigned long long)(fnt__shm_reserved_size(&lay) / 1024));
+			(unsigned long long)(fnt__shm_reserved_size(&sized) / 1024));
 		return 1;
 	}
 	if (err < 0) {
@@ -789,12 +501,14 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(err));
 		waitpid(pid, NULL, 0);
 		ret = 127;
-		fnt__tf_finish(&w);
-		unlink(o->out);
+		fnt__tf_discard(&w);
 		goto out_shm;
 	}
 
 	*ran = 1;
+	/* The program runs: the file takes its place now, so that even a
+	 * SIGKILL of fntrace leaves the records written until then at -o. */
+	fnt__tf_publish(&w);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
@@ -804,11 +518,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	memset(&d, 0, sizeof(d));
-	d.h = h;
-	d.w = &w;
-	d.slots = calloc(h->nslots, sizeof(*d.slots));
-	if (!d.slots) {
+	if (fnt__consumer_init(&d, h, &lay, shm_path, &w) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
 		exit(1);
 	}
@@ -831,28 +541,50 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		}
 		if (!children)
 			break;
-		if (drain_all(&d, 0) == 0) {
+		if (fnt__consumer_drain(&d, 0) == 0) {
 			struct timespec to = { 0, 2000000 };
 
 			/* Woken by a writer past half a ring, else every 2 ms. */
 			syscall(SYS_futex, &h->kick, FUTEX_WAIT, kick, &to, NULL, 0);
 		}
 	}
-	drain_all(&d, 1);
+	fnt__consumer_drain(&d, 1);
 
 	fnt__clock_sample(ck.kind, &ck.b);
 	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &ck, sizeof(ck) } }, 1);
 	memset(&end, 0, sizeof(end));
-	end.lost_noslot = h->lost_noslot + h->lost_noreader + h->lost_nomem;
+	/* Counters in shared memory may hold anything: the sums saturate. */
+	end.lost_noslot = h->lost_noslot + h->lost_noreader;
+	if (end.lost_noslot < h->lost_noslot)
+		end.lost_noslot = UINT64_MAX;
+	if (end.lost_noslot + h->lost_nomem < end.lost_noslot)
+		end.lost_noslot = UINT64_MAX;
+	else
+		end.lost_noslot += h->lost_nomem;
 	end.events = d.events;
 	end.lost = d.lost + end.lost_noslot;
+	if (end.lost < d.lost)
+		end.lost = UINT64_MAX;
+	end.damaged = d.damaged;
 	end.duration_ns = ck.b.ns - ck.a.ns;
 	end.status = status;
 	end.nprocs = d.images_seen;
 	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
 	if (w.err)
 		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
-	if (!end.events && !end.lost)
+	if (d.damaged) {
+		char pids[128] = "";
+		size_t n = 0;
+
+		for (unsigned k = 0; k < d.ndamaged_pids && n < sizeof(pids) - 16; k++)
+			n += snprintf(pids + n, sizeof(pids) - n, "%s%d", k ? ", " : "",
+				      d.damaged_pids[k]);
+		fprintf(stderr, "fntrace: the shared recording buffers were overwritten by a traced "
+				"process (%llu finding%s; data of pid %s): the trace is damaged\n",
+			(unsigned long long)d.damaged, d.damaged == 1 ? "" : "s",
+			d.ndamaged_pids && n ? pids : "unknown");
+	}
+	if (!end.events && !end.lost && !why)
 		fprintf(stderr, "fntrace: no traced call recorded: was '%s' built with the flags of "
 				"'fntrace cflags', and does the filter match?\n", argv[0]);
 	if (h->nomem_threads)
@@ -866,9 +598,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		fprintf(stderr, "fntrace: %llu events lost (of %llu); see 'fntrace info -i %s'\n",
 			(unsigned long long)end.lost, (unsigned long long)(end.lost + end.events),
 			o->out);
-	free(d.slots);
-	free(d.described);
-	free(d.files);
+	fnt__consumer_fini(&d);
 	if (!have_status)
 		ret = 1;
 	else if (WIFEXITED(status))
@@ -880,10 +610,11 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	goto out_shm;
 
 out_file:
-	fnt__tf_finish(&w);
+	fnt__tf_discard(&w);
 out_shm:
 	unlink(shm_path);
-	fnt__shm_unmap(h);
+	if (h)
+		fnt__shm_unmap(h, &lay);
 	return ret;
 }
 

@@ -78,24 +78,46 @@ uint32_t fnt__crc32c(uint32_t crc, const void *buf, size_t len)
 int fnt__tf_create(struct fnt_tf_writer *w, const char *path)
 {
 	struct fnt_tf_filehdr h;
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	int err;
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, FNT_TF_MAGIC, sizeof(FNT_TF_MAGIC));
 	h.version = FNT_TF_VERSION;
 	h.hdr_size = sizeof(h);
-	w->err = 0;
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0)
-		return -errno;
-	w->off = 0;
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->path = strdup(path);
+	/* ".NAME.XXXXXX" in the same directory: rename() needs the same
+	 * file system, and the dot keeps it out of the way meanwhile. */
+	w->tmp = malloc(strlen(path) + 16);
+	if (!w->path || !w->tmp) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	sprintf(w->tmp, "%.*s.%s.XXXXXX", (int)dl, path, path + dl);
+	/* mkostemp: O_CREAT | O_EXCL, mode 0600, as perf does for its data. */
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
 	if (write(w->fd, &h, sizeof(h)) != (ssize_t)sizeof(h)) {
-		int err = -errno;
-
+		err = errno ? -errno : -EIO;
 		close(w->fd);
-		return err ? err : -EIO;
+		unlink(w->tmp);
+		goto fail;
 	}
 	w->off = sizeof(h);
 	return 0;
+
+fail:
+	free(w->path);
+	free(w->tmp);
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	return err;
 }
 
 static int write_all(int fd, struct iovec *iov, int n)
@@ -157,13 +179,54 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 	return 0;
 }
 
+int fnt__tf_publish(struct fnt_tf_writer *w)
+{
+	if (w->published)
+		return 0;
+	/* rename() replaces a link at path, never what it points to, and
+	 * leaves a reader of the previous file with its own inode. */
+	if (rename(w->tmp, w->path) < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "fntrace: cannot rename '%s' to '%s': %s (the trace is in '%s')\n",
+			w->tmp, w->path, strerror(errno), w->tmp);
+		return err;
+	}
+	w->published = 1;
+	return 0;
+}
+
+static void writer_free(struct fnt_tf_writer *w)
+{
+	free(w->path);
+	free(w->tmp);
+	w->path = w->tmp = NULL;
+}
+
 int fnt__tf_finish(struct fnt_tf_writer *w)
 {
-	int err = w->err;
+	int err = w->err, e;
 
+	if (w->fd < 0)
+		return err ? err : -EBADF;
 	if (close(w->fd) < 0 && !err)
 		err = -errno;
+	w->fd = -1;
+	e = fnt__tf_publish(w);
+	if (e < 0 && !err)
+		err = e;
+	writer_free(w);
 	return err;
+}
+
+void fnt__tf_discard(struct fnt_tf_writer *w)
+{
+	if (w->fd < 0)
+		return;
+	close(w->fd);
+	w->fd = -1;
+	unlink(w->published ? w->path : w->tmp);
+	writer_free(w);
 }
 
 /*
@@ -447,9 +510,10 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen)
 			break;
 		}
 		case FNT_TF_END:
-			if (len < sizeof(tf->end))
+			if (len < FNT_TF_END_MIN)
 				goto bad;
-			memcpy(&tf->end, p, sizeof(tf->end));
+			memset(&tf->end, 0, sizeof(tf->end));
+			memcpy(&tf->end, p, len < sizeof(tf->end) ? len : sizeof(tf->end));
 			tf->have_end = 1;
 			break;
 		default:

@@ -134,7 +134,12 @@ struct fnt_tf_end {
 	uint64_t duration_ns;	/* from the start of the recording */
 	int32_t status;		/* wait status of the program */
 	uint32_t nprocs;	/* process images */
+	/* Added later (a shorter END is read with it 0): how often the
+	 * recording found the shared buffers overwritten by a traced process
+	 * (its data, and maybe others', is suspect; 'record' named them). */
+	uint64_t damaged;
 };
+#define FNT_TF_END_MIN 40	/* the END of the first writers, without damaged */
 
 uint32_t fnt__crc32c(uint32_t crc, const void *buf, size_t len);
 
@@ -145,12 +150,27 @@ struct fnt_tf_writer {
 	int fd;
 	uint64_t off;
 	int err;		/* first write error, sticky */
+	char *path;		/* where the file goes when finished */
+	char *tmp;		/* where it is written until then */
+	int published;		/* renamed to path already */
 };
 
+/* Creates a new file, mode 0600, next to path (O_EXCL, a fresh name: a
+ * planted symlink or an existing file is never opened), renamed to path by
+ * fnt__tf_publish() or fnt__tf_finish().  So a reader of an older file at
+ * path keeps reading it whole, and a trace is never written through a link.
+ * Returns 0 or -errno. */
 int fnt__tf_create(struct fnt_tf_writer *w, const char *path);
+/* Renames the file to its path now: from then on, a recording cut short
+ * (fntrace killed) leaves what it wrote there.  Returns 0 or -errno. */
+int fnt__tf_publish(struct fnt_tf_writer *w);
 /* Appends one record whose payload is the concatenation of iov. */
 int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt);
+/* Closes the file and renames it into place, even after a write error
+ * (what was written is kept).  Returns 0 or the first error. */
 int fnt__tf_finish(struct fnt_tf_writer *w);
+/* Closes and removes the file: nothing is put in place. */
+void fnt__tf_discard(struct fnt_tf_writer *w);
 
 /*
  * Reader.

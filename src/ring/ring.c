@@ -27,14 +27,13 @@ static inline void zero_words(void *p, size_t bytes)
 		q[i] = 0;
 }
 
-int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
-			  int tid, uint32_t image)
+int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
+			  const struct fnt_shm_layout *lay, int pid, int tid, uint32_t image)
 {
-	struct fnt_shm_slot *slots = fnt_shm_slots(hdr);
 	int nomem = 0;
 
-	for (uint32_t i = 0; i < hdr->nslots; i++) {
-		struct fnt_shm_slot *s = &slots[i];
+	for (uint32_t i = 0; i < lay->nslots; i++) {
+		struct fnt_shm_slot *s = fnt_shm_slot(hdr, lay, i);
 		uint32_t expect = FNT_SLOT_FREE;
 
 		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != FNT_SLOT_FREE)
@@ -54,8 +53,9 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		 */
 		if (!__atomic_load_n(&s->backed, __ATOMIC_RELAXED)) {
 			if (nomem ||
-			    fnt__shm_reserve(hdr, (uint64_t)((char *)fnt_shm_ring(hdr, i) - (char *)hdr),
-					     hdr->ring_words * 8) < 0) {
+			    fnt__shm_reserve(hdr,
+					     (uint64_t)((char *)fnt_shm_ring(hdr, lay, i) - (char *)hdr),
+					     lay->ring_words * 8) < 0) {
 				nomem = 1;
 				__atomic_store_n(&s->state, FNT_SLOT_FREE, __ATOMIC_RELEASE);
 				continue;
@@ -76,10 +76,11 @@ int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, in
 		w->hdr = hdr;
 		w->slot = s;
 		w->slot_index = i;
-		w->buf = fnt_shm_ring(hdr, i);
-		w->size = hdr->ring_words;
-		w->mask = hdr->ring_words - 1;
-		w->mode = hdr->mode;
+		w->buf = fnt_shm_ring(hdr, lay, i);
+		w->size = lay->ring_words;
+		w->mask = lay->ring_words - 1;
+		w->mode = lay->mode;
+		w->reader_pid = lay->reader_pid;
 		w->head = s->commit;
 		w->limit = s->tail + w->size / 2;
 		/* Forces a TIME_BASE (and a CALLER) as the first words. */
@@ -159,11 +160,27 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 
 		if (need - t <= w->size)
 			break;
+		/* The reader never consumes past what was committed: a tail
+		 * ahead of our head was written by someone else (any traced
+		 * process can write the region).  Waiting could last forever:
+		 * this thread records no more. */
+		if (t - w->head < (1ull << 63) && t != w->head) {
+			w->dead = 1;
+			__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
+			fnt__log("ring %u was overwritten: this thread's recording stopped",
+				 w->slot_index);
+			return -ENOSPC;
+		}
+		/* Every word before head is written when the outermost writer
+		 * waits: publish them again, in case ->commit was overwritten
+		 * (the reader then lets this ring go by its real position). */
+		if (w->nest == 1)
+			__atomic_store_n(&w->slot->commit, w->head, __ATOMIC_RELEASE);
 		fnt__ring_kick(w);
 		fnt__sys(SYS_futex, &w->hdr->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		/* Every ~100 ms: is anybody still draining? */
 		if ((++rounds & 63) == 0) {
-			int rp = w->hdr->reader_pid;
+			int rp = w->reader_pid;
 
 			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
 				static int said;
@@ -191,20 +208,21 @@ void fnt__ring_drained(struct fnt_shm_hdr *hdr)
 	fnt__sys(SYS_futex, &hdr->drained, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
-void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)
+void fnt__ring_peek(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+		    struct fnt_ring_span *s)
 {
-	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
-	uint64_t *buf = fnt_shm_ring(hdr, i);
-	uint64_t mask = hdr->ring_words - 1;
+	struct fnt_shm_slot *slot = fnt_shm_slot(hdr, lay, i);
+	uint64_t *buf = fnt_shm_ring(hdr, lay, i);
+	uint64_t words = lay->ring_words, mask = words - 1;
 	/* Pairs with the writer's release store in fnt_ring_end(). */
 	uint64_t c = __atomic_load_n(&slot->commit, __ATOMIC_ACQUIRE);
 	uint64_t t = slot->tail;
 	uint64_t n, first;
 
-	if (c - t > hdr->ring_words)	/* only an overwrite ring can lap */
-		t = c - hdr->ring_words;
+	if (c - t > words)	/* only an overwrite ring can lap */
+		t = c - words;
 	n = c - t;
-	first = hdr->ring_words - (t & mask);
+	first = words - (t & mask);
 	s->pos = t;
 	s->end = c;
 	s->a = buf + (t & mask);
@@ -213,14 +231,16 @@ void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s
 	s->nb = n - s->na;
 }
 
-void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s)
+void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+			 struct fnt_ring_span *s)
 {
-	fnt__ring_peek(hdr, i, s);
+	fnt__ring_peek(hdr, lay, i, s);
 }
 
-void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end)
+void fnt__ring_consume(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+		       uint64_t end)
 {
-	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+	struct fnt_shm_slot *slot = fnt_shm_slot(hdr, lay, i);
 
 	/* Pairs with the writer's acquire load in fnt_ring_reserve(): the
 	 * words were copied before it may overwrite them. */
@@ -228,9 +248,9 @@ void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end)
 	__atomic_store_n(&slot->kicked, 0, __ATOMIC_RELAXED);
 }
 
-void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i)
+void fnt__ring_free(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i)
 {
-	struct fnt_shm_slot *slot = &fnt_shm_slots(hdr)[i];
+	struct fnt_shm_slot *slot = fnt_shm_slot(hdr, lay, i);
 
 	slot->commit = 0;
 	slot->tail = 0;

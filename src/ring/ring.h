@@ -78,6 +78,7 @@ struct fnt_ring_writer {
 				 * half a ring past the last tail read (tail only
 				 * grows, so a stale limit is merely cautious) */
 	int dead;		/* the reader vanished: write nothing more */
+	int32_t reader_pid;	/* from the private layout, not the shared header */
 	uint32_t slot_index;
 };
 
@@ -104,8 +105,8 @@ static inline int fnt_local_cmpxchg(uint64_t *p, uint64_t old, uint64_t new_)
 /* Takes a free ring for the calling thread, reserving its memory the first
  * time the ring is used.  Returns 0, -EBUSY when every ring is taken, or
  * -ENOMEM when the free rings left have no memory and none can be had. */
-int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr, int pid,
-			  int tid, uint32_t image);
+int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
+			  const struct fnt_shm_layout *lay, int pid, int tid, uint32_t image);
 /* Hands the ring to the reader for a last drain; the thread writes no more. */
 void fnt__ring_writer_close(struct fnt_ring_writer *w);
 /* Makes a writer usable again after its thread abandoned a write midway
@@ -248,16 +249,19 @@ struct fnt_ring_span {
 
 /* The words committed and not consumed yet.  For lossless and drop rings
  * read while their writer may run. */
-void fnt__ring_peek(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s);
+void fnt__ring_peek(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+		    struct fnt_ring_span *s);
 /* The newest ring_words words at most (overwrite mode), for a ring whose
  * writer is gone. */
-void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, uint32_t i, struct fnt_ring_span *s);
+void fnt__ring_peek_last(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+			 struct fnt_ring_span *s);
 /* Gives the words before end back to the writer. */
-void fnt__ring_consume(struct fnt_shm_hdr *hdr, uint32_t i, uint64_t end);
+void fnt__ring_consume(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i,
+		       uint64_t end);
 /* Wakes lossless writers waiting for room, after a drain. */
 void fnt__ring_drained(struct fnt_shm_hdr *hdr);
 /* Makes a drained ring free for another thread. */
-void fnt__ring_free(struct fnt_shm_hdr *hdr, uint32_t i);
+void fnt__ring_free(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay, uint32_t i);
 
 /* Decoding words back into events. */
 struct fnt_ev {

@@ -1,5 +1,6 @@
 /*
- * shm.c - creating and mapping the shared recording region (see shm.h).
+ * shm.c - creating and mapping the shared recording region (see shm.h),
+ * and checking a region's header before anything trusts it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ static struct {
 	dev_t dev;
 	ino_t ino;
 	int no_populate;	/* MADV_POPULATE_WRITE is unknown (Linux < 5.14) */
+	uint64_t size;		/* of the mapping, from the checked layout */
 } region;
 
 size_t fnt__shm_layout(struct fnt_shm_hdr *h, uint32_t nslots, uint64_t ring_words)
@@ -57,6 +59,61 @@ size_t fnt__shm_layout(struct fnt_shm_hdr *h, uint32_t nslots, uint64_t ring_wor
 	off += ring_words * 8 * nslots;
 	h->size = off;
 	return off;
+}
+
+static void fill_layout(const struct fnt_shm_hdr *c, struct fnt_shm_layout *l);
+
+int fnt__shm_check(const struct fnt_shm_hdr *c, uint64_t real_size, struct fnt_shm_layout *l,
+		   const char **why)
+{
+	struct fnt_shm_hdr want;
+
+	/* The layout is a function of nslots and ring_words: once those are
+	 * in range, every offset and the size must be exactly what they give,
+	 * and the size what the file really has, so that no ring, slot or
+	 * record can lie outside the mapping. */
+	if (c->magic != FNT_SHM_MAGIC || c->version != FNT_SHM_VERSION)
+		return *why = "not a recording region of this version", -EPROTO;
+	if (c->nslots < 1 || c->nslots > FNT_SHM_MAX_SLOTS)
+		return *why = "its ring count is out of range", -EPROTO;
+	if (c->ring_words < FNT_SHM_MIN_RING_WORDS || c->ring_words > FNT_SHM_MAX_RING_WORDS ||
+	    (c->ring_words & (c->ring_words - 1)))
+		return *why = "its ring size is not a power of two in range", -EPROTO;
+	memset(&want, 0, sizeof(want));
+	fnt__shm_layout(&want, c->nslots, c->ring_words);
+	if (c->images_off != want.images_off || c->objects_off != want.objects_off ||
+	    c->slots_off != want.slots_off || c->rings_off != want.rings_off ||
+	    c->size != want.size)
+		return *why = "its layout does not match its ring count and size", -EPROTO;
+	if (c->size != real_size)
+		return *why = "its size is not the size of the file", -EPROTO;
+	if (c->mode > FNT_MODE_DROP)
+		return *why = "unknown buffer mode", -EPROTO;
+	if (c->tracer != FNT_TRACER_FUNCTION && c->tracer != FNT_TRACER_GRAPH)
+		return *why = "unknown tracer", -EPROTO;
+	if (c->clock != 1 && c->clock != 2)	/* enum fnt_clock_kind */
+		return *why = "unknown clock", -EPROTO;
+	fill_layout(c, l);
+	return 0;
+}
+
+static void fill_layout(const struct fnt_shm_hdr *c, struct fnt_shm_layout *l)
+{
+	l->nslots = c->nslots;
+	l->mode = c->mode;
+	l->tracer = c->tracer;
+	l->clock = c->clock;
+	l->follow_fork = c->follow_fork;
+	l->depth = c->depth;
+	l->reader_pid = c->reader_pid;
+	l->root_pid = c->root_pid;
+	l->ring_words = c->ring_words;
+	l->thresh_ticks = c->thresh_ticks;
+	l->images_off = c->images_off;
+	l->objects_off = c->objects_off;
+	l->slots_off = c->slots_off;
+	l->rings_off = c->rings_off;
+	l->size = c->size;
 }
 
 static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
@@ -110,7 +167,8 @@ static int reserve_fixed(int fd, const struct fnt_shm_hdr *h)
 	return 0;
 }
 
-int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out)
+int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
+		    struct fnt_shm_layout *l)
 {
 	struct fnt_shm_hdr lay = *tmpl;
 	size_t size = fnt__shm_layout(&lay, tmpl->nslots, tmpl->ring_words);
@@ -134,6 +192,10 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
 	}
 	close(fd);
 	init_hdr(p, tmpl);
+	/* The creator's layout is the one it computed, not one read back
+	 * from the shared header (a traced process may have changed it by
+	 * the time anyone reads it). */
+	fill_layout(&lay, l);
 	*out = p;
 	return 0;
 
@@ -143,7 +205,8 @@ fail_unlink:
 	return err;
 }
 
-int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out)
+int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
+			 struct fnt_shm_layout *l)
 {
 	struct fnt_shm_hdr lay = *tmpl;
 	size_t size = fnt__shm_layout(&lay, tmpl->nslots, tmpl->ring_words);
@@ -153,17 +216,20 @@ int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **ou
 	if (p == MAP_FAILED)
 		return -errno;
 	init_hdr(p, tmpl);
+	fill_layout(&lay, l);
 	*out = p;
 	return 0;
 }
 
-int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out)
+int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
+		    const char **why)
 {
-	struct fnt_shm_hdr *h;
+	struct fnt_shm_hdr copy;
 	struct stat st;
 	void *p;
 	int fd, err;
 
+	*why = NULL;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -171,7 +237,8 @@ int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out)
 		err = -errno;
 		goto fail_close;
 	}
-	if ((size_t)st.st_size < sizeof(*h)) {
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size < sizeof(copy)) {
+		*why = "not a recording region (too small)";
 		err = -EPROTO;
 		goto fail_close;
 	}
@@ -181,12 +248,17 @@ int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out)
 		goto fail_close;
 	}
 	close(fd);
-	h = p;
-	/* Pairs with the release store of the magic in init_hdr(). */
-	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != FNT_SHM_MAGIC ||
-	    h->version != FNT_SHM_VERSION || h->size != (uint64_t)st.st_size) {
+	/* One copy, checked, then used: the shared header may change under
+	 * us, and a field checked there but read again later proves nothing.
+	 * The acquire pairs with the release store of the magic in
+	 * init_hdr(). */
+	copy.magic = __atomic_load_n(&((struct fnt_shm_hdr *)p)->magic, __ATOMIC_ACQUIRE);
+	memcpy((char *)&copy + sizeof(copy.magic), (char *)p + sizeof(copy.magic),
+	       sizeof(copy) - sizeof(copy.magic));
+	err = fnt__shm_check(&copy, (uint64_t)st.st_size, l, why);
+	if (err < 0) {
 		munmap(p, st.st_size);
-		return -EPROTO;
+		return err;
 	}
 	if (strlen(path) < sizeof(region.path))
 		memcpy(region.path, path, strlen(path) + 1);
@@ -197,7 +269,8 @@ int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out)
 	/* For tests: the fallback of kernels before 5.14. */
 	region.no_populate = fnt__env("FNTRACE_TEST_RESERVE") &&
 			     strcmp(fnt__env("FNTRACE_TEST_RESERVE"), "fallocate") == 0;
-	*out = h;
+	region.size = l->size;
+	*out = p;
 	return 0;
 
 fail_close:
@@ -234,8 +307,9 @@ int fnt__shm_reserve(struct fnt_shm_hdr *h, uint64_t off, uint64_t len)
 {
 	uint64_t lo = off & ~(PAGE - 1), hi = (off + len + PAGE - 1) & ~(PAGE - 1);
 
-	if (hi > h->size)
-		hi = h->size;
+	/* The attached size, never the shared header's (anyone may write it). */
+	if (hi > region.size)
+		hi = region.size;
 	if (lo >= hi)
 		return 0;
 	if (!region.no_populate) {
@@ -257,8 +331,8 @@ int fnt__shm_reserve(struct fnt_shm_hdr *h, uint64_t off, uint64_t len)
 	return reserve_by_path(lo, hi - lo);
 }
 
-void fnt__shm_unmap(struct fnt_shm_hdr *h)
+void fnt__shm_unmap(struct fnt_shm_hdr *h, const struct fnt_shm_layout *l)
 {
 	if (h)
-		munmap(h, h->size);
+		munmap(h, l->size);
 }

@@ -138,38 +138,79 @@ struct fnt_shm_slot {
 	uint64_t pad[7];
 };
 
-static inline struct fnt_shm_image *fnt_shm_images(struct fnt_shm_hdr *h)
+/*
+ * The layout and settings of a region, as each process keeps them in its
+ * own memory.  Every traced process maps the region read-write, so any of
+ * them can overwrite the header at any time: nothing reads a layout field
+ * from the shared header after attaching (the fntrace process, which made
+ * the region, never reads one at all).  Every pointer into the region is
+ * computed from these private copies.
+ */
+struct fnt_shm_layout {
+	uint32_t nslots;
+	uint32_t mode;		/* enum fnt_mode */
+	uint32_t tracer;	/* enum fnt_tracer */
+	uint32_t clock;		/* enum fnt_clock_kind */
+	uint32_t follow_fork;
+	uint32_t depth;
+	int32_t reader_pid;
+	int32_t root_pid;
+	uint64_t ring_words;
+	uint64_t thresh_ticks;
+	uint64_t images_off, objects_off, slots_off, rings_off, size;
+};
+
+#define FNT_SHM_MAX_SLOTS 65536
+#define FNT_SHM_MIN_RING_WORDS 512	/* two FNT_RING_PAGEs (ring.h) */
+#define FNT_SHM_MAX_RING_WORDS (1ull << 27)	/* 1 GiB */
+
+static inline struct fnt_shm_image *fnt_shm_images(struct fnt_shm_hdr *h,
+						   const struct fnt_shm_layout *l)
 {
-	return (struct fnt_shm_image *)((char *)h + h->images_off);
+	return (struct fnt_shm_image *)((char *)h + l->images_off);
 }
 
-static inline struct fnt_shm_object *fnt_shm_objects(struct fnt_shm_hdr *h)
+static inline struct fnt_shm_object *fnt_shm_objects(struct fnt_shm_hdr *h,
+						     const struct fnt_shm_layout *l)
 {
-	return (struct fnt_shm_object *)((char *)h + h->objects_off);
+	return (struct fnt_shm_object *)((char *)h + l->objects_off);
 }
 
-static inline struct fnt_shm_slot *fnt_shm_slots(struct fnt_shm_hdr *h)
+/* i < l->nslots, checked by the caller. */
+static inline struct fnt_shm_slot *fnt_shm_slot(struct fnt_shm_hdr *h,
+						const struct fnt_shm_layout *l, uint32_t i)
 {
-	return (struct fnt_shm_slot *)((char *)h + h->slots_off);
+	return (struct fnt_shm_slot *)((char *)h + l->slots_off) + i;
 }
 
-static inline uint64_t *fnt_shm_ring(struct fnt_shm_hdr *h, uint32_t i)
+static inline uint64_t *fnt_shm_ring(struct fnt_shm_hdr *h, const struct fnt_shm_layout *l,
+				     uint32_t i)
 {
-	return (uint64_t *)((char *)h + h->rings_off) + (uint64_t)i * h->ring_words;
+	return (uint64_t *)((char *)h + l->rings_off) + (uint64_t)i * l->ring_words;
 }
 
 /* Computes the layout of a region for nslots rings of ring_words words. */
 size_t fnt__shm_layout(struct fnt_shm_hdr *h, uint32_t nslots, uint64_t ring_words);
 
+/* Checks a copy of a header against the real size of its mapping and, if
+ * it describes a region of this version that fits, fills *l.  Returns 0,
+ * or -EPROTO with *why saying which field is wrong. */
+int fnt__shm_check(const struct fnt_shm_hdr *copy, uint64_t real_size, struct fnt_shm_layout *l,
+		   const char **why);
+
 /* Creates the shared file (named in path, of size from the layout), reserves
  * its header, slots and first metadata records (fnt__shm_reserved_size()
- * bytes in all) and maps it; fills the header from *tmpl.  Returns 0 or
- * -errno (-ENOSPC: /dev/shm has no room for the reserved part). */
-int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out);
-/* Maps an existing region and checks its header.  Returns 0 or -errno
- * (-EPROTO: not a region of this version). */
-int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out);
-void fnt__shm_unmap(struct fnt_shm_hdr *h);
+ * bytes in all) and maps it; fills the header from *tmpl and *l with its
+ * layout.  Returns 0 or -errno (-ENOSPC: /dev/shm has no room for the
+ * reserved part). */
+int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
+		    struct fnt_shm_layout *l);
+/* Maps an existing region, checks its header (fnt__shm_check) and fills *l.
+ * Returns 0 or -errno (-EPROTO: not a usable region of this version, *why
+ * says why). */
+int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
+		    const char **why);
+void fnt__shm_unmap(struct fnt_shm_hdr *h, const struct fnt_shm_layout *l);
 
 /* The bytes fnt__shm_create() reserves for a region of this layout. */
 uint64_t fnt__shm_reserved_size(const struct fnt_shm_hdr *h);
@@ -184,6 +225,7 @@ uint64_t fnt__shm_reserved_size(const struct fnt_shm_hdr *h);
 int fnt__shm_reserve(struct fnt_shm_hdr *h, uint64_t off, uint64_t len);
 
 /* A private anonymous region with the same layout, for tests. */
-int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out);
+int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
+			 struct fnt_shm_layout *l);
 
 #endif

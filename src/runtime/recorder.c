@@ -61,6 +61,9 @@ struct rec_thread {
 };
 
 static struct fnt_shm_hdr *shm;
+/* The region's layout and settings, copied and checked once at attach:
+ * any traced process can rewrite the shared header at any moment. */
+static struct fnt_shm_layout lay;
 static int rec_on;		/* 0 until set up, and after trouble */
 static int clock_kind;
 static uint32_t image_id;
@@ -124,7 +127,7 @@ static int wait_ring(struct rec_thread *t)
 		fnt__sys(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 		fnt__sys(SYS_futex, &shm->drained, FUTEX_WAIT, seq, &to, NULL, 0);
 		__atomic_fetch_sub(&shm->waiters, 1, __ATOMIC_SEQ_CST);
-		err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
+		err = fnt__ring_writer_open(&t->w, shm, &lay, my_pid, gettid_(), image_id);
 		if (err == 0)
 			return 0;
 	}
@@ -147,8 +150,8 @@ static int open_thread(struct rec_thread *t)
 	 * slots each time would be slow). */
 	if (t->retry && (++t->retry & 1023))
 		return -EBUSY;
-	err = fnt__ring_writer_open(&t->w, shm, my_pid, gettid_(), image_id);
-	if ((err == -EBUSY || err == -ENOMEM) && !t->retry && shm->mode == FNT_MODE_LOSSLESS)
+	err = fnt__ring_writer_open(&t->w, shm, &lay, my_pid, gettid_(), image_id);
+	if ((err == -EBUSY || err == -ENOMEM) && !t->retry && lay.mode == FNT_MODE_LOSSLESS)
 		err = wait_ring(t);
 	if (err < 0) {
 		t->nomem = err == -ENOMEM;
@@ -162,10 +165,10 @@ static int open_thread(struct rec_thread *t)
 				fnt__log("no room in /dev/shm for a ring of %lu KB (thread %d): the "
 					 "events of threads without a ring are lost (counted); use a "
 					 "smaller --buffer-size or enlarge /dev/shm",
-					 (unsigned long)(shm->ring_words * 8 / 1024), gettid_());
+					 (unsigned long)(lay.ring_words * 8 / 1024), gettid_());
 		} else if (!t->retry) {
 			fnt__log("no free ring for thread %d (%u rings): its events are lost",
-				 gettid_(), shm->nslots);
+				 gettid_(), lay.nslots);
 		}
 		t->retry = 1;
 		return err;
@@ -280,7 +283,9 @@ static void thresh_exit(const struct fnt_call *c, void *data)
 
 static void copy_str(char *dst, const char *src, size_t n)
 {
-	size_t l = src ? strlen(src) : 0;
+	/* Bounded: src may be a record in the shared region, whose NUL any
+	 * traced process may have overwritten. */
+	size_t l = src ? strnlen(src, n) : 0;
 
 	if (l >= n)
 		l = n - 1;
@@ -315,13 +320,13 @@ static int claim(uint32_t *count, uint32_t max, uint64_t area, size_t size)
 static int add_object(uint32_t image, uint32_t id, const char *path, uint64_t bias,
 		      uint32_t nsites, const uint8_t *bid, size_t bidlen)
 {
-	int i = claim(&shm->nobjects, FNT_SHM_MAX_OBJECTS, shm->objects_off,
+	int i = claim(&shm->nobjects, FNT_SHM_MAX_OBJECTS, lay.objects_off,
 		      sizeof(struct fnt_shm_object));
 	struct fnt_shm_object *o;
 
 	if (i < 0)
 		return i;
-	o = &fnt_shm_objects(shm)[i];
+	o = &fnt_shm_objects(shm, &lay)[i];
 	o->image = image;
 	o->obj_id = id;
 	o->bias = bias;
@@ -343,7 +348,7 @@ static void object_hook(const struct fnt_object_info *obj, int loaded, void *dat
 {
 	char real[PATH_MAX];
 	const char *path = obj->path;
-	struct fnt_shm_object *objs = fnt_shm_objects(shm);
+	struct fnt_shm_object *objs = fnt_shm_objects(shm, &lay);
 	int err;
 
 	if (loaded) {
@@ -402,14 +407,14 @@ static int add_untraced(struct dl_phdr_info *info, size_t size, void *data)
 /* Describes this process image.  Returns its id, -ENOSPC or -ENOMEM. */
 static int add_image(uint32_t parent)
 {
-	int i = claim(&shm->nimages, FNT_SHM_MAX_IMAGES, shm->images_off,
+	int i = claim(&shm->nimages, FNT_SHM_MAX_IMAGES, lay.images_off,
 		      sizeof(struct fnt_shm_image));
 	struct fnt_shm_image *im;
 	ssize_t l;
 
 	if (i < 0)
 		return i;
-	im = &fnt_shm_images(shm)[i];
+	im = &fnt_shm_images(shm, &lay)[i];
 	im->pid = my_pid;
 	im->parent = parent;
 	l = readlink("/proc/self/exe", im->exe, sizeof(im->exe) - 1);
@@ -446,7 +451,7 @@ __attribute__((destructor)) static void recorder_fini(void)
 	n = runtime_skips() - skips_base;
 	skips_base += n;
 	if (n)
-		__atomic_fetch_add(&shm->lost_noslot, n * (shm->tracer == FNT_TRACER_GRAPH ? 2 : 1),
+		__atomic_fetch_add(&shm->lost_noslot, n * (lay.tracer == FNT_TRACER_GRAPH ? 2 : 1),
 				   __ATOMIC_RELAXED);
 }
 
@@ -455,10 +460,8 @@ __attribute__((destructor)) static void recorder_fini(void)
  * than when the process exits. */
 static void retire_previous_image(void)
 {
-	struct fnt_shm_slot *slots = fnt_shm_slots(shm);
-
-	for (uint32_t i = 0; i < shm->nslots; i++) {
-		struct fnt_shm_slot *s = &slots[i];
+	for (uint32_t i = 0; i < lay.nslots; i++) {
+		struct fnt_shm_slot *s = fnt_shm_slot(shm, &lay, i);
 
 		/* Acquire pairs with the release store of ->pid at open. */
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == FNT_SLOT_OWNED &&
@@ -492,22 +495,24 @@ void fnt__recorder_init(void)
 	const char *notrace = fnt__env(FNT_ENV_NOTRACE);
 	fnt_entry_fn entry;
 	fnt_exit_fn exit_fn = NULL;
+	const char *why;
 	int err, id;
 
 	if (!path || !path[0])
 		return;
-	err = fnt__shm_attach(path, &shm);
+	err = fnt__shm_attach(path, &shm, &lay, &why);
 	if (err < 0) {
-		fnt__log("cannot attach the recording buffers %s: %s", path, strerror(-err));
+		fnt__log("cannot attach the recording buffers %s: %s", path,
+			 why ? why : strerror(-err));
 		return;
 	}
 	my_pid = getpid();
-	if (!shm->follow_fork && my_pid != shm->root_pid)
+	if (!lay.follow_fork && my_pid != lay.root_pid)
 		goto fail_unmap;	/* --no-follow-fork: a child exec'd something */
 	own_rings();
-	clock_kind = (int)shm->clock;
-	max_depth = shm->depth;
-	thresh = shm->thresh_ticks;
+	clock_kind = (int)lay.clock;
+	max_depth = lay.depth;
+	thresh = lay.thresh_ticks;
 	if (pthread_key_create(&exit_key, thread_exit) != 0) {
 		fnt__log("cannot record: no pthread key");
 		goto fail_unmap;
@@ -521,7 +526,7 @@ void fnt__recorder_init(void)
 	image_id = (uint32_t)id;
 	rec_on = 1;
 	retire_previous_image();
-	if (shm->tracer == FNT_TRACER_FUNCTION) {
+	if (lay.tracer == FNT_TRACER_FUNCTION) {
 		uint32_t n = 0;
 
 		dl_iterate_phdr(add_untraced, &n);
@@ -530,7 +535,7 @@ void fnt__recorder_init(void)
 	err = fnt_set_object_hook(object_hook, NULL);
 	if (err < 0)
 		goto fail_api;
-	if (shm->tracer == FNT_TRACER_FUNCTION) {
+	if (lay.tracer == FNT_TRACER_FUNCTION) {
 		entry = func_entry;
 	} else if (thresh) {
 		entry = thresh_entry;
@@ -566,7 +571,7 @@ fail_api:
 fail_key:
 	pthread_key_delete(exit_key);
 fail_unmap:
-	fnt__shm_unmap(shm);
+	fnt__shm_unmap(shm, &lay);
 	shm = NULL;
 }
 
@@ -589,7 +594,7 @@ void fnt__recorder_fork_child(void)
 	rt.retry = 0;
 	rt.keyed = 0;
 	my_pid = getpid();
-	if (!shm->follow_fork) {
+	if (!lay.follow_fork) {
 		rec_on = 0;
 		return;
 	}
@@ -607,7 +612,7 @@ void fnt__recorder_fork_child(void)
 	/* The child starts with the parent's objects, under its own image:
 	 * object ids are per process and the child's next dlopen gets an id
 	 * the parent may give to another object. */
-	objs = fnt_shm_objects(shm);
+	objs = fnt_shm_objects(shm, &lay);
 	n = n_my_objs;
 	n_my_objs = 0;
 	for (uint32_t k = 0; k < n; k++) {

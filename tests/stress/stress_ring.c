@@ -29,6 +29,7 @@
 #include "unit/check.h"
 
 static struct fnt_shm_hdr *h;
+static struct fnt_shm_layout L;
 static __thread struct fnt_ring_writer *tw;
 static __thread uint64_t nested_seq;
 static _Atomic int writers_done;
@@ -179,7 +180,7 @@ static void drain(uint32_t i, int last)
 	if (h->mode == FNT_MODE_OVERWRITE) {
 		if (!last)
 			return;
-		fnt__ring_peek_last(h, i, &sp);
+		fnt__ring_peek_last(h, &L, i, &sp);
 		/* Lapped: resynchronize at the first TIME_BASE, which may lie
 		 * in either half of the span (as the recorder does). */
 		if (sp.pos > 0)
@@ -191,7 +192,7 @@ static void drain(uint32_t i, int last)
 				skip++;
 			}
 	} else {
-		fnt__ring_peek(h, i, &sp);
+		fnt__ring_peek(h, &L, i, &sp);
 	}
 	if (skip < sp.na) {
 		feed(&seen[i], sp.a + skip, sp.na - skip);
@@ -199,7 +200,7 @@ static void drain(uint32_t i, int last)
 	} else {
 		feed(&seen[i], sp.b + (skip - sp.na), sp.nb - (skip - sp.na));
 	}
-	fnt__ring_consume(h, i, sp.end);
+	fnt__ring_consume(h, &L, i, sp.end);
 }
 
 static void *reader(void *p)
@@ -238,7 +239,7 @@ static void run(int mode)
 	t.nslots = WRITERS;
 	t.ring_words = 1 << 14;
 	t.reader_pid = getpid();
-	if (fnt__shm_create_anon(&t, &h) < 0) {
+	if (fnt__shm_create_anon(&t, &h, &L) < 0) {
 		perror("shm");
 		exit(1);
 	}
@@ -247,7 +248,7 @@ static void run(int mode)
 	writers_done = 0;
 	for (int i = 0; i < WRITERS; i++) {
 		fnt__ev_decoder_init(&seen[i].dec, 0);
-		if (fnt__ring_writer_open(&wr[i].w, h, getpid(), 100 + i, 0) < 0) {
+		if (fnt__ring_writer_open(&wr[i].w, h, &L, getpid(), 100 + i, 0) < 0) {
 			fprintf(stderr, "no ring\n");
 			exit(1);
 		}
@@ -263,7 +264,7 @@ static void run(int mode)
 	pthread_join(rd, NULL);
 
 	for (uint32_t i = 0; i < WRITERS; i++) {
-		struct fnt_shm_slot *slot = &fnt_shm_slots(h)[i];
+		struct fnt_shm_slot *slot = fnt_shm_slot(h, &L, i);
 		struct seen *s = &seen[i];
 		uint64_t written = wr[i].written + wr[i].nested_written, read, lost;
 
@@ -303,7 +304,7 @@ static void run(int mode)
 		fprintf(stderr, "%s: nothing lost: the test did not overrun the rings\n", names[mode]);
 		check_failures++;
 	}
-	fnt__shm_unmap(h);
+	fnt__shm_unmap(h, &L);
 }
 
 int main(void)

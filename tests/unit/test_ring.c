@@ -15,6 +15,9 @@
 
 #include "unit/check.h"
 
+/* The layout of the region made last (the tests use one at a time). */
+static struct fnt_shm_layout L;
+
 static struct fnt_shm_hdr *make(int mode, uint64_t words, uint32_t nslots)
 {
 	struct fnt_shm_hdr t, *h;
@@ -25,7 +28,7 @@ static struct fnt_shm_hdr *make(int mode, uint64_t words, uint32_t nslots)
 	t.ring_words = words;
 	t.clock = FNT_CLOCK_MONO;
 	t.reader_pid = getpid();
-	if (fnt__shm_create_anon(&t, &h) < 0) {
+	if (fnt__shm_create_anon(&t, &h, &L) < 0) {
 		perror("shm");
 		exit(1);
 	}
@@ -68,10 +71,10 @@ static void drain(struct fnt_shm_hdr *h, uint32_t i, struct seen *s)
 {
 	struct fnt_ring_span sp;
 
-	fnt__ring_peek(h, i, &sp);
+	fnt__ring_peek(h, &L, i, &sp);
 	feed(s, sp.a, sp.na);
 	feed(s, sp.b, sp.nb);
-	fnt__ring_consume(h, i, sp.end);
+	fnt__ring_consume(h, &L, i, sp.end);
 }
 
 static void test_encoding(void)
@@ -179,7 +182,7 @@ static void test_lossless(void)
 	a.h = h;
 	a.s.order_ok = 1;
 	fnt__ev_decoder_init(&a.s.dec, 0);
-	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, &L, getpid(), 1, 0), 0);
 	pthread_create(&t, NULL, reader, &a);
 	write_n(&w, n, &lost);
 	a.stop = 1;
@@ -189,8 +192,8 @@ static void test_lossless(void)
 	CHECK_EQ(a.s.lost, 0);
 	CHECK_EQ(a.s.first_idx, 0);
 	CHECK(a.s.order_ok);
-	CHECK_EQ(fnt_shm_slots(h)[0].lost, 0);
-	fnt__shm_unmap(h);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->lost, 0);
+	fnt__shm_unmap(h, &L);
 }
 
 static void test_drop(void)
@@ -203,10 +206,10 @@ static void test_drop(void)
 	memset(&s, 0, sizeof(s));
 	s.order_ok = 1;
 	fnt__ev_decoder_init(&s.dec, 0);
-	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, &L, getpid(), 1, 0), 0);
 	write_n(&w, n, &lost);
 	CHECK(lost > 0);
-	CHECK_EQ(fnt_shm_slots(h)[0].lost, lost);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->lost, lost);
 	drain(h, 0, &s);
 	/* The oldest are kept, in order, from the first. */
 	CHECK_EQ(s.first_idx, 0);
@@ -219,13 +222,13 @@ static void test_drop(void)
 	drain(h, 0, &s);
 	CHECK_EQ(s.lost, lost);
 	CHECK_EQ(s.events, n - lost + 1);
-	fnt__shm_unmap(h);
+	fnt__shm_unmap(h, &L);
 }
 
 static void test_overwrite(void)
 {
 	struct fnt_shm_hdr *h = make(FNT_MODE_OVERWRITE, 4096, 1);
-	struct fnt_shm_slot *slot = &fnt_shm_slots(h)[0];
+	struct fnt_shm_slot *slot = fnt_shm_slot(h, &L, 0);
 	struct fnt_ring_writer w;
 	struct fnt_ring_span sp;
 	struct seen s;
@@ -234,10 +237,10 @@ static void test_overwrite(void)
 	memset(&s, 0, sizeof(s));
 	s.order_ok = 1;
 	fnt__ev_decoder_init(&s.dec, 0);
-	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, &L, getpid(), 1, 0), 0);
 	write_n(&w, n, &lost);
 	CHECK_EQ(lost, 0);
-	fnt__ring_peek_last(h, 0, &sp);
+	fnt__ring_peek_last(h, &L, 0, &sp);
 	CHECK_EQ(sp.na + sp.nb, 4096);
 	CHECK_EQ(sp.end, slot->commit);
 	/* Resynchronize at the first TIME_BASE, as the recorder does. */
@@ -253,7 +256,7 @@ static void test_overwrite(void)
 	CHECK(s.events > 4096 - FNT_RING_PAGE - 64);
 	written = sp.end - slot->ext_words;
 	CHECK_EQ(written, n);
-	fnt__shm_unmap(h);
+	fnt__shm_unmap(h, &L);
 }
 
 static void test_slots(void)
@@ -261,22 +264,22 @@ static void test_slots(void)
 	struct fnt_shm_hdr *h = make(FNT_MODE_LOSSLESS, 2048, 2);
 	struct fnt_ring_writer a, b, c;
 
-	CHECK_EQ(fnt__ring_writer_open(&a, h, getpid(), 1, 0), 0);
-	CHECK_EQ(fnt__ring_writer_open(&b, h, getpid(), 2, 0), 0);
-	CHECK_EQ(fnt__ring_writer_open(&c, h, getpid(), 3, 0), -EBUSY);
+	CHECK_EQ(fnt__ring_writer_open(&a, h, &L, getpid(), 1, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&b, h, &L, getpid(), 2, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&c, h, &L, getpid(), 3, 0), -EBUSY);
 	CHECK(a.slot != b.slot);
-	CHECK(fnt_shm_slots(h)[0].stream != fnt_shm_slots(h)[1].stream);
+	CHECK(fnt_shm_slot(h, &L, 0)->stream != fnt_shm_slot(h, &L, 1)->stream);
 	fnt_ring_emit(&a, FNT_EV_ENTRY, 1, 1, 100, 0);
 	fnt__ring_writer_close(&a);
-	CHECK_EQ(fnt_shm_slots(h)[0].state, FNT_SLOT_RETIRED);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->state, FNT_SLOT_RETIRED);
 	/* Retired, not yet drained: still taken. */
-	CHECK_EQ(fnt__ring_writer_open(&c, h, getpid(), 3, 0), -EBUSY);
-	fnt__ring_free(h, 0);
-	CHECK_EQ(fnt__ring_writer_open(&c, h, getpid(), 3, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&c, h, &L, getpid(), 3, 0), -EBUSY);
+	fnt__ring_free(h, &L, 0);
+	CHECK_EQ(fnt__ring_writer_open(&c, h, &L, getpid(), 3, 0), 0);
 	CHECK_EQ(c.slot_index, 0);
 	CHECK_EQ(c.head, 0);
-	CHECK_EQ(fnt_shm_slots(h)[0].stream, 2);
-	fnt__shm_unmap(h);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->stream, 2);
+	fnt__shm_unmap(h, &L);
 }
 
 /*
@@ -296,13 +299,13 @@ static void test_recover(void)
 	memset(&s, 0, sizeof(s));
 	s.order_ok = 1;
 	fnt__ev_decoder_init(&s.dec, 0);
-	CHECK_EQ(fnt__ring_writer_open(&w, h, getpid(), 1, 0), 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, &L, getpid(), 1, 0), 0);
 	for (uint32_t i = 0; i < 10; i++)
 		fnt_ring_emit(&w, FNT_EV_ENTRY, 1, i, 1000 + i * 10, 0);
 	/* Recovering a writer that is not in a write changes nothing. */
-	commit = fnt_shm_slots(h)[0].commit;
+	commit = fnt_shm_slot(h, &L, 0)->commit;
 	fnt__ring_writer_recover(&w);
-	CHECK_EQ(fnt_shm_slots(h)[0].commit, commit);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->commit, commit);
 
 	w.nest = 1;
 	w.buf[w.head & w.mask] = fnt_ev_make(FNT_EV_ENTRY, 5, 1, 777);
@@ -312,7 +315,7 @@ static void test_recover(void)
 	w.base_pos = w.head;
 	fnt__ring_writer_recover(&w);
 	CHECK_EQ(w.nest, 0);
-	CHECK_EQ(fnt_shm_slots(h)[0].commit, w.head);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->commit, w.head);
 	for (uint32_t i = 10; i < 20; i++)
 		fnt_ring_emit(&w, FNT_EV_ENTRY, 1, i, 2000 + i * 10, 0);
 	drain(h, 0, &s);
@@ -321,7 +324,7 @@ static void test_recover(void)
 	CHECK_EQ(s.first_idx, 0);
 	CHECK_EQ(s.last_ticks, 2000 + 19 * 10);
 	CHECK_EQ(s.lost, 0);
-	fnt__shm_unmap(h);
+	fnt__shm_unmap(h, &L);
 }
 
 static void test_clock(void)

@@ -197,9 +197,9 @@ static void test_truncation(const char *path, const uint8_t *data, size_t size)
 	}
 	/* Cut in the middle of the last chunk's words: its first word is
 	 * back.  The full file has 12 events; the last chunk (2 words) is
-	 * followed by 2 records (8 and 40 bytes with headers). */
+	 * followed by 2 records (8 bytes, and END, with headers). */
 	{
-		size_t cut = size - (16 + 8) - (16 + 40) - 8;	/* one word short */
+		size_t cut = size - (16 + 8) - (16 + sizeof(struct fnt_tf_end)) - 8;	/* one word short */
 		FILE *f = fopen(tpath, "w");
 		struct fnt_tf tf;
 		uint64_t events, lost;
