@@ -5,7 +5,7 @@
 #   make test       every test (tests/run.sh prints "N passed, N failed")
 #   make demo       build the example, record it, replay and report
 #   make bench      benchmarks against uftrace and XRay -> BENCHMARKS.md
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (binary, library, header, pkg-config, man pages)
 #   make SAN=1 ...  the same with ASan+UBSan (build-san/)
 
 CC      ?= gcc
@@ -102,16 +102,27 @@ demo: $(LIB) $(BIN)
 bench: $(LIB) $(BIN)
 	O=$(O) bash bench/run.sh
 
-install: $(LIB) $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+# The man pages are made from the binary's own help (scripts/mkman.sh), so
+# they cannot drift from what the commands accept.
+MAN_DIR := $(O)/man
+$(MAN_DIR)/.stamp: $(BIN) scripts/mkman.sh man/fntrace.1.in man/cmd.1.in
+	bash scripts/mkman.sh $(BIN) $(MAN_DIR) && touch $@
+man: $(MAN_DIR)/.stamp
+
+install: $(LIB) $(BIN) $(MAN_DIR)/.stamp
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fntrace
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libfntrace.so
 	install -m 644 include/fntrace.h $(DESTDIR)$(PREFIX)/include/fntrace.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$($(BIN) --version | awk '{ print $$2 }')|" \
+		man/fntrace.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/fntrace.pc
+	install -m 644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all test test-tsan demo bench install clean
+.PHONY: all test test-tsan demo bench install man clean
 
 # Set-up: the packages "make demo", "make test" and "make bench" need.
 include mk/deps.mk
