@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -167,6 +169,59 @@ static int reserve_fixed(int fd, const struct fnt_shm_hdr *h)
 	return 0;
 }
 
+/* The creator's descriptor of its region, flock()ed (see create_locked()). */
+static int creator_fd = -1;
+
+/*
+ * Creates the region's file, already locked: the creator holds an
+ * exclusive flock() on it for as long as it lives (the lock belongs to the
+ * open file description, so it is seen from every PID namespace sharing
+ * /dev/shm, and the kernel drops it when the creator dies, however it
+ * dies).  Another fntrace process removes a region only if it can take
+ * that lock: the pid in the name proves nothing across namespaces.  The
+ * file is made unnamed (O_TMPFILE), locked, then linked under its name,
+ * so no one ever sees it named and unlocked; where O_TMPFILE is not
+ * supported it is created by name and locked at once.  Returns the
+ * descriptor or -errno (-EEXIST: the name is taken).
+ */
+static int create_locked(const char *path)
+{
+	char dir[FNT_SHM_PATH_MAX], proc[64];
+	const char *slash = strrchr(path, '/');
+	int fd = -1, err;
+
+	if (slash && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = 0;
+		fd = open(slash == path ? "/" : dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	}
+	if (fd >= 0) {
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+			return fd;
+		err = -errno;
+		close(fd);
+		if (err == -EEXIST)
+			return err;
+		/* No /proc, say: by name. */
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = -errno;
+		unlink(path);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
 		    struct fnt_shm_layout *l)
 {
@@ -175,9 +230,9 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
 	void *p;
 	int fd, err;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = create_locked(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (ftruncate(fd, (off_t)size) < 0) {
 		err = -errno;
 		goto fail_unlink;
@@ -190,7 +245,11 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
 		err = -errno;
 		goto fail_unlink;
 	}
-	close(fd);
+	/* Kept open, and locked, for the creator's whole life (see
+	 * create_locked()). */
+	if (creator_fd >= 0)
+		close(creator_fd);
+	creator_fd = fd;
 	init_hdr(p, tmpl);
 	/* The creator's layout is the one it computed, not one read back
 	 * from the shared header (a traced process may have changed it by

@@ -201,8 +201,10 @@ int fnt__shm_check(const struct fnt_shm_hdr *copy, uint64_t real_size, struct fn
 /* Creates the shared file (named in path, of size from the layout), reserves
  * its header, slots and first metadata records (fnt__shm_reserved_size()
  * bytes in all) and maps it; fills the header from *tmpl and *l with its
- * layout.  Returns 0 or -errno (-ENOSPC: /dev/shm has no room for the
- * reserved part). */
+ * layout.  The file is flock()ed (LOCK_EX) by the caller for the rest of
+ * its life, through a descriptor kept open (close-on-exec): a region whose
+ * lock can be taken has no live creator, in any PID namespace.  Returns 0
+ * or -errno (-ENOSPC: /dev/shm has no room for the reserved part). */
 int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
 		    struct fnt_shm_layout *l);
 /* Maps an existing region, checks its header (fnt__shm_check) and fills *l.
