@@ -43,7 +43,9 @@
 #include "runtime/recorder.h"
 
 #define DEFAULT_BUFSIZE (1u << 20)
-#define DEFAULT_RINGS 1024	/* sparse: an unused ring costs no memory */
+/* The address space all rings may span (sparse: an unused ring costs no
+ * memory): 65536 rings of up to 16 MB, fewer of larger ones. */
+#define MAX_RINGS_BYTES (1ull << 40)
 
 void fnt__record_usage(const char *cmd, FILE *f)
 {
@@ -424,12 +426,18 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	tmpl.follow_fork = o->follow_fork;
 	tmpl.reader_pid = getpid();
 	tmpl.depth = o->tracer == FNT_TRACER_GRAPH ? o->depth : 0;
-	tmpl.nslots = DEFAULT_RINGS;
-	if (getenv("FNTRACE_RINGS"))
-		tmpl.nslots = (uint32_t)strtoul(getenv("FNTRACE_RINGS"), NULL, 10);
-	if (tmpl.nslots < 1 || tmpl.nslots > 65536)
-		tmpl.nslots = DEFAULT_RINGS;
 	tmpl.ring_words = pow2_words(o->bufsize);
+	/* Rings are handed out on demand (shm.h): the count is a ceiling,
+	 * and costs address space only, within MAX_RINGS_BYTES. */
+	tmpl.nslots = FNT_SHM_MAX_SLOTS;
+	if (tmpl.ring_words * 8 * tmpl.nslots > MAX_RINGS_BYTES)
+		tmpl.nslots = (uint32_t)(MAX_RINGS_BYTES / (tmpl.ring_words * 8));
+	if (getenv("FNTRACE_RINGS")) {
+		unsigned long n = strtoul(getenv("FNTRACE_RINGS"), NULL, 10);
+
+		if (n >= 1 && n <= tmpl.nslots)
+			tmpl.nslots = (uint32_t)n;
+	}
 
 	/* Calibrate first: the threshold is in ticks. */
 	memset(&ck, 0, sizeof(ck));

@@ -128,6 +128,7 @@ static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
 	h->nimages = h->nobjects = h->nstreams = 0;
 	h->lost_noslot = h->lost_noreader = h->lost_nomem = 0;
 	h->nomem_threads = 0;
+	h->nslots_used = 0;
 	h->kick = 0;
 	h->drained = 0;
 	h->waiters = 0;
@@ -136,12 +137,21 @@ static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
 	__atomic_store_n(&h->magic, FNT_SHM_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* The slot entries reserved at creation; the others are reserved by the
+ * thread that takes them first (see shm.h). */
+static uint64_t fixed_slots_size(const struct fnt_shm_hdr *h)
+{
+	uint32_t n = h->nslots < FNT_SHM_FIXED_SLOTS ? h->nslots : FNT_SHM_FIXED_SLOTS;
+
+	return align_up(sizeof(struct fnt_shm_slot) * n, PAGE);
+}
+
 uint64_t fnt__shm_reserved_size(const struct fnt_shm_hdr *h)
 {
 	return h->images_off +
 	       align_up(sizeof(struct fnt_shm_image) * FNT_SHM_RESERVED_IMAGES, PAGE) +
 	       align_up(sizeof(struct fnt_shm_object) * FNT_SHM_RESERVED_OBJECTS, PAGE) +
-	       (h->rings_off - h->slots_off);
+	       fixed_slots_size(h);
 }
 
 /* Allocates the parts of a new region that are written before any
@@ -154,7 +164,7 @@ static int reserve_fixed(int fd, const struct fnt_shm_hdr *h)
 			     align_up(sizeof(struct fnt_shm_image) * FNT_SHM_RESERVED_IMAGES, PAGE)) },
 		{ (off_t)h->objects_off,
 		  (off_t)align_up(sizeof(struct fnt_shm_object) * FNT_SHM_RESERVED_OBJECTS, PAGE) },
-		{ (off_t)h->slots_off, (off_t)(h->rings_off - h->slots_off) },
+		{ (off_t)h->slots_off, (off_t)fixed_slots_size(h) },
 	};
 
 	for (int i = 0; i < 3; i++) {
