@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -42,7 +43,9 @@
 #include "runtime/recorder.h"
 
 #define DEFAULT_BUFSIZE (1u << 20)
-#define DEFAULT_RINGS 1024	/* sparse: an unused ring costs no memory */
+/* The address space all rings may span (sparse: an unused ring costs no
+ * memory): 65536 rings of up to 16 MB, fewer of larger ones. */
+#define MAX_RINGS_BYTES (1ull << 40)
 
 void fnt__record_usage(const char *cmd, FILE *f)
 {
@@ -332,7 +335,11 @@ static void write_info(struct fnt_tf_writer *w, const struct fnt_rec_opts *o, ch
 }
 
 /* Regions of fntrace processes that died without cleaning up (SIGKILL):
- * removed here, since nothing else would. */
+ * removed here, since nothing else would.  Dead means the creator's
+ * flock() on the file can be taken (see fnt__shm_create()): the pid in the
+ * name is no proof, since a recording in another PID namespace sharing
+ * /dev/shm (a container run with --ipc=host) has a pid that means nothing
+ * here.  Only our own files: root removes no one else's. */
 static void remove_stale_regions(void)
 {
 	DIR *d = opendir("/dev/shm");
@@ -341,15 +348,20 @@ static void remove_stale_regions(void)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char path[300];
-		int pid;
+		struct stat st, now;
+		int pid, fd;
 
 		if (sscanf(de->d_name, "fntrace-%d-", &pid) != 1 || pid <= 0)
 			continue;
-		if (kill(pid, 0) < 0 && errno == ESRCH) {
-			snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
-			unlink(path);
-		}
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid() &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+			unlinkat(dirfd(d), de->d_name, 0);
+		close(fd);
 	}
 	closedir(d);
 }
@@ -414,12 +426,18 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	tmpl.follow_fork = o->follow_fork;
 	tmpl.reader_pid = getpid();
 	tmpl.depth = o->tracer == FNT_TRACER_GRAPH ? o->depth : 0;
-	tmpl.nslots = DEFAULT_RINGS;
-	if (getenv("FNTRACE_RINGS"))
-		tmpl.nslots = (uint32_t)strtoul(getenv("FNTRACE_RINGS"), NULL, 10);
-	if (tmpl.nslots < 1 || tmpl.nslots > 65536)
-		tmpl.nslots = DEFAULT_RINGS;
 	tmpl.ring_words = pow2_words(o->bufsize);
+	/* Rings are handed out on demand (shm.h): the count is a ceiling,
+	 * and costs address space only, within MAX_RINGS_BYTES. */
+	tmpl.nslots = FNT_SHM_MAX_SLOTS;
+	if (tmpl.ring_words * 8 * tmpl.nslots > MAX_RINGS_BYTES)
+		tmpl.nslots = (uint32_t)(MAX_RINGS_BYTES / (tmpl.ring_words * 8));
+	if (getenv("FNTRACE_RINGS")) {
+		unsigned long n = strtoul(getenv("FNTRACE_RINGS"), NULL, 10);
+
+		if (n >= 1 && n <= tmpl.nslots)
+			tmpl.nslots = (uint32_t)n;
+	}
 
 	/* Calibrate first: the threshold is in ticks. */
 	memset(&ck, 0, sizeof(ck));

@@ -554,6 +554,28 @@ static void check_size(struct fnt_consumer *d)
 	}
 }
 
+/* The slots to look at: those handed out so far (shm.h, "Rings on
+ * demand"), so that a drain costs what the used rings cost.  The count is
+ * shared, so anyone may have raised it: the entries past the ones seen
+ * are reserved here before they are read (reading a sparse page tmpfs
+ * cannot supply would raise SIGBUS); if they cannot be, they wait. */
+static void grow_slots(struct fnt_consumer *d)
+{
+	uint32_t n = fnt__ring_slots_used(d->h, &d->lay);
+	int err = 0;
+
+	if (n <= d->slots_used)
+		return;
+	if (d->fd >= 0 && n > FNT_SHM_FIXED_SLOTS) {
+		do
+			err = fallocate(d->fd, 0, (off_t)d->lay.slots_off,
+					(off_t)(n * sizeof(struct fnt_shm_slot))) < 0 ? errno : 0;
+		while (err == EINTR);
+	}
+	if (!err)
+		d->slots_used = n;
+}
+
 uint64_t fnt__consumer_drain(struct fnt_consumer *d, int final)
 {
 	uint64_t now = fnt_clock_mono_ns(), n = 0;
@@ -564,7 +586,8 @@ uint64_t fnt__consumer_drain(struct fnt_consumer *d, int final)
 	check_size(d);
 	check_header(d);
 	scan_meta(d);
-	for (uint32_t i = 0; i < d->lay.nslots; i++)
+	grow_slots(d);
+	for (uint32_t i = 0; i < d->slots_used; i++)
 		n += drain_slot(d, i, final, check);
 	if (n)
 		fnt__ring_drained(d->h);

@@ -41,6 +41,7 @@ struct fnt_consumer {
 	unsigned warnings;
 	uint64_t header_damaged;	/* times the header was found changed */
 	int bus_faults_seen;
+	uint32_t slots_used;	/* slots handed out, as far as drains look */
 };
 
 /* Sets up a consumer of region h, of layout *lay (as its creator computed

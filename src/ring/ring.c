@@ -27,67 +27,96 @@ static inline void zero_words(void *p, size_t bytes)
 		q[i] = 0;
 }
 
+/* Sets up the writer of slot i, just taken (OWNED, backed). */
+static void take(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
+		 const struct fnt_shm_layout *lay, uint32_t i, int pid, int tid, uint32_t image)
+{
+	struct fnt_shm_slot *s = fnt_shm_slot(hdr, lay, i);
+
+	s->image = image;
+	s->tid = tid;
+	s->ext_words = 0;
+	s->lost = 0;
+	s->kicked = 0;
+	s->stream = __atomic_fetch_add(&hdr->nstreams, 1, __ATOMIC_RELAXED);
+	/* The reader takes pid > 0 as "set up"; release pairs with its
+	 * acquire load of ->pid. */
+	__atomic_store_n(&s->pid, pid, __ATOMIC_RELEASE);
+
+	zero_words(w, sizeof(*w));
+	w->hdr = hdr;
+	w->slot = s;
+	w->slot_index = i;
+	w->buf = fnt_shm_ring(hdr, lay, i);
+	w->size = lay->ring_words;
+	w->mask = lay->ring_words - 1;
+	w->mode = lay->mode;
+	w->reader_pid = lay->reader_pid;
+	w->head = s->commit;
+	w->limit = s->tail + w->size / 2;
+	/* Forces a TIME_BASE (and a CALLER) as the first words. */
+	w->base_pos = w->head - FNT_RING_PAGE;
+}
+
+uint32_t fnt__ring_slots_used(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay)
+{
+	uint32_t n = __atomic_load_n(&hdr->nslots_used, __ATOMIC_ACQUIRE);
+
+	return n < lay->nslots ? n : lay->nslots;
+}
+
 int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
 			  const struct fnt_shm_layout *lay, int pid, int tid, uint32_t image)
 {
-	int nomem = 0;
+	uint32_t used = fnt__ring_slots_used(hdr, lay), i;
 
-	for (uint32_t i = 0; i < lay->nslots; i++) {
+	/* A ring used before, drained and freed by the reader. */
+	for (i = 0; i < used; i++) {
 		struct fnt_shm_slot *s = fnt_shm_slot(hdr, lay, i);
 		uint32_t expect = FNT_SLOT_FREE;
 
-		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != FNT_SLOT_FREE)
-			continue;
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != FNT_SLOT_FREE ||
+		    !__atomic_load_n(&s->backed, __ATOMIC_ACQUIRE))
+			continue;	/* taken, or its first owner is setting it up */
 		/* Acquire pairs with the reader's release store of FREE in
 		 * fnt__ring_free(): its reset of commit/tail is visible. */
 		if (!__atomic_compare_exchange_n(&s->state, &expect, FNT_SLOT_OWNED, 0,
 						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
-		/*
-		 * A ring never used is sparse: reserve its memory before the
-		 * first store, which would otherwise raise SIGBUS in this
-		 * thread when /dev/shm is full.  One attempt per call: after a
-		 * failure only rings used before (hence backed) are taken.
-		 * The reader ignores the slot until ->pid is set, so giving it
-		 * back is just a store of FREE.
-		 */
-		if (!__atomic_load_n(&s->backed, __ATOMIC_RELAXED)) {
-			if (nomem ||
-			    fnt__shm_reserve(hdr,
-					     (uint64_t)((char *)fnt_shm_ring(hdr, lay, i) - (char *)hdr),
-					     lay->ring_words * 8) < 0) {
-				nomem = 1;
-				__atomic_store_n(&s->state, FNT_SLOT_FREE, __ATOMIC_RELEASE);
-				continue;
-			}
-			__atomic_store_n(&s->backed, 1, __ATOMIC_RELAXED);
-		}
-		s->image = image;
-		s->tid = tid;
-		s->ext_words = 0;
-		s->lost = 0;
-		s->kicked = 0;
-		s->stream = __atomic_fetch_add(&hdr->nstreams, 1, __ATOMIC_RELAXED);
-		/* The reader takes pid > 0 as "set up"; release pairs with its
-		 * acquire load of ->pid. */
-		__atomic_store_n(&s->pid, pid, __ATOMIC_RELEASE);
-
-		zero_words(w, sizeof(*w));
-		w->hdr = hdr;
-		w->slot = s;
-		w->slot_index = i;
-		w->buf = fnt_shm_ring(hdr, lay, i);
-		w->size = lay->ring_words;
-		w->mask = lay->ring_words - 1;
-		w->mode = lay->mode;
-		w->reader_pid = lay->reader_pid;
-		w->head = s->commit;
-		w->limit = s->tail + w->size / 2;
-		/* Forces a TIME_BASE (and a CALLER) as the first words. */
-		w->base_pos = w->head - FNT_RING_PAGE;
+		take(w, hdr, lay, i, pid, tid, image);
 		return 0;
 	}
-	return nomem ? -ENOMEM : -EBUSY;
+	/*
+	 * None: the next slot never used.  Its entry and its ring are sparse:
+	 * reserve their memory before the first store, which would otherwise
+	 * raise SIGBUS in this thread when /dev/shm is full, and only then
+	 * take its index, so that every slot below the count is backed.
+	 */
+	for (i = __atomic_load_n(&hdr->nslots_used, __ATOMIC_RELAXED);;) {
+		struct fnt_shm_slot *s;
+		uint32_t expect = FNT_SLOT_FREE;
+
+		if (i >= lay->nslots)
+			return -EBUSY;
+		s = fnt_shm_slot(hdr, lay, i);
+		if (fnt__shm_reserve(hdr, (uint64_t)((char *)s - (char *)hdr), sizeof(*s)) < 0 ||
+		    fnt__shm_reserve(hdr, (uint64_t)((char *)fnt_shm_ring(hdr, lay, i) - (char *)hdr),
+				     lay->ring_words * 8) < 0)
+			return -ENOMEM;
+		if (!__atomic_compare_exchange_n(&hdr->nslots_used, &i, i + 1, 0, __ATOMIC_RELEASE,
+						 __ATOMIC_RELAXED))
+			continue;	/* i is the count now */
+		/* Ours alone: no one takes a slot before ->backed is set.
+		 * (The cmpxchg only guards against a scribbled count.) */
+		if (!__atomic_compare_exchange_n(&s->state, &expect, FNT_SLOT_OWNED, 0,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			i = __atomic_load_n(&hdr->nslots_used, __ATOMIC_RELAXED);
+			continue;
+		}
+		__atomic_store_n(&s->backed, 1, __ATOMIC_RELEASE);
+		take(w, hdr, lay, i, pid, tid, image);
+		return 0;
+	}
 }
 
 void fnt__ring_writer_recover(struct fnt_ring_writer *w)

@@ -102,11 +102,14 @@ static inline int fnt_local_cmpxchg(uint64_t *p, uint64_t old, uint64_t new_)
 
 #define fnt_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
-/* Takes a free ring for the calling thread, reserving its memory the first
- * time the ring is used.  Returns 0, -EBUSY when every ring is taken, or
- * -ENOMEM when the free rings left have no memory and none can be had. */
+/* Takes a free ring for the calling thread: one used before and freed, or
+ * else the next one never used, whose memory it reserves first (see shm.h,
+ * "Rings on demand").  Returns 0, -EBUSY when all nslots rings are taken,
+ * or -ENOMEM when no ring is free and no memory for a new one can be had. */
 int fnt__ring_writer_open(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
 			  const struct fnt_shm_layout *lay, int pid, int tid, uint32_t image);
+/* Slots handed out so far (the shared count, bounded by lay->nslots). */
+uint32_t fnt__ring_slots_used(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay);
 /* Hands the ring to the reader for a last drain; the thread writes no more. */
 void fnt__ring_writer_close(struct fnt_ring_writer *w);
 /* Makes a writer usable again after its thread abandoned a write midway

@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -126,6 +128,7 @@ static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
 	h->nimages = h->nobjects = h->nstreams = 0;
 	h->lost_noslot = h->lost_noreader = h->lost_nomem = 0;
 	h->nomem_threads = 0;
+	h->nslots_used = 0;
 	h->kick = 0;
 	h->drained = 0;
 	h->waiters = 0;
@@ -134,12 +137,21 @@ static void init_hdr(struct fnt_shm_hdr *h, const struct fnt_shm_hdr *tmpl)
 	__atomic_store_n(&h->magic, FNT_SHM_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* The slot entries reserved at creation; the others are reserved by the
+ * thread that takes them first (see shm.h). */
+static uint64_t fixed_slots_size(const struct fnt_shm_hdr *h)
+{
+	uint32_t n = h->nslots < FNT_SHM_FIXED_SLOTS ? h->nslots : FNT_SHM_FIXED_SLOTS;
+
+	return align_up(sizeof(struct fnt_shm_slot) * n, PAGE);
+}
+
 uint64_t fnt__shm_reserved_size(const struct fnt_shm_hdr *h)
 {
 	return h->images_off +
 	       align_up(sizeof(struct fnt_shm_image) * FNT_SHM_RESERVED_IMAGES, PAGE) +
 	       align_up(sizeof(struct fnt_shm_object) * FNT_SHM_RESERVED_OBJECTS, PAGE) +
-	       (h->rings_off - h->slots_off);
+	       fixed_slots_size(h);
 }
 
 /* Allocates the parts of a new region that are written before any
@@ -152,7 +164,7 @@ static int reserve_fixed(int fd, const struct fnt_shm_hdr *h)
 			     align_up(sizeof(struct fnt_shm_image) * FNT_SHM_RESERVED_IMAGES, PAGE)) },
 		{ (off_t)h->objects_off,
 		  (off_t)align_up(sizeof(struct fnt_shm_object) * FNT_SHM_RESERVED_OBJECTS, PAGE) },
-		{ (off_t)h->slots_off, (off_t)(h->rings_off - h->slots_off) },
+		{ (off_t)h->slots_off, (off_t)fixed_slots_size(h) },
 	};
 
 	for (int i = 0; i < 3; i++) {
@@ -167,6 +179,59 @@ static int reserve_fixed(int fd, const struct fnt_shm_hdr *h)
 	return 0;
 }
 
+/* The creator's descriptor of its region, flock()ed (see create_locked()). */
+static int creator_fd = -1;
+
+/*
+ * Creates the region's file, already locked: the creator holds an
+ * exclusive flock() on it for as long as it lives (the lock belongs to the
+ * open file description, so it is seen from every PID namespace sharing
+ * /dev/shm, and the kernel drops it when the creator dies, however it
+ * dies).  Another fntrace process removes a region only if it can take
+ * that lock: the pid in the name proves nothing across namespaces.  The
+ * file is made unnamed (O_TMPFILE), locked, then linked under its name,
+ * so no one ever sees it named and unlocked; where O_TMPFILE is not
+ * supported it is created by name and locked at once.  Returns the
+ * descriptor or -errno (-EEXIST: the name is taken).
+ */
+static int create_locked(const char *path)
+{
+	char dir[FNT_SHM_PATH_MAX], proc[64];
+	const char *slash = strrchr(path, '/');
+	int fd = -1, err;
+
+	if (slash && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = 0;
+		fd = open(slash == path ? "/" : dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	}
+	if (fd >= 0) {
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+			return fd;
+		err = -errno;
+		close(fd);
+		if (err == -EEXIST)
+			return err;
+		/* No /proc, say: by name. */
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = -errno;
+		unlink(path);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
 		    struct fnt_shm_layout *l)
 {
@@ -175,9 +240,9 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
 	void *p;
 	int fd, err;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = create_locked(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (ftruncate(fd, (off_t)size) < 0) {
 		err = -errno;
 		goto fail_unlink;
@@ -190,7 +255,11 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
 		err = -errno;
 		goto fail_unlink;
 	}
-	close(fd);
+	/* Kept open, and locked, for the creator's whole life (see
+	 * create_locked()). */
+	if (creator_fd >= 0)
+		close(creator_fd);
+	creator_fd = fd;
 	init_hdr(p, tmpl);
 	/* The creator's layout is the one it computed, not one read back
 	 * from the shared header (a traced process may have changed it by

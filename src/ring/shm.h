@@ -31,6 +31,17 @@
  * index with an atomic add, fills the record, then sets ->ready with a
  * release store that pairs with the reader's acquire load of ->ready.
  *
+ * Rings on demand: the region has room for nslots rings (65536 by default,
+ * FNTRACE_RINGS), but only address space until a thread needs one.  Slots
+ * [0, nslots_used) were handed out once; a thread takes a free one of
+ * those (backed, drained by the reader) or, if there is none, the next
+ * one: it reserves that slot's entry and its ring, then takes its index
+ * with a cmpxchg on nslots_used (as the metadata records are claimed), so
+ * every slot below the count is backed, or about to be: a thread skips a
+ * free slot whose ->backed is not set yet.  The reader reads slots below
+ * the count only, so a drain costs what the used slots cost, however large
+ * nslots.  The first FNT_SHM_FIXED_SLOTS entries are reserved up front.
+ *
  * A slot (one ring) goes FREE -> OWNED (cmpxchg by the thread that takes it)
  * -> RETIRED (by that thread at exit) -> FREE (by the reader, once drained).
  * A slot OWNED by a process that died is drained and freed by the reader.
@@ -42,7 +53,7 @@
 #include <stdint.h>
 
 #define FNT_SHM_MAGIC 0x31304d4853544e46ull	/* "FNTSHM01" */
-#define FNT_SHM_VERSION 2
+#define FNT_SHM_VERSION 3
 #define FNT_SHM_MAX_IMAGES 16384	/* process images: forks and execs */
 #define FNT_SHM_MAX_OBJECTS 131072	/* sparse: untouched records cost nothing */
 #define FNT_SHM_PATH_MAX 512
@@ -89,6 +100,10 @@ struct fnt_shm_hdr {
 	uint32_t nobjects;
 	uint32_t nstreams;
 	uint32_t nomem_threads;	/* threads that found no memory for a ring */
+	/* Slots handed out so far (see "Rings on demand" above): slots at
+	 * and past it were never used, and the reader does not look at them. */
+	uint32_t nslots_used;
+	uint32_t pad1;
 	uint64_t lost_noslot;	/* events lost because no ring was free */
 	uint64_t lost_noreader;	/* events lost because the reader vanished */
 	uint64_t lost_nomem;	/* events lost because /dev/shm had no room for a ring */
@@ -161,6 +176,7 @@ struct fnt_shm_layout {
 };
 
 #define FNT_SHM_MAX_SLOTS 65536
+#define FNT_SHM_FIXED_SLOTS 1024	/* slot entries reserved at creation */
 #define FNT_SHM_MIN_RING_WORDS 512	/* two FNT_RING_PAGEs (ring.h) */
 #define FNT_SHM_MAX_RING_WORDS (1ull << 27)	/* 1 GiB */
 
@@ -201,8 +217,10 @@ int fnt__shm_check(const struct fnt_shm_hdr *copy, uint64_t real_size, struct fn
 /* Creates the shared file (named in path, of size from the layout), reserves
  * its header, slots and first metadata records (fnt__shm_reserved_size()
  * bytes in all) and maps it; fills the header from *tmpl and *l with its
- * layout.  Returns 0 or -errno (-ENOSPC: /dev/shm has no room for the
- * reserved part). */
+ * layout.  The file is flock()ed (LOCK_EX) by the caller for the rest of
+ * its life, through a descriptor kept open (close-on-exec): a region whose
+ * lock can be taken has no live creator, in any PID namespace.  Returns 0
+ * or -errno (-ENOSPC: /dev/shm has no room for the reserved part). */
 int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **out,
 		    struct fnt_shm_layout *l);
 /* Maps an existing region, checks its header (fnt__shm_check) and fills *l.

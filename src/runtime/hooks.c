@@ -10,6 +10,7 @@
  * the return: what happens then is function_graph's, in fgraph.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ void fnt__ops_publish(int slot, struct fnt_ops *ops)
 
 __thread struct fnt_thread *fnt__self;
 static __thread int self_dead;	/* the thread is exiting: no new record */
+static __thread int exit_rounds;	/* thread_exit() calls on this thread */
 static struct fnt_thread *_Atomic threads;
 static pthread_key_t key;
 
@@ -101,7 +103,12 @@ static void thread_exit(void *arg)
 	fnt__fgraph_unwind_all(t);
 	unguard(t, was);
 	fnt__self = NULL;
-	self_dead = 1;
+	/* Destructors that run after this one (other keys', later rounds)
+	 * may make traced calls: those take a record again, which sets the
+	 * key again, so glibc calls this again in its next round.  After
+	 * its last round it calls no destructor: no new record then. */
+	if (++exit_rounds >= PTHREAD_DESTRUCTOR_ITERATIONS)
+		self_dead = 1;
 	/* release: pairs with the acquire CAS in thread_get(). */
 	atomic_store_explicit(&t->used, 0, memory_order_release);
 }

@@ -167,8 +167,13 @@ static int open_thread(struct rec_thread *t)
 					 "smaller --buffer-size or enlarge /dev/shm",
 					 (unsigned long)(lay.ring_words * 8 / 1024), gettid_());
 		} else if (!t->retry) {
-			fnt__log("no free ring for thread %d (%u rings): its events are lost",
-				 gettid_(), lay.nslots);
+			static int said;
+
+			/* Once per process; the fntrace process counts the loss. */
+			if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+				fnt__log("no free ring for thread %d (all %u rings are taken, see "
+					 "FNTRACE_RINGS): the events of threads without a ring are "
+					 "lost (counted)", gettid_(), lay.nslots);
 		}
 		t->retry = 1;
 		return err;
@@ -460,7 +465,9 @@ __attribute__((destructor)) static void recorder_fini(void)
  * than when the process exits. */
 static void retire_previous_image(void)
 {
-	for (uint32_t i = 0; i < lay.nslots; i++) {
+	uint32_t used = fnt__ring_slots_used(shm, &lay);
+
+	for (uint32_t i = 0; i < used; i++) {
 		struct fnt_shm_slot *s = fnt_shm_slot(shm, &lay, i);
 
 		/* Acquire pairs with the release store of ->pid at open. */
