@@ -342,7 +342,9 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen)
 
 	memset(tf, 0, sizeof(*tf));
 	tf->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer
+	 * forever; it is refused below as not a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
