@@ -566,11 +566,12 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	if (end.lost < d.lost)
 		end.lost = UINT64_MAX;
 	end.damaged = d.damaged;
+	end.lost_unwritten = d.unwritten;
 	end.duration_ns = ck.b.ns - ck.a.ns;
 	end.status = status;
 	end.nprocs = d.images_seen;
 	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
-	if (w.err)
+	if (w.err && !d.write_failed)
 		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
 	if (d.damaged) {
 		char pids[128] = "";
