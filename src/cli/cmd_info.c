@@ -118,7 +118,10 @@ int fnt__cmd_info(int argc, char **argv)
 	if (tf.have_end) {
 		fnt__fmt_dur(buf, tf.end.duration_ns);
 		printf("# duration     : %s\n", buf);
-		if (WIFEXITED(tf.end.status))
+		if (tf.end.stopped_by)
+			printf("# exit status  : unknown: the recording was stopped by signal %d (%s) "
+			       "before the program ended\n", tf.end.stopped_by, strsignal(tf.end.stopped_by));
+		else if (WIFEXITED(tf.end.status))
 			printf("# exit status  : %d\n", WEXITSTATUS(tf.end.status));
 		else if (WIFSIGNALED(tf.end.status))
 			printf("# exit status  : killed by signal %d (%s)\n", WTERMSIG(tf.end.status),
