@@ -16,6 +16,7 @@
  * shared file, not in the dead process.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -282,6 +283,48 @@ static const char *gains_privileges(const char *prog)
 		return "given file capabilities";
 	return NULL;
 }
+/* The runtime enters a program through the dynamic loader (LD_PRELOAD,
+ * LD_AUDIT): a statically linked program has none and a 32-bit one would
+ * need a 32-bit runtime, which does not exist.  Both run untraced; say why
+ * rather than suggest the program was built without the flags.  Reads the
+ * ELF header and program headers of prog; returns what is wrong, or NULL
+ * (also for scripts and whatever is not ELF: the loader may find ELF
+ * further on). */
+static const char *not_traceable(const char *prog)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = open(prog, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	const char *why = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &eh, sizeof(eh), 0) < EI_NIDENT || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		goto out;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		why = "a 32-bit program: only x86-64 programs can be traced";
+		goto out;
+	}
+	if (eh.e_machine != EM_X86_64) {
+		why = "not an x86-64 program: only x86-64 programs can be traced";
+		goto out;
+	}
+	if (eh.e_phentsize != sizeof(ph) || eh.e_phnum > 4096)
+		goto out;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
+			goto out;
+		if (ph.p_type == PT_INTERP)
+			goto out;	/* dynamically linked */
+	}
+	why = "statically linked: without a dynamic loader the runtime cannot be loaded "
+	      "(LD_PRELOAD is ignored)";
+out:
+	close(fd);
+	return why;
+}
+
 static volatile sig_atomic_t child_pid, stop_sig;
 
 static void forward(int sig)
@@ -473,6 +516,8 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	if ((why = gains_privileges(prog)))
 		fprintf(stderr, "fntrace: warning: '%s' is %s: it runs with privileges of its own "
 				"and is not traced\n", argv[0], why);
+	else if ((why = not_traceable(prog)))
+		fprintf(stderr, "fntrace: warning: '%s' is %s; it runs untraced\n", argv[0], why);
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.mode = o->mode;
