@@ -203,13 +203,16 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 	if (r.len & 7)
 		v[n++] = (struct iovec){ (void *)&zero, 8 - (r.len & 7) };
 	err = type == FNT_TF_END ? 0 : reserve(w, sizeof(r) + ((r.len + 7) & ~7ull));
-	if (err == 0)
-		err = write_all(w->fd, v, n);
-	if (err < 0) {
+	if (err == 0 && (err = write_all(w->fd, v, n)) < 0) {
 		/* A record cut short would hide every later one from the
-		 * reader: the file goes back to its last complete record. */
-		if (ftruncate(w->fd, (off_t)w->off) < 0 && !w->err)
-			w->err = -errno;
+		 * reader: the file goes back to its last complete record.
+		 * That frees the reserve too, so it is taken again for END.
+		 * (A failed reserve() wrote nothing and keeps the reserve.) */
+		if (ftruncate(w->fd, (off_t)w->off) == 0 && !w->no_reserve &&
+		    fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off, TF_RESERVE) == 0)
+			w->reserved = w->off + TF_RESERVE;
+	}
+	if (err < 0) {
 		if (!w->err)
 			w->err = err;
 		return err;
