@@ -363,6 +363,7 @@ static int only_daemons_left(int *pids, int npids)
 	while ((de = readdir(d))) {
 		char path[64], buf[512], *p;
 		int ppid, psid, pid = atoi(de->d_name);
+		char state;
 		ssize_t len;
 		int fd;
 
@@ -380,7 +381,11 @@ static int only_daemons_left(int *pids, int npids)
 		/* "pid (comm) state ppid pgrp session ...": comm may hold
 		 * anything, so the fields are counted from its last ')'. */
 		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 1, " %*c %d %*d %d", &ppid, &psid) != 2 || ppid != self)
+		if (!p || sscanf(p + 1, " %c %d %*d %d", &state, &ppid, &psid) != 3 || ppid != self)
+			continue;
+		/* A zombie has ended: reaped at the next round, not waited for
+		 * (the middle process of a double fork is one for a moment). */
+		if (state == 'Z')
 			continue;
 		if (psid == sid) {
 			n = -1;
@@ -647,12 +652,6 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 			stop_at = now + 300000000ull;
 		if (stop_at && (have_status || now >= stop_at))
 			break;
-		if (have_status && !o->follow_daemons && now - last_scan >= 50000000ull) {
-			last_scan = now;
-			ndaemons = only_daemons_left(daemons, 8);
-			if (ndaemons > 0)
-				break;
-		}
 
 		while ((p = waitpid(-1, &st, WNOHANG)) != 0) {
 			if (p < 0) {
@@ -668,6 +667,12 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		}
 		if (!children)
 			break;
+		if (have_status && !o->follow_daemons && now - last_scan >= 50000000ull) {
+			last_scan = now;
+			ndaemons = only_daemons_left(daemons, 8);
+			if (ndaemons > 0)
+				break;
+		}
 		if (fnt__consumer_drain(&d, 0) == 0) {
 			struct timespec to = { 0, 2000000 };
 

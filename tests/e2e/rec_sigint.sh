@@ -9,6 +9,7 @@
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 cat >"$W/prog.c" <<'C'
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@ __attribute__((noinline)) void work(long i) { sink += i; }
 __attribute__((noinline)) void nap(void) { usleep(1000); }
 int main(int argc, char **argv)
 {
+	/* A background job of a script starts with SIGINT ignored; from a
+	 * terminal, Ctrl-C kills. */
+	signal(SIGINT, SIG_DFL);
 	if (argc > 1 && strcmp(argv[1], "daemon") == 0) {
 		if (fork() > 0)
 			return 0;	/* the program: exits at once */
@@ -84,4 +88,38 @@ expect_grep "^fntrace: '.*prog' exited; 1 process it left in another session \(p
 	"$W/d.err" "stderr"
 "$FNTRACE" info -i "$W/d.data" >"$W/d.info" 2>&1 || { cat "$W/d.info" >&2; fail "info on the daemon's trace"; }
 expect_grep "^# exit status  : 0" "$W/d.info" "info"
+
+# --follow-daemons: the recording waits for the daemon, and ends with it.
+rm -f "$W/daemon.pid"
+"$FNTRACE" record --follow-daemons -o "$W/f.data" "$W/prog" daemon "$W/daemon.pid" 2>"$W/f.err" &
+fpid=$!
+for _ in $(seq 50); do [ -s "$W/daemon.pid" ] && break; sleep 0.1; done
+dpid=$(cat "$W/daemon.pid" 2>/dev/null || true)
+sleep 1.5
+still=0
+kill -0 $fpid 2>/dev/null && still=1
+[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null || true
+for _ in $(seq 50); do kill -0 $fpid 2>/dev/null || break; sleep 0.1; done
+kill -0 $fpid 2>/dev/null && { kill -9 $fpid; fail "--follow-daemons: fntrace still runs after the daemon died"; }
+rc=0
+wait $fpid || rc=$?
+expect_eq "$still" 1 "--follow-daemons: fntrace running while the daemon lives"
+expect_eq "$rc" 0 "--follow-daemons: fntrace's status"
+"$FNTRACE" report -i "$W/f.data" >"$W/f.report" 2>&1
+[ "$(calls_of "$W/f.report" work)" -gt 100 ] || fail "--follow-daemons: the daemon's calls are not recorded"
+
+# Ctrl-C from a terminal reaches the whole group: the program ends of it
+# and is recorded whole, its status (130 too) included.
+setsid "$FNTRACE" record -o "$W/g.data" "$W/prog" 2>"$W/g.err" &
+spid=$!
+sleep 1
+kill -INT -- -$spid
+for _ in $(seq 50); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+kill -0 $spid 2>/dev/null && { kill -9 -- -$spid; fail "group SIGINT: fntrace still runs"; }
+rc=0
+wait $spid || rc=$?
+expect_eq "$rc" 130 "group SIGINT: status"
+! grep -q "goes on untraced" "$W/g.err" || fail "group SIGINT: the program was said to go on"
+"$FNTRACE" info -i "$W/g.data" >"$W/g.info" 2>&1
+expect_grep "^# exit status  : killed by signal 2" "$W/g.info" "group SIGINT: info"
 echo "rec_sigint: ok"
