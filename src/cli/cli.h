@@ -29,6 +29,7 @@ struct fnt_rec_opts {
 	uint64_t bufsize;
 	int mode;		/* enum fnt_mode */
 	int follow_fork;
+	int follow_daemons;	/* wait for processes left in other sessions too */
 };
 int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help);
 void fnt__record_usage(const char *cmd, FILE *f);

@@ -96,7 +96,7 @@ int fnt__cmd_info(int argc, char **argv)
 		}
 	}
 	if (tf.have_end)
-		lost += tf.end.lost_noslot;
+		lost += tf.end.lost_noslot + tf.end.lost_unwritten;
 
 	printf("# trace file   : %s (format version %u)\n", path, FNT_TF_VERSION);
 	printf("# command line : %s\n", fnt__tf_info(&tf, "cmdline", buf, sizeof(buf)) ?: "?");
@@ -118,7 +118,10 @@ int fnt__cmd_info(int argc, char **argv)
 	if (tf.have_end) {
 		fnt__fmt_dur(buf, tf.end.duration_ns);
 		printf("# duration     : %s\n", buf);
-		if (WIFEXITED(tf.end.status))
+		if (tf.end.stopped_by)
+			printf("# exit status  : unknown: the recording was stopped by signal %d (%s) "
+			       "before the program ended\n", tf.end.stopped_by, strsignal(tf.end.stopped_by));
+		else if (WIFEXITED(tf.end.status))
 			printf("# exit status  : %d\n", WEXITSTATUS(tf.end.status));
 		else if (WIFSIGNALED(tf.end.status))
 			printf("# exit status  : killed by signal %d (%s)\n", WTERMSIG(tf.end.status),
@@ -143,6 +146,9 @@ int fnt__cmd_info(int argc, char **argv)
 	free(tids);
 	printf("# events       : %llu\n", (unsigned long long)events);
 	printf("# lost events  : %llu\n", (unsigned long long)lost);
+	if (tf.have_end && tf.end.lost_unwritten)
+		printf("# not written  : %llu of the lost events: the file could not take them "
+		       "(disk full?)\n", (unsigned long long)tf.end.lost_unwritten);
 	if (tf.have_end && tf.end.damaged)
 		printf("# damaged      : %llu finding%s: a traced process overwrote the shared "
 		       "recording buffers, the data is damaged\n",

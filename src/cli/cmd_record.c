@@ -16,6 +16,7 @@
  * shared file, not in the dead process.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -64,8 +65,11 @@ void fnt__record_usage(const char *cmd, FILE *f)
 		"                            when a ring is full: wait for the drain (default),\n"
 		"                            keep the newest events, or keep the oldest\n"
 		"  --no-follow-fork          do not trace children and the programs they exec\n"
+		"  --follow-daemons          once PROG has exited, keep recording the processes\n"
+		"                            it left in other sessions (daemons) until they end\n"
 		"GLOB follows ftrace's set_ftrace_filter: 'a*,b?', '!x', 'f:mod:libfoo*'.\n"
-		"The exit status is PROG's own, or 128+signal if it was killed.\n",
+		"The exit status is PROG's own, or 128+signal if it was killed; 130 if Ctrl-C\n"
+		"(SIGINT) stopped the recording before PROG ended (PROG goes on, untraced).\n",
 		cmd,
 		strcmp(cmd, "live") == 0 ? "Runs PROG, records its function calls, then replays them."
 					 : "Runs PROG and records its function calls into a trace file.");
@@ -85,7 +89,7 @@ static int append_glob(char *dst, size_t cap, const char *g)
 
 int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help)
 {
-	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK };
+	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK, O_DAEMONS };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "tracer", required_argument, NULL, O_TRACER },
@@ -96,6 +100,7 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 		{ "buffer-size", required_argument, NULL, O_BUF },
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "no-follow-fork", no_argument, NULL, O_NOFORK },
+		{ "follow-daemons", no_argument, NULL, O_DAEMONS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -162,6 +167,9 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 			break;
 		case O_NOFORK:
 			o->follow_fork = 0;
+			break;
+		case O_DAEMONS:
+			o->follow_daemons = 1;
 			break;
 		case 'h':
 			*help = 1;
@@ -278,14 +286,120 @@ static const char *gains_privileges(const char *prog)
 		return "given file capabilities";
 	return NULL;
 }
-static volatile sig_atomic_t child_pid;
+/* The runtime enters a program through the dynamic loader (LD_PRELOAD,
+ * LD_AUDIT): a statically linked program has none and a 32-bit one would
+ * need a 32-bit runtime, which does not exist.  Both run untraced; say why
+ * rather than suggest the program was built without the flags.  Reads the
+ * ELF header and program headers of prog; returns what is wrong, or NULL
+ * (also for scripts and whatever is not ELF: the loader may find ELF
+ * further on). */
+static const char *not_traceable(const char *prog)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = open(prog, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	const char *why = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &eh, sizeof(eh), 0) < EI_NIDENT || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		goto out;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		why = "a 32-bit program: only x86-64 programs can be traced";
+		goto out;
+	}
+	if (eh.e_machine != EM_X86_64) {
+		why = "not an x86-64 program: only x86-64 programs can be traced";
+		goto out;
+	}
+	if (eh.e_phentsize != sizeof(ph) || eh.e_phnum > 4096)
+		goto out;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
+			goto out;
+		if (ph.p_type == PT_INTERP)
+			goto out;	/* dynamically linked */
+	}
+	why = "statically linked: without a dynamic loader the runtime cannot be loaded "
+	      "(LD_PRELOAD is ignored)";
+out:
+	close(fd);
+	return why;
+}
+
+static volatile sig_atomic_t child_pid, stop_sig;
 
 static void forward(int sig)
 {
-	/* SIGINT and SIGQUIT from a terminal reach the program on their own
-	 * (same process group); fntrace outlives it to write the file. */
-	if (sig != SIGINT && sig != SIGQUIT && child_pid > 0)
+	/* SIGINT ends the recording, as in perf record and strace: the
+	 * trace is finished and the program left alone (a terminal's Ctrl-C
+	 * reaches it on its own, through the process group; one sent to
+	 * fntrace alone is not passed on).  It is installed with
+	 * SA_RESETHAND: a second one kills fntrace. */
+	if (sig == SIGINT) {
+		stop_sig = sig;
+		return;
+	}
+	/* SIGQUIT from a terminal reaches the program on its own; fntrace
+	 * outlives it to write the file. */
+	if (sig != SIGQUIT && child_pid > 0)
 		kill(child_pid, sig);
+}
+
+/* Once the program has exited, fntrace (the subreaper) is the parent of
+ * whatever it left behind.  Processes in fntrace's own session are waited
+ * for (a pipeline's stragglers, a child still writing); those in another
+ * session are daemons, which may run for ever: unless --follow-daemons,
+ * the recording does not wait for them.  Returns how many children are
+ * left in other sessions if none is left in ours (their pids, up to npids,
+ * in pids), else -1. */
+static int only_daemons_left(int *pids, int npids)
+{
+	pid_t self = getpid(), sid = getsid(0);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char path[64], buf[512], *p;
+		int ppid, psid, pid = atoi(de->d_name);
+		char state;
+		ssize_t len;
+		int fd;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		/* "pid (comm) state ppid pgrp session ...": comm may hold
+		 * anything, so the fields are counted from its last ')'. */
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %d %*d %d", &state, &ppid, &psid) != 3 || ppid != self)
+			continue;
+		/* A zombie has ended: reaped at the next round, not waited for
+		 * (the middle process of a double fork is one for a moment). */
+		if (state == 'Z')
+			continue;
+		if (psid == sid) {
+			n = -1;
+			break;
+		}
+		if (n < npids)
+			pids[n] = pid;
+		n++;
+	}
+	closedir(d);
+	return n;
 }
 
 static void set_env(const char *lib, const struct fnt_rec_opts *o, const char *shm)
@@ -397,7 +511,8 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	const char *why;
 	struct sigaction sa;
 	struct timespec ts;
-	int err, pipefd[2], status = 0, have_status = 0, ret = 1;
+	int err, pipefd[2], status = 0, have_status = 0, ret = 1, daemons[8], ndaemons = 0;
+	uint64_t stop_at = 0, last_scan = 0;
 	pid_t pid;
 	ssize_t r;
 
@@ -418,6 +533,8 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	if ((why = gains_privileges(prog)))
 		fprintf(stderr, "fntrace: warning: '%s' is %s: it runs with privileges of its own "
 				"and is not traced\n", argv[0], why);
+	else if ((why = not_traceable(prog)))
+		fprintf(stderr, "fntrace: warning: '%s' is %s; it runs untraced\n", argv[0], why);
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.mode = o->mode;
@@ -531,10 +648,11 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags |= SA_RESETHAND;
+	sigaction(SIGINT, &sa, NULL);
 
 	if (fnt__consumer_init(&d, h, &lay, shm_path, &w) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
@@ -542,8 +660,16 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	}
 	for (;;) {
 		uint32_t kick = __atomic_load_n(&h->kick, __ATOMIC_ACQUIRE);
+		uint64_t now = fnt_clock_mono_ns();
 		int st, children = 1;
 		pid_t p;
+
+		if (stop_sig && !stop_at)
+			/* A terminal's Ctrl-C also reached the program: a moment
+			 * to end and be recorded whole, exit status included. */
+			stop_at = now + 300000000ull;
+		if (stop_at && (have_status || now >= stop_at))
+			break;
 
 		while ((p = waitpid(-1, &st, WNOHANG)) != 0) {
 			if (p < 0) {
@@ -559,6 +685,12 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		}
 		if (!children)
 			break;
+		if (have_status && !o->follow_daemons && now - last_scan >= 50000000ull) {
+			last_scan = now;
+			ndaemons = only_daemons_left(daemons, 8);
+			if (ndaemons > 0)
+				break;
+		}
 		if (fnt__consumer_drain(&d, 0) == 0) {
 			struct timespec to = { 0, 2000000 };
 
@@ -584,11 +716,14 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	if (end.lost < d.lost)
 		end.lost = UINT64_MAX;
 	end.damaged = d.damaged;
+	end.lost_unwritten = d.unwritten;
 	end.duration_ns = ck.b.ns - ck.a.ns;
 	end.status = status;
 	end.nprocs = d.images_seen;
+	if (stop_at && !have_status)
+		end.stopped_by = SIGINT;
 	fnt__tf_write(&w, FNT_TF_END, (struct iovec[]){ { &end, sizeof(end) } }, 1);
-	if (w.err)
+	if (w.err && !d.write_failed)
 		fprintf(stderr, "fntrace: writing '%s' failed: %s\n", o->out, strerror(-w.err));
 	if (d.damaged) {
 		char pids[128] = "";
@@ -616,8 +751,24 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		fprintf(stderr, "fntrace: %llu events lost (of %llu); see 'fntrace info -i %s'\n",
 			(unsigned long long)end.lost, (unsigned long long)(end.lost + end.events),
 			o->out);
+	if (end.stopped_by)
+		fprintf(stderr, "fntrace: recording stopped by SIGINT; '%s' (pid %d) goes on untraced\n",
+			argv[0], (int)pid);
+	if (ndaemons > 0) {
+		char pids[128] = "";
+		size_t n = 0;
+
+		for (int k = 0; k < ndaemons && k < 8 && n < sizeof(pids) - 16; k++)
+			n += snprintf(pids + n, sizeof(pids) - n, "%s%d", k ? ", " : "", daemons[k]);
+		fprintf(stderr, "fntrace: '%s' exited; %d process%s it left in another session "
+				"(pid %s%s) %s not recorded further (--follow-daemons waits for them)\n",
+			argv[0], ndaemons, ndaemons == 1 ? "" : "es", pids, ndaemons > 8 ? ", ..." : "",
+			ndaemons == 1 ? "is" : "are");
+	}
 	fnt__consumer_fini(&d);
-	if (!have_status)
+	if (end.stopped_by)
+		ret = 128 + SIGINT;
+	else if (!have_status)
 		ret = 1;
 	else if (WIFEXITED(status))
 		ret = WEXITSTATUS(status);

@@ -14,6 +14,7 @@
  * events appear where they happened.
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,11 +110,31 @@ static void prefix(struct replay *r, struct rs *s, const char *dur)
 	fnt_out_mem(o, s->tid, s->tid_len);
 }
 
+/* Indentation stops growing past this many levels and the level is
+ * printed instead, as uftrace does: otherwise N nested calls would cost
+ * N * N bytes of output (a recursion or a crafted file 100000 deep would
+ * print gigabytes of spaces). */
+#define MAX_INDENT 64
+
+static void indent_levels(struct fnt_out *o, size_t levels)
+{
+	char buf[40];
+	int n;
+
+	if (levels <= MAX_INDENT) {
+		fnt_out_spaces(o, 2 * levels);
+		return;
+	}
+	fnt_out_spaces(o, 2 * MAX_INDENT);
+	n = snprintf(buf, sizeof(buf), "[depth %zu] ", levels);
+	fnt_out_mem(o, buf, (size_t)n);
+}
+
 static void indent(struct replay *r, struct rs *s, size_t depth)
 {
 	size_t base = s->show_from >= 0 ? (size_t)s->show_from : 0;
 
-	fnt_out_spaces(&r->out, 2 * (depth > base ? depth - base : 0));
+	indent_levels(&r->out, depth > base ? depth - base : 0);
 }
 
 static int visible(struct replay *r, struct rs *s)
@@ -225,7 +246,7 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			return;
 		fnt__fmt_dur(dur, fnt__tf_ns(r->tf, ev->ticks) - fnt__tf_ns(r->tf, ev->ticks - ev->dur));
 		prefix(r, s, dur);
-		fnt_out_spaces(o, 2 * ev->depth);
+		indent_levels(o, ev->depth);
 		fnt_out_str(o, name);
 		fnt_out_mem(o, "();\n", 4);
 		return;

@@ -240,7 +240,10 @@ static void print_table(struct table *t, int graph, enum sort_key key)
 	char a[32], b[32], c[32], d[32], e[32];
 
 	g_key = key;
-	qsort(t->f, t->n, sizeof(*t->f), cmp);
+	/* qsort() of a NULL array is undefined even for 0 elements, and a
+	 * trace without calls has an empty table. */
+	if (t->n)
+		qsort(t->f, t->n, sizeof(*t->f), cmp);
 	if (!graph) {
 		printf("  %10s  %s\n  %10s  %s\n", "Calls", "Function", "==========",
 		       "====================");

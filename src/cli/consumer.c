@@ -320,11 +320,20 @@ static void write_chunk(struct fnt_consumer *d, struct slotstate *ss, uint32_t f
 {
 	struct fnt_tf_chunk c = { ss->stream, flags, pos, lost_before };
 	struct iovec iov[] = { { &c, sizeof(c) }, { d->buf, n * 8 } };
+	uint64_t events = 0, lost = lost_before;
 
-	count_words(d->buf, n, &d->events, &d->lost);
-	d->lost = sat_add(d->lost, lost_before);
+	count_words(d->buf, n, &events, &lost);
 	describe(d, ss);
-	fnt__tf_write(d->w, FNT_TF_CHUNK, iov, 2);
+	if (fnt__tf_write(d->w, FNT_TF_CHUNK, iov, 2) < 0) {
+		/* Not in the file (disk full): the events, and the losses the
+		 * chunk reported, are lost, and counted in END since the
+		 * reader cannot see them. */
+		lost = sat_add(lost, events);
+		d->unwritten = sat_add(d->unwritten, lost);
+		events = 0;
+	}
+	d->events += events;
+	d->lost = sat_add(d->lost, lost);
 }
 
 static int pid_dead(int pid)
@@ -591,6 +600,15 @@ uint64_t fnt__consumer_drain(struct fnt_consumer *d, int final)
 		n += drain_slot(d, i, final, check);
 	if (n)
 		fnt__ring_drained(d->h);
+	if (d->w->err && !d->write_failed) {
+		/* Said when it happens, not when the program ends: the
+		 * recording goes on (a lossless program must not stall), and
+		 * what it cannot write is counted as lost. */
+		d->write_failed = 1;
+		fprintf(stderr, "fntrace: writing '%s' failed: %s; from now on the events are "
+				"counted as lost, not written\n",
+			d->w->path, strerror(-d->w->err));
+	}
 	return n;
 }
 

@@ -33,6 +33,8 @@ struct fnt_consumer {
 	size_t nfiles, files_cap;
 	uint32_t next_file_id;
 	uint64_t events, lost;
+	uint64_t unwritten;	/* lost because the file could not take them (in lost too) */
+	int write_failed;	/* the write failure was reported */
 	uint64_t last_live_check;
 	/* Damage: things no sound writer leaves in the region. */
 	uint64_t damaged;

@@ -143,6 +143,36 @@ static int write_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
+/* Bytes kept allocated past the end of what is written, so that the END
+ * record (which says how much was lost) still fits once the disk is full;
+ * allocated in steps of TF_RESERVE_STEP to spare a system call per record. */
+#define TF_RESERVE 65536
+#define TF_RESERVE_STEP (1u << 20)
+
+/* Makes sure need bytes and the reserve after them are allocated past
+ * w->off.  Returns 0, or -ENOSPC (or -EDQUOT) with nothing written. */
+static int reserve(struct fnt_tf_writer *w, uint64_t need)
+{
+	if (w->no_reserve || w->off + need + TF_RESERVE <= w->reserved)
+		return 0;
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off,
+		      (off_t)(need + TF_RESERVE + TF_RESERVE_STEP)) == 0) {
+		w->reserved = w->off + need + TF_RESERVE + TF_RESERVE_STEP;
+		return 0;
+	}
+	if (errno != ENOSPC && errno != EDQUOT) {
+		/* The file system cannot preallocate: the cut record is
+		 * truncated away after a failed write instead. */
+		w->no_reserve = 1;
+		return 0;
+	}
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off, (off_t)(need + TF_RESERVE)) == 0) {
+		w->reserved = w->off + need + TF_RESERVE;
+		return 0;
+	}
+	return -errno;
+}
+
 int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt)
 {
 	static const uint64_t zero;
@@ -151,7 +181,9 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 	uint32_t crc = 0;
 	int n = 0, err;
 
-	if (w->err)
+	/* After a failure only END is still written (into the reserve): it
+	 * counts what the failure cost. */
+	if (w->err && type != FNT_TF_END)
 		return w->err;
 	if (iovcnt > 13)
 		return -EINVAL;
@@ -170,9 +202,19 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 	r.hcrc = fnt__crc32c(0, &r, 8);
 	if (r.len & 7)
 		v[n++] = (struct iovec){ (void *)&zero, 8 - (r.len & 7) };
-	err = write_all(w->fd, v, n);
+	err = type == FNT_TF_END ? 0 : reserve(w, sizeof(r) + ((r.len + 7) & ~7ull));
+	if (err == 0 && (err = write_all(w->fd, v, n)) < 0) {
+		/* A record cut short would hide every later one from the
+		 * reader: the file goes back to its last complete record.
+		 * That frees the reserve too, so it is taken again for END.
+		 * (A failed reserve() wrote nothing and keeps the reserve.) */
+		if (ftruncate(w->fd, (off_t)w->off) == 0 && !w->no_reserve &&
+		    fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off, TF_RESERVE) == 0)
+			w->reserved = w->off + TF_RESERVE;
+	}
 	if (err < 0) {
-		w->err = err;
+		if (!w->err)
+			w->err = err;
 		return err;
 	}
 	w->off += sizeof(r) + ((r.len + 7) & ~7ull);
@@ -209,6 +251,9 @@ int fnt__tf_finish(struct fnt_tf_writer *w)
 
 	if (w->fd < 0)
 		return err ? err : -EBADF;
+	/* Gives back the reserve past the end. */
+	if (w->reserved > w->off && ftruncate(w->fd, (off_t)w->off) < 0 && !err)
+		err = -errno;
 	if (close(w->fd) < 0 && !err)
 		err = -errno;
 	w->fd = -1;
@@ -342,7 +387,9 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen)
 
 	memset(tf, 0, sizeof(*tf));
 	tf->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer
+	 * forever; it is refused below as not a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "cannot open '%s': %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {

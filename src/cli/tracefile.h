@@ -138,6 +138,13 @@ struct fnt_tf_end {
 	 * recording found the shared buffers overwritten by a traced process
 	 * (its data, and maybe others', is suspect; 'record' named them). */
 	uint64_t damaged;
+	/* Added later still: events the recording could not write into the
+	 * file (disk full, I/O error), counted in lost too; and the signal
+	 * that stopped the recording before the program ended (0: it did
+	 * not, status is the program's). */
+	uint64_t lost_unwritten;
+	int32_t stopped_by;
+	uint32_t pad;
 };
 #define FNT_TF_END_MIN 40	/* the END of the first writers, without damaged */
 
@@ -153,6 +160,8 @@ struct fnt_tf_writer {
 	char *path;		/* where the file goes when finished */
 	char *tmp;		/* where it is written until then */
 	int published;		/* renamed to path already */
+	uint64_t reserved;	/* bytes allocated (fallocate) from the start */
+	int no_reserve;		/* the file system cannot preallocate */
 };
 
 /* Creates a new file, mode 0600, next to path (O_EXCL, a fresh name: a
@@ -164,7 +173,9 @@ int fnt__tf_create(struct fnt_tf_writer *w, const char *path);
 /* Renames the file to its path now: from then on, a recording cut short
  * (fntrace killed) leaves what it wrote there.  Returns 0 or -errno. */
 int fnt__tf_publish(struct fnt_tf_writer *w);
-/* Appends one record whose payload is the concatenation of iov. */
+/* Appends one record whose payload is the concatenation of iov.  After the
+ * first failure (sticky in err) only an END record is still written, into
+ * room kept for it. */
 int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *iov, int iovcnt);
 /* Closes the file and renames it into place, even after a write error
  * (what was written is kept).  Returns 0 or the first error. */

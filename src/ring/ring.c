@@ -175,6 +175,7 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 {
 	struct timespec to = { 0, 2000000 };
 	unsigned rounds = 0;
+	long since = 0;
 
 	if (w->mode == FNT_MODE_DROP)
 		return -ENOSPC;
@@ -210,6 +211,19 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 		/* Every ~100 ms: is anybody still draining? */
 		if ((++rounds & 63) == 0) {
 			int rp = w->reader_pid;
+			struct timespec now;
+			static int said_waiting;
+
+			/* A recorder that is alive but does not drain (stopped,
+			 * SIGSTOP) stalls the program: said once, after 3 s, so
+			 * the user knows whom the program waits for. */
+			fnt__sys(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+			if (!since)
+				since = now.tv_sec;
+			else if (now.tv_sec - since >= 3 && rp > 0 &&
+				 !__atomic_exchange_n(&said_waiting, 1, __ATOMIC_RELAXED))
+				fnt__log("waiting for the fntrace recorder (pid %d) to drain the buffers "
+					 "(is it stopped?)", rp);
 
 			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
 				static int said;
