@@ -46,3 +46,9 @@ fuzz: $(FUZZ_BINS)
 	done
 
 .PHONY: fuzzers fuzz
+
+# Line coverage of the fuzzed sources reached by the corpus (llvm-cov).
+fuzz-cov:
+	O=$(O) FUZZ_CC=$(FUZZ_CC) bash tests/fuzz/cov.sh
+
+.PHONY: fuzz-cov
