@@ -72,6 +72,11 @@ static void read_all(const char *path)
 	for (size_t i = 0; i < tf.nimages; i++)
 		use(tf.images[i].exe);
 	for (size_t i = 0; i < tf.nobjs; i++) {
+		/* As info names an object's process. */
+		const struct fnt_tf_rimage *im = fnt__tf_image(&tf, tf.objs[i].image);
+
+		if (im)
+			use(im->exe);
 		use(tf.objs[i].path);
 		if (tf.objs[i].file)
 			use(tf.objs[i].file->path);
