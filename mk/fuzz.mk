@@ -32,6 +32,11 @@ $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB_OBJ) $
 
 fuzzers: $(FUZZ_BINS)
 test: fuzzers
+# On a fresh machine, "make test" installs clang's libFuzzer
+# (libclang-rt-14-dev, scripts/deps.sh) before building them.
+ifneq ($(DEPS_SETS),)
+$(FUZZ_LIB_OBJ) $(FUZZ_BINS): | deps
+endif
 
 # Each harness in turn; the corpus in the tree is only read (new inputs
 # go to $(O)/fuzz/NAME/corpus), so a run leaves the tree clean.
