@@ -126,3 +126,6 @@ clean:
 
 # Set-up: the packages "make demo", "make test" and "make bench" need.
 include mk/deps.mk
+
+# libFuzzer harnesses: "make fuzzers", "make fuzz" (and built by "make test").
+include mk/fuzz.mk

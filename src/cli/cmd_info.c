@@ -157,11 +157,9 @@ int fnt__cmd_info(int argc, char **argv)
 	printf("# objects      : %zu\n", tf.nobjs);
 	for (size_t i = 0; i < tf.nobjs; i++) {
 		const struct fnt_tf_robj *o = &tf.objs[i];
-		int pid = -1;
+		const struct fnt_tf_rimage *im = fnt__tf_image(&tf, o->image);
+		int pid = im ? im->pid : -1;
 
-		for (size_t k = 0; k < tf.nimages; k++)
-			if (tf.images[k].id == o->image)
-				pid = tf.images[k].pid;
 		printf("#   [pid %d] %s build-id ", pid, o->path);
 		if (o->file && o->file->h->build_id_len) {
 			for (uint32_t k = 0; k < o->file->h->build_id_len; k++)

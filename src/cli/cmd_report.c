@@ -21,11 +21,17 @@ struct func {
 	uint64_t total, self, min, max;
 };
 
+struct site_cache;
+
 struct table {
 	struct func *f;
 	size_t n, cap;
 	uint32_t *hash;		/* open addressing: index + 1, 0 = empty */
 	size_t hcap;
+	/* Last-site cache (1024 entries), shared by the streams the table
+	 * sums: one per stream cost 20 KB of zeroing per thread, more than a
+	 * short-lived thread's events. */
+	struct site_cache *cache;
 };
 
 struct open_call {
@@ -135,7 +141,7 @@ static uint32_t lookup(struct table *t, const struct fnt_tf *tf, struct site_cac
 static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_rstream *s,
 		 uint64_t *lost)
 {
-	struct site_cache *cache = calloc(1024, sizeof(*cache));
+	struct site_cache *cache = t->cache ? t->cache : (t->cache = calloc(1024, sizeof(*cache)));
 	struct open_call *stk = NULL;
 	size_t depth = 0, cap = 0;
 	struct fnt_tf_cursor cur;
@@ -209,7 +215,6 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 		}
 	}
 	free(stk);
-	free(cache);
 }
 
 static enum sort_key g_key;
@@ -274,6 +279,7 @@ static void free_table(struct table *t)
 		free((char *)t->f[i].name);
 	free(t->f);
 	free(t->hash);
+	free(t->cache);
 	memset(t, 0, sizeof(*t));
 }
 

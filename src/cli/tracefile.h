@@ -239,10 +239,13 @@ struct fnt_tf {
 	size_t nfiles;
 	struct fnt_tf_robj *objs;	/* sorted by (image, obj_id) */
 	size_t nobjs;
-	struct fnt_tf_rimage *images;
+	struct fnt_tf_rimage *images;	/* sorted by id */
 	size_t nimages;
 	struct fnt_tf_rstream *streams;	/* sorted by id */
 	size_t nstreams;
+	/* Entries of the stream index compared while the file was read: a
+	 * test's measure that indexing stays linear (not a timing). */
+	uint64_t stream_probes;
 	uint64_t epoch_ticks;
 	/* ns = ((ticks - a.ticks) * mult) >> 32, precomputed from the clock. */
 	uint64_t mult;
@@ -258,6 +261,8 @@ void fnt__tf_close(struct fnt_tf *tf);
 const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, size_t len);
 /* Nanoseconds since the start of the recording. */
 uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks);
+/* The image of that id, or NULL (binary search). */
+const struct fnt_tf_rimage *fnt__tf_image(const struct fnt_tf *tf, uint32_t id);
 const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id);
 /* Name of a site; never NULL (a placeholder when unknown). */
 const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx);

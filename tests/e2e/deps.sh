@@ -90,6 +90,8 @@ for l in libelf.so libpthread.so libm.so libdl.so libc.so libasan.so libubsan.so
 	libs+=("$f")
 done
 libs+=("$(clang -print-file-name=libstdc++.so)" "$(clang -print-file-name=crtbegin.o)")
+# The fuzzers (mk/fuzz.mk) link clang's libFuzzer.
+libs+=("$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)")
 owner library "${libs[@]}"
 note "${#libs[@]} libraries checked"
 
