@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/tracefile.h"
@@ -53,17 +54,21 @@ struct replay {
 	uint32_t caller_image;
 	const char *caller_name;
 	int caller_owned;	/* caller_name was allocated by the demangler */
+	int color;		/* --color: long durations stand out */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fntrace replay [-i PATH] [--tid N] [-F GLOB]\n"
+		"usage: fntrace replay [-i PATH] [--tid N] [-F GLOB] [--color WHEN]\n"
 		"Prints the recorded calls: a nested call graph for function_graph traces,\n"
 		"'TIMESTAMP [TID] | func <- caller' lines for function traces.\n"
 		"  -i, --input PATH   trace file (default fntrace.data)\n"
 		"  --tid N            only thread N (repeatable)\n"
-		"  -F, --filter GLOB  only matching functions, and what they call\n");
+		"  -F, --filter GLOB  only matching functions, and what they call\n"
+		"  --color WHEN       auto (default: when the output is a terminal), always or\n"
+		"                     never; durations of 1 ms or more in red, of 100 us or more\n"
+		"                     in yellow\n");
 }
 
 static void advance(struct replay *r, struct rs *s)
@@ -99,11 +104,28 @@ static void sift_down(struct replay *r, size_t i)
 	}
 }
 
+/* The colour of a duration as fnt__fmt_dur() wrote it ("123.456 us"), as
+ * uftrace marks long calls: the unit says ms or s, or the microseconds are
+ * 100 or more.  NULL: plain. */
+static const char *dur_color(const char *dur)
+{
+	if (dur[8] == 'm' || (dur[8] == ' ' && dur[9] == 's'))
+		return "\033[31m";
+	if (dur[8] == 'u' && dur[0] != ' ')
+		return "\033[33m";
+	return NULL;
+}
+
 static void prefix(struct replay *r, struct rs *s, const char *dur)
 {
 	struct fnt_out *o = &r->out;
+	const char *c = r->color && dur ? dur_color(dur) : NULL;
 
-	if (dur)
+	if (c) {
+		fnt_out_str(o, c);
+		fnt_out_mem(o, dur, 10);
+		fnt_out_str(o, "\033[0m");
+	} else if (dur)
 		fnt_out_mem(o, dur, 10);
 	else
 		fnt_out_spaces(o, 10);
@@ -326,13 +348,14 @@ int fnt__cmd_replay(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "tid", required_argument, NULL, 'T' },
 		{ "filter", required_argument, NULL, 'F' },
+		{ "color", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = "fntrace.data";
 	char filter[4096] = "", tracer[64], err[256];
 	long tids[64];
-	int ntids = 0, c, ret = 0;
+	int ntids = 0, c, ret = 0, color = -1;
 	struct replay r;
 	struct fnt_tf tf;
 	struct rs *all;
@@ -361,6 +384,17 @@ int fnt__cmd_replay(int argc, char **argv)
 				strcat(filter, ",");
 			strcat(filter, optarg);
 			break;
+		case 'C':
+			if (!strcmp(optarg, "auto"))
+				color = -1;
+			else if (!strcmp(optarg, "always"))
+				color = 1;
+			else if (!strcmp(optarg, "never"))
+				color = 0;
+			else
+				return fnt__usage_error("replay", "--color takes auto, always or never, not '%s'",
+							optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -372,6 +406,7 @@ int fnt__cmd_replay(int argc, char **argv)
 		return fnt__usage_error("replay", "unexpected argument '%s'", argv[optind]);
 
 	memset(&r, 0, sizeof(r));
+	r.color = color < 0 ? isatty(1) : color;
 	if (filter[0]) {
 		if (fnt_filter_parse(&r.filter, filter, err, sizeof(err)) < 0)
 			return fnt__usage_error("replay", "%s", err);
