@@ -62,8 +62,12 @@ fi
 missing_now() {
 	local p
 	for p in "${want[@]}"; do
-		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] ||
-			echo "$p"
+		# A package whose triggers are pending (another apt run is
+		# under way) is installed and usable.
+		case $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) in
+		installed | triggers-pending | triggers-awaited) ;;
+		*) echo "$p" ;;
+		esac
 	done
 }
 mapfile -t missing < <(missing_now)
