@@ -576,6 +576,16 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
 		 (unsigned long)(ck.a.ticks & 0xffffff));
 	err = fnt__shm_create(shm_path, &tmpl, &h, &lay);
+	/* The ring table is address space, not memory, but a limit on address
+	 * space (ulimit -v, valgrind) may refuse it whole: fewer rings then,
+	 * down to 1024, rather than no recording. */
+	while ((err == -ENOMEM || err == -EINVAL) && tmpl.nslots > 1024) {
+		tmpl.nslots /= 2;
+		err = fnt__shm_create(shm_path, &tmpl, &h, &lay);
+		if (!err)
+			fprintf(stderr, "fntrace: address space is limited: room for %u threads' "
+					"rings only\n", tmpl.nslots);
+	}
 	if (err == -ENOSPC) {
 		struct fnt_shm_hdr sized = tmpl;
 

@@ -61,4 +61,15 @@ for tracer in function function_graph; do
 	expect_eq "$((events + lost))" "$total" "$tracer 100 rings: events + lost"
 	expect_eq "$(grep -c 'no free ring' "$W/err")" 1 "$tracer 100 rings: lines about it"
 done
+
+# A limit on address space (ulimit -v; valgrind has one too) refuses the
+# whole ring table: fewer rings, said once, and a complete trace.
+t=50 n=20 rc=0
+(ulimit -v 8000000 && exec timeout 300 "$FNTRACE" record --tracer function -o "$W/t.data" \
+	"$W/thr" $t $n 3) >"$W/out" 2>"$W/err" || rc=$?
+expect_eq "$rc" 3 "ulimit -v: the program's own exit status"
+events=$(info_field "$W/t.data" events) lost=$(info_field "$W/t.data" 'lost events')
+expect_grep 'address space is limited: room for [0-9]+ threads' "$W/err" "ulimit -v: message"
+expect_eq "$lost" 0 "ulimit -v: lost events"
+expect_eq "$events" $((1 + t * (1 + n))) "ulimit -v: events"
 echo "rec_rings: ok"
