@@ -63,7 +63,13 @@ for tracer in function function_graph; do
 done
 
 # A limit on address space (ulimit -v; valgrind has one too) refuses the
-# whole ring table: fewer rings, said once, and a complete trace.
+# whole ring table: fewer rings, said once, and a complete trace.  Not in
+# the ASan build: AddressSanitizer's shadow memory cannot live under
+# ulimit -v at all, whatever fntrace does.
+if [ -n "${SAN:-}" ]; then
+	echo "rec_rings: ok (ulimit -v case not run under ASan)"
+	exit 0
+fi
 t=50 n=20 rc=0
 (ulimit -v 8000000 && exec timeout 300 "$FNTRACE" record --tracer function -o "$W/t.data" \
 	"$W/thr" $t $n 3) >"$W/out" 2>"$W/err" || rc=$?
