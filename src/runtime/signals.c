@@ -243,17 +243,23 @@ FNT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction 
 	return real_sigaction(sig, act, oldact);
 }
 
-FNT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+/* A disposition set through our sigaction(), with an empty mask. */
+static sighandler_t set_disposition(int sig, sighandler_t handler, int flags)
 {
 	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = handler;
-	sa.sa_flags = SA_RESTART;
+	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, &sa, &old))
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+FNT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return set_disposition(sig, handler, SA_RESTART);
 }
 
 static const sigset_t *clean(int how, const sigset_t *set, sigset_t *copy)
@@ -530,15 +536,7 @@ FNT_EXPORT int sighold(int sig)
  */
 static sighandler_t trap_disposition(sighandler_t handler, int flags)
 {
-	struct sigaction sa, old;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = handler;
-	sa.sa_flags = flags;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTRAP, &sa, &old))
-		return SIG_ERR;
-	return old.sa_handler;
+	return set_disposition(SIGTRAP, handler, flags);
 }
 
 FNT_EXPORT int sigignore(int sig)
