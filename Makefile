@@ -22,9 +22,9 @@ SANFL   := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-point
 RT_CFLAGS  := $(BASE) -fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec -mgeneral-regs-only
 CLI_CFLAGS := $(BASE) $(SANFL)
 
-RT_SRC  := $(wildcard src/core/*.c src/arch/x86_64/*.c src/runtime/*.c src/util/*.c src/ring/*.c)
+RT_SRC  := $(wildcard src/core/*.c src/arch/x86_64/*.c src/runtime/*.c src/util/*.c src/ring/*.c src/ctl/*.c)
 RT_ASM  := $(wildcard src/arch/x86_64/*.S)
-CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/core/filter.c src/core/elf*.c)
+CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/ctl/*.c src/core/filter.c src/core/elf*.c)
 RT_OBJ  := $(patsubst %.c,$(O)/rt/%.o,$(RT_SRC)) $(patsubst %.S,$(O)/rt/%.o,$(RT_ASM))
 CLI_OBJ := $(patsubst %.c,$(O)/cli/%.o,$(CLI_SRC))
 HDRS    := $(wildcard include/*.h src/*/*.h src/*/*/*.h)

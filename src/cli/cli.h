@@ -17,6 +17,20 @@ int fnt__cmd_replay(int argc, char **argv);
 int fnt__cmd_report(int argc, char **argv);
 int fnt__cmd_live(int argc, char **argv);
 int fnt__cmd_info(int argc, char **argv);
+int fnt__cmd_run(int argc, char **argv);
+int fnt__cmd_ctl(int argc, char **argv);
+int fnt__cmd_ps(int argc, char **argv);
+
+/* cmd_record.c: finding and injecting the runtime. */
+/* libfntrace.so next to the binary, in ../lib, or $FNTRACE_LIB.  0 or -ENOENT. */
+int fnt__find_lib(char *out, size_t len);
+/* Resolves prog as execvp would.  Returns 0 or -errno. */
+int fnt__find_prog(const char *prog, char *out, size_t len);
+/* "setuid" etc. if prog runs with privileges of its own, else NULL. */
+const char *fnt__gains_privileges(const char *prog);
+/* LD_PRELOAD and LD_AUDIT name lib (before what they named); no FNTRACE_*
+ * recording variable is left: a dormant start. */
+void fnt__set_runtime_env(const char *lib);
 
 /* Record options, parsed by record and live.  Returns -1 and prints the
  * error, or the index of PROG in argv.  *help is set for --help. */
@@ -30,6 +44,11 @@ struct fnt_rec_opts {
 	int mode;		/* enum fnt_mode */
 	int follow_fork;
 	int follow_daemons;	/* wait for processes left in other sessions too */
+	uint32_t stall_ms;	/* --drain-timeout */
+	/* -p: running processes to record (their pids; npids 0: start PROG). */
+	int pids[64];
+	int npids;
+	uint64_t duration_ns;	/* -d: 0 until the processes end or Ctrl-C */
 };
 int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help);
 void fnt__record_usage(const char *cmd, FILE *f);
@@ -37,6 +56,11 @@ void fnt__record_usage(const char *cmd, FILE *f);
  * (the program's, 128+signal, or fntrace's own error status); *ran tells
  * whether the program ran (and a trace was written). */
 int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran);
+/* Records the running processes o->pids (remote.c) into o->out; feed, if
+ * not NULL, also prints the events as they come ('live -p').  Returns the
+ * exit status. */
+struct fnt_livefeed;
+int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed);
 
 /* Prints "fntrace: <cmd>: <msg>" and returns 2 (a usage error). */
 int fnt__usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -37,6 +37,7 @@
 
 #include "cli/cli.h"
 #include "cli/consumer.h"
+#include "cli/region.h"
 #include "cli/tracefile.h"
 #include "core/filter.h"
 #include "ring/clock.h"
@@ -44,14 +45,15 @@
 #include "runtime/recorder.h"
 
 #define DEFAULT_BUFSIZE (1u << 20)
-/* The address space all rings may span (sparse: an unused ring costs no
- * memory): 65536 rings of up to 16 MB, fewer of larger ones. */
-#define MAX_RINGS_BYTES (1ull << 40)
+/* --drain-timeout: how long a lossless writer waits for a drain before its
+ * process stops recording (a recorder stopped by SIGSTOP, or hung). */
+#define DEFAULT_STALL_MS 10000
 
 void fnt__record_usage(const char *cmd, FILE *f)
 {
 	fprintf(f,
 		"usage: fntrace %s [options] [--] PROG [ARGS...]\n"
+		"       fntrace %s [options] -p PID[,PID...] [-d DURATION]\n"
 		"%s\n"
 		"  -o PATH                   trace file (default fntrace.data)\n"
 		"  --tracer function|function_graph\n"
@@ -67,10 +69,18 @@ void fnt__record_usage(const char *cmd, FILE *f)
 		"  --no-follow-fork          do not trace children and the programs they exec\n"
 		"  --follow-daemons          once PROG has exited, keep recording the processes\n"
 		"                            it left in other sessions (daemons) until they end\n"
+		"  -p, --pid PID[,PID...]    record running processes that have the runtime\n"
+		"                            (fntrace run, fntrace record, LD_PRELOAD); their\n"
+		"                            sites are patched now and NOPs again at the end\n"
+		"  -d, --duration DUR        with -p: stop after DUR (else at Ctrl-C or when\n"
+		"                            the processes end)\n"
+		"  --drain-timeout DUR       lossless: a process waits at most DUR for fntrace\n"
+		"                            to drain its buffers, then goes on untraced\n"
+		"                            (default 10s; 0: as long as fntrace lives)\n"
 		"GLOB follows ftrace's set_ftrace_filter: 'a*,b?', '!x', 'f:mod:libfoo*'.\n"
 		"The exit status is PROG's own, or 128+signal if it was killed; 130 if Ctrl-C\n"
 		"(SIGINT) stopped the recording before PROG ended (PROG goes on, untraced).\n",
-		cmd,
+		cmd, cmd,
 		strcmp(cmd, "live") == 0 ? "Runs PROG, records its function calls, then replays them."
 					 : "Runs PROG and records its function calls into a trace file.");
 }
@@ -87,9 +97,34 @@ static int append_glob(char *dst, size_t cap, const char *g)
 	return 0;
 }
 
+static int parse_pids(const char *cmd, const char *arg, struct fnt_rec_opts *o)
+{
+	const char *p = arg;
+
+	while (*p) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || end == p || v <= 0 || v > 0x3fffffff || (*end && *end != ','))
+			return fnt__usage_error(cmd, "bad pid list '%s' (PID[,PID...])", arg), -1;
+		for (int i = 0; i < o->npids; i++)
+			if (o->pids[i] == (int)v)
+				return fnt__usage_error(cmd, "pid %ld given twice", v), -1;
+		if (o->npids == (int)(sizeof(o->pids) / sizeof(o->pids[0])))
+			return fnt__usage_error(cmd, "too many pids (at most 64)"), -1;
+		o->pids[o->npids++] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	if (!o->npids)
+		return fnt__usage_error(cmd, "bad pid list '%s' (PID[,PID...])", arg), -1;
+	return 0;
+}
+
 int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help)
 {
-	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK, O_DAEMONS };
+	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK, O_DAEMONS, O_DRAIN };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "tracer", required_argument, NULL, O_TRACER },
@@ -101,6 +136,9 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "no-follow-fork", no_argument, NULL, O_NOFORK },
 		{ "follow-daemons", no_argument, NULL, O_DAEMONS },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "drain-timeout", required_argument, NULL, O_DRAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,10 +150,11 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 	o->bufsize = DEFAULT_BUFSIZE;
 	o->mode = FNT_MODE_LOSSLESS;
 	o->follow_fork = 1;
+	o->stall_ms = DEFAULT_STALL_MS;
 	*help = 0;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:F:N:D:t:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:F:N:D:t:p:d:h", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 
@@ -171,6 +210,23 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 		case O_DAEMONS:
 			o->follow_daemons = 1;
 			break;
+		case 'p':
+			if (parse_pids(cmd, optarg, o) < 0)
+				return -1;
+			break;
+		case 'd':
+			if (fnt__parse_duration(optarg, &o->duration_ns) < 0 || !o->duration_ns)
+				return fnt__usage_error(cmd, "bad duration '%s' (e.g. 10s, 500ms)", optarg), -1;
+			break;
+		case O_DRAIN: {
+			uint64_t ns;
+
+			if (fnt__parse_duration(optarg, &ns) < 0 || ns / 1000000 > UINT32_MAX ||
+			    (ns && ns < 1000000))
+				return fnt__usage_error(cmd, "bad drain timeout '%s' (e.g. 10s; 0: none)", optarg), -1;
+			o->stall_ms = (uint32_t)(ns / 1000000);
+			break;
+		}
 		case 'h':
 			*help = 1;
 			return optind;
@@ -190,7 +246,13 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 			return fnt__usage_error(cmd, "%s", err), -1;
 		fnt_filter_free(&flt);
 	}
-	if (optind >= argc)
+	if (o->npids && optind < argc)
+		return fnt__usage_error(cmd, "give either -p PID or a program, not both"), -1;
+	if (o->npids && o->follow_daemons)
+		return fnt__usage_error(cmd, "--follow-daemons is for a program started by fntrace"), -1;
+	if (!o->npids && o->duration_ns)
+		return fnt__usage_error(cmd, "-d is for -p PID (a program is recorded until it ends)"), -1;
+	if (!o->npids && optind >= argc)
 		return fnt__usage_error(cmd, "no program given"), -1;
 	return optind;
 }
@@ -198,7 +260,7 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 /*
  * Finding things.
  */
-static int find_lib(char *out, size_t len)
+int fnt__find_lib(char *out, size_t len)
 {
 	char self[PATH_MAX - 64], *slash;
 	const char *env = getenv("FNTRACE_LIB");
@@ -229,7 +291,7 @@ static int find_lib(char *out, size_t len)
 }
 
 /* Resolves prog like execvp would.  Returns 0 or -errno. */
-static int find_prog(const char *prog, char *out, size_t len)
+int fnt__find_prog(const char *prog, char *out, size_t len)
 {
 	const char *path = getenv("PATH");
 	struct stat st;
@@ -272,7 +334,7 @@ static int find_prog(const char *prog, char *out, size_t len)
  * running it cannot make a privileged process write into a file of the
  * user's choosing.  Nothing of it is traced: say so rather than let the
  * user wonder.  Returns what makes it privileged, or NULL. */
-static const char *gains_privileges(const char *prog)
+const char *fnt__gains_privileges(const char *prog)
 {
 	struct stat st;
 
@@ -402,7 +464,7 @@ static int only_daemons_left(int *pids, int npids)
 	return n;
 }
 
-static void set_env(const char *lib, const struct fnt_rec_opts *o, const char *shm)
+void fnt__set_runtime_env(const char *lib)
 {
 	char buf[PATH_MAX * 2 + 8];
 	const char *old;
@@ -413,116 +475,44 @@ static void set_env(const char *lib, const struct fnt_rec_opts *o, const char *s
 	old = getenv("LD_AUDIT");
 	snprintf(buf, sizeof(buf), "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
 	setenv("LD_AUDIT", buf, 1);
+	unsetenv(FNT_ENV_SHM);
+	unsetenv(FNT_ENV_FILTER);
+	unsetenv(FNT_ENV_NOTRACE);
+}
+
+static void set_env(const char *lib, const struct fnt_rec_opts *o, const char *shm)
+{
+	fnt__set_runtime_env(lib);
 	setenv(FNT_ENV_SHM, shm, 1);
 	if (o->filter[0])
 		setenv(FNT_ENV_FILTER, o->filter, 1);
-	else
-		unsetenv(FNT_ENV_FILTER);
 	if (o->notrace[0])
 		setenv(FNT_ENV_NOTRACE, o->notrace, 1);
-	else
-		unsetenv(FNT_ENV_NOTRACE);
-}
-
-static void write_info(struct fnt_tf_writer *w, const struct fnt_rec_opts *o, char **argv,
-		       int clock)
-{
-	static const char *modes[] = { "lossless", "overwrite", "drop" };
-	char info[16384], date[64];
-	size_t n = 0;
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
-	n += snprintf(info + n, sizeof(info) - n, "cmdline=");
-	for (int i = 0; argv[i] && n < sizeof(info) - 256; i++)
-		n += snprintf(info + n, sizeof(info) - n, "%s%s", i ? " " : "", argv[i]);
-	n += snprintf(info + n, sizeof(info) - n,
-		      "\ndate=%s\ntracer=%s\nmode=%s\nbuffer_size=%llu\nfilter=%s\nnotrace=%s\n"
-		      "depth=%u\nthreshold_ns=%llu\nclock=%s\nfollow_fork=%d\n",
-		      date, o->tracer == FNT_TRACER_FUNCTION ? "function" : "function_graph",
-		      modes[o->mode], (unsigned long long)o->bufsize, o->filter, o->notrace,
-		      o->depth, (unsigned long long)o->thresh_ns,
-		      clock == FNT_CLOCK_TSC ? "tsc" : "monotonic", o->follow_fork);
-	fnt__tf_write(w, FNT_TF_INFO, (struct iovec[]){ { info, n } }, 1);
-}
-
-/* Regions of fntrace processes that died without cleaning up (SIGKILL):
- * removed here, since nothing else would.  Dead means the creator's
- * flock() on the file can be taken (see fnt__shm_create()): the pid in the
- * name is no proof, since a recording in another PID namespace sharing
- * /dev/shm (a container run with --ipc=host) has a pid that means nothing
- * here.  Only our own files: root removes no one else's. */
-static void remove_stale_regions(void)
-{
-	DIR *d = opendir("/dev/shm");
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct stat st, now;
-		int pid, fd;
-
-		if (sscanf(de->d_name, "fntrace-%d-", &pid) != 1 || pid <= 0)
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid() &&
-		    flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-		    fstatat(dirfd(d), de->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
-			unlinkat(dirfd(d), de->d_name, 0);
-		close(fd);
-	}
-	closedir(d);
-}
-
-/* Bytes free in /dev/shm (or its size), for messages (0 if unknown). */
-static uint64_t shm_bytes(int total)
-{
-	struct statvfs sv;
-
-	if (statvfs("/dev/shm", &sv) < 0)
-		return 0;
-	return (uint64_t)(total ? sv.f_blocks : sv.f_bavail) * sv.f_frsize;
-}
-
-static uint64_t pow2_words(uint64_t bytes)
-{
-	uint64_t w = 2 * FNT_RING_PAGE;
-
-	while (w * 8 < bytes)
-		w <<= 1;
-	return w;
 }
 
 int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 {
-	char lib[PATH_MAX], prog[PATH_MAX], shm_path[128];
-	struct fnt_shm_hdr tmpl, *h = NULL;
-	struct fnt_shm_layout lay;
+	char lib[PATH_MAX], prog[PATH_MAX], *shm_path, cmdline[8192];
+	struct fnt_region rg;
+	struct fnt_shm_hdr *h = NULL;
 	struct fnt_tf_writer w;
 	struct fnt_tf_clock ck;
 	struct fnt_tf_end end;
 	struct fnt_consumer d;
 	const char *why;
 	struct sigaction sa;
-	struct timespec ts;
 	int err, pipefd[2], status = 0, have_status = 0, ret = 1, daemons[8], ndaemons = 0;
 	uint64_t stop_at = 0, last_scan = 0;
 	pid_t pid;
 	ssize_t r;
 
 	*ran = 0;
-	if (find_lib(lib, sizeof(lib)) < 0) {
+	if (fnt__find_lib(lib, sizeof(lib)) < 0) {
 		fprintf(stderr, "fntrace: cannot find libfntrace.so next to the fntrace binary "
 				"or in ../lib (set FNTRACE_LIB)\n");
 		return 1;
 	}
-	err = find_prog(argv[0], prog, sizeof(prog));
+	err = fnt__find_prog(argv[0], prog, sizeof(prog));
 	if (err < 0) {
 		if (err == -ENOENT && !strchr(argv[0], '/'))
 			fprintf(stderr, "fntrace: cannot run '%s': command not found\n", argv[0]);
@@ -530,83 +520,26 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 			fprintf(stderr, "fntrace: cannot run '%s': %s\n", argv[0], strerror(-err));
 		return 127;
 	}
-	if ((why = gains_privileges(prog)))
+	if ((why = fnt__gains_privileges(prog)))
 		fprintf(stderr, "fntrace: warning: '%s' is %s: it runs with privileges of its own "
 				"and is not traced\n", argv[0], why);
 	else if ((why = not_traceable(prog)))
 		fprintf(stderr, "fntrace: warning: '%s' is %s; it runs untraced\n", argv[0], why);
 
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.mode = o->mode;
-	tmpl.tracer = o->tracer;
-	tmpl.clock = fnt__clock_detect();
-	tmpl.follow_fork = o->follow_fork;
-	tmpl.reader_pid = getpid();
-	tmpl.depth = o->tracer == FNT_TRACER_GRAPH ? o->depth : 0;
-	tmpl.ring_words = pow2_words(o->bufsize);
-	/* Rings are handed out on demand (shm.h): the count is a ceiling,
-	 * and costs address space only, within MAX_RINGS_BYTES. */
-	tmpl.nslots = FNT_SHM_MAX_SLOTS;
-	if (tmpl.ring_words * 8 * tmpl.nslots > MAX_RINGS_BYTES)
-		tmpl.nslots = (uint32_t)(MAX_RINGS_BYTES / (tmpl.ring_words * 8));
-	if (getenv("FNTRACE_RINGS")) {
-		unsigned long n = strtoul(getenv("FNTRACE_RINGS"), NULL, 10);
-
-		if (n >= 1 && n <= tmpl.nslots)
-			tmpl.nslots = (uint32_t)n;
-	}
-
-	/* Calibrate first: the threshold is in ticks. */
-	memset(&ck, 0, sizeof(ck));
-	ck.kind = tmpl.clock;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ck.wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	fnt__clock_sample(ck.kind, &ck.a);
-	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	fnt__clock_sample(ck.kind, &ck.b);
-	if (o->tracer == FNT_TRACER_GRAPH && o->thresh_ns) {
-		uint64_t dt = ck.b.ticks - ck.a.ticks, dn = ck.b.ns - ck.a.ns;
-
-		tmpl.thresh_ticks = dn ? (uint64_t)((unsigned __int128)o->thresh_ns * dt / dn) : o->thresh_ns;
-		if (!tmpl.thresh_ticks)
-			tmpl.thresh_ticks = 1;
-	}
-
-	remove_stale_regions();
-	snprintf(shm_path, sizeof(shm_path), "/dev/shm/fntrace-%d-%lx", (int)getpid(),
-		 (unsigned long)(ck.a.ticks & 0xffffff));
-	err = fnt__shm_create(shm_path, &tmpl, &h, &lay);
-	/* The ring table is address space, not memory, but a limit on address
-	 * space (ulimit -v, valgrind) may refuse it whole: fewer rings then,
-	 * down to 1024, rather than no recording. */
-	while ((err == -ENOMEM || err == -EINVAL) && tmpl.nslots > 1024) {
-		tmpl.nslots /= 2;
-		err = fnt__shm_create(shm_path, &tmpl, &h, &lay);
-		if (!err)
-			fprintf(stderr, "fntrace: address space is limited: room for %u threads' "
-					"rings only\n", tmpl.nslots);
-	}
-	if (err == -ENOSPC) {
-		struct fnt_shm_hdr sized = tmpl;
-
-		fnt__shm_layout(&sized, tmpl.nslots, tmpl.ring_words);
-		fprintf(stderr, "fntrace: /dev/shm has %llu KB free, the recording buffers need %llu KB "
-				"before the first ring: enlarge /dev/shm\n",
-			(unsigned long long)(shm_bytes(0) / 1024),
-			(unsigned long long)(fnt__shm_reserved_size(&sized) / 1024));
+	if (fnt__region_create(o, getpid(), &rg) < 0)
 		return 1;
-	}
-	if (err < 0) {
-		fprintf(stderr, "fntrace: cannot create the recording buffers %s: %s\n", shm_path,
-			strerror(-err));
-		return 1;
-	}
+	h = rg.h;
+	shm_path = rg.path;
+	ck = rg.ck;
 	err = fnt__tf_create(&w, o->out);
 	if (err < 0) {
 		fprintf(stderr, "fntrace: cannot create '%s': %s\n", o->out, strerror(-err));
 		goto out_shm;
 	}
-	write_info(&w, o, argv, ck.kind);
+	cmdline[0] = 0;
+	for (size_t i = 0, n = 0; argv[i] && n < sizeof(cmdline) - 256; i++)
+		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", i ? " " : "", argv[i]);
+	fnt__region_write_info(&w, o, cmdline, ck.kind, NULL);
 	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &ck, sizeof(ck) } }, 1);
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -664,7 +597,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 	sa.sa_flags |= SA_RESETHAND;
 	sigaction(SIGINT, &sa, NULL);
 
-	if (fnt__consumer_init(&d, h, &lay, shm_path, &w) < 0) {
+	if (fnt__consumer_init(&d, h, &rg.lay, shm_path, &w) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
 		exit(1);
 	}
@@ -754,7 +687,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 		fprintf(stderr, "fntrace: /dev/shm (%llu KB) had no room for the rings of %u "
 				"threads (%llu KB each): their %llu events are lost; use a smaller "
 				"--buffer-size or enlarge /dev/shm\n",
-			(unsigned long long)(shm_bytes(1) / 1024), h->nomem_threads,
+			(unsigned long long)(fnt__shm_bytes(1) / 1024), h->nomem_threads,
 			(unsigned long long)(h->ring_words * 8 / 1024),
 			(unsigned long long)h->lost_nomem);
 	if (end.lost)
@@ -791,9 +724,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 out_file:
 	fnt__tf_discard(&w);
 out_shm:
-	unlink(shm_path);
-	if (h)
-		fnt__shm_unmap(h, &lay);
+	fnt__region_destroy(&rg);
 	return ret;
 }
 
@@ -808,5 +739,7 @@ int fnt__cmd_record(int argc, char **argv)
 	}
 	if (i < 0)
 		return 2;
+	if (o.npids)
+		return fnt__record_pids(&o, NULL);
 	return fnt__record_run(&o, argv + i, &help);
 }

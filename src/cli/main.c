@@ -23,7 +23,10 @@ static const struct {
 	{ "record", fnt__cmd_record, "run a program and record its function calls" },
 	{ "replay", fnt__cmd_replay, "print the recorded calls" },
 	{ "report", fnt__cmd_report, "per-function calls and times" },
-	{ "live", fnt__cmd_live, "record, then replay" },
+	{ "live", fnt__cmd_live, "record, then replay (-p PID: print calls as they happen)" },
+	{ "run", fnt__cmd_run, "run a program with the runtime, dormant (nothing traced)" },
+	{ "ctl", fnt__cmd_ctl, "show or change the recording of a running process" },
+	{ "ps", fnt__cmd_ps, "list the processes that can be traced, and their state" },
 	{ "info", fnt__cmd_info, "describe a trace file" },
 	{ "cflags", fnt_cmd_cflags, "compiler flags that make a program traceable" },
 };

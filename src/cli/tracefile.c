@@ -183,10 +183,12 @@ int fnt__tf_write(struct fnt_tf_writer *w, uint32_t type, const struct iovec *io
 
 	/* After a failure only END is still written (into the reserve): it
 	 * counts what the failure cost. */
-	if (w->err && type != FNT_TF_END)
-		return w->err;
 	if (iovcnt > 13)
 		return -EINVAL;
+	if (w->tap)
+		w->tap(w->tap_arg, type, iov, iovcnt);
+	if (w->err && type != FNT_TF_END)
+		return w->err;
 	v[n++] = (struct iovec){ &r, sizeof(r) };
 	uint64_t len = 0;
 

@@ -162,6 +162,10 @@ struct fnt_tf_writer {
 	int published;		/* renamed to path already */
 	uint64_t reserved;	/* bytes allocated (fallocate) from the start */
 	int no_reserve;		/* the file system cannot preallocate */
+	/* Called with every record before it is written (NULL: none): a
+	 * reader that follows the recording as it goes ('live -p'). */
+	void (*tap)(void *arg, uint32_t type, const struct iovec *iov, int iovcnt);
+	void *tap_arg;
 };
 
 /* Creates a new file, mode 0600, next to path (O_EXCL, a fresh name: a

@@ -52,6 +52,7 @@ static void take(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
 	w->mask = lay->ring_words - 1;
 	w->mode = lay->mode;
 	w->reader_pid = lay->reader_pid;
+	w->stall_ms = lay->stall_ms;
 	w->head = s->commit;
 	w->limit = s->tail + w->size / 2;
 	/* Forces a TIME_BASE (and a CALLER) as the first words. */
@@ -171,11 +172,23 @@ void fnt__ring_kick(struct fnt_ring_writer *w)
 	fnt__sys(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/* A lossless writer gives up waiting: it writes nothing more, and asks
+ * its owner to stop the recording (on_stall). */
+static int give_up(struct fnt_ring_writer *w)
+{
+	w->dead = 1;
+	__atomic_fetch_add(&w->hdr->lost_noreader, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
+	if (w->on_stall)
+		w->on_stall();
+	return -ENOSPC;
+}
+
 int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 {
 	struct timespec to = { 0, 2000000 };
 	unsigned rounds = 0;
-	long since = 0;
+	long since = 0, since_ms = 0;
 
 	if (w->mode == FNT_MODE_DROP)
 		return -ENOSPC;
@@ -201,6 +214,12 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 				 w->slot_index);
 			return -ENOSPC;
 		}
+		/* The recording is ending (its consumer hung up, or another
+		 * writer gave up): nothing will drain this ring any more.
+		 * Relaxed: the word only ever goes from 0 to non-zero, and a
+		 * late look costs one more 2 ms round. */
+		if (w->stop && __atomic_load_n(w->stop, __ATOMIC_RELAXED))
+			return give_up(w);
 		/* Every word before head is written when the outermost writer
 		 * waits: publish them again, in case ->commit was overwritten
 		 * (the reader then lets this ring go by its real position). */
@@ -213,27 +232,36 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 			int rp = w->reader_pid;
 			struct timespec now;
 			static int said_waiting;
+			long ms;
 
 			/* A recorder that is alive but does not drain (stopped,
 			 * SIGSTOP) stalls the program: said once, after 3 s, so
-			 * the user knows whom the program waits for. */
+			 * the user knows whom the program waits for; after the
+			 * stall limit the program goes on untraced. */
 			fnt__sys(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
-			if (!since)
+			ms = now.tv_sec * 1000 + now.tv_nsec / 1000000;
+			if (!since) {
 				since = now.tv_sec;
-			else if (now.tv_sec - since >= 3 && rp > 0 &&
-				 !__atomic_exchange_n(&said_waiting, 1, __ATOMIC_RELAXED))
+				since_ms = ms;
+			} else if (now.tv_sec - since >= 3 && rp > 0 &&
+				   !__atomic_exchange_n(&said_waiting, 1, __ATOMIC_RELAXED)) {
 				fnt__log("waiting for the fntrace recorder (pid %d) to drain the buffers "
 					 "(is it stopped?)", rp);
+			}
+			if (w->stall_ms && since_ms && ms - since_ms >= (long)w->stall_ms) {
+				static int said;
 
-			if (rp > 0 && kill(rp, 0) < 0 && errno == ESRCH) {
+				if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+					fnt__log("the fntrace recorder (pid %d) did not drain for %u ms: "
+						 "recording stopped", rp, w->stall_ms);
+				return give_up(w);
+			}
+			if (rp > 0 && fnt__sys(SYS_kill, rp, 0) == -ESRCH) {
 				static int said;
 
 				if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 					fnt__log("the fntrace process is gone: recording stopped");
-				w->dead = 1;
-				__atomic_fetch_add(&w->hdr->lost_noreader, 1, __ATOMIC_RELAXED);
-				__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
-				return -ENOSPC;
+				return give_up(w);
 			}
 		}
 	}

@@ -80,6 +80,13 @@ struct fnt_ring_writer {
 	int dead;		/* the reader vanished: write nothing more */
 	int32_t reader_pid;	/* from the private layout, not the shared header */
 	uint32_t slot_index;
+	uint32_t stall_ms;	/* lossless: wait at most this long (0: no limit) */
+	/* Set by the owner after open (NULL: none).  *stop is the process's
+	 * "recording is ending" word: a waiting writer gives up as soon as
+	 * it reads non-zero.  on_stall is called once by a writer that gave
+	 * up (stall limit, reader gone), to have the recording stopped. */
+	const int *stop;
+	void (*on_stall)(void);
 };
 
 /* Adds v to *p in one instruction: atomic against a signal handler of the

@@ -107,6 +107,7 @@ static void fill_layout(const struct fnt_shm_hdr *c, struct fnt_shm_layout *l)
 	l->clock = c->clock;
 	l->follow_fork = c->follow_fork;
 	l->depth = c->depth;
+	l->stall_ms = c->stall_ms;
 	l->reader_pid = c->reader_pid;
 	l->root_pid = c->root_pid;
 	l->ring_words = c->ring_words;
@@ -290,33 +291,26 @@ int fnt__shm_create_anon(const struct fnt_shm_hdr *tmpl, struct fnt_shm_hdr **ou
 	return 0;
 }
 
-int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
-		    const char **why)
+/* Maps the region open at fd (path: its name, for the reservation
+ * fallback, or NULL). */
+static int attach(int fd, const char *path, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
+		  const char **why)
 {
 	struct fnt_shm_hdr copy;
 	struct stat st;
 	void *p;
-	int fd, err;
+	int err;
 
 	*why = NULL;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto fail_close;
-	}
 	if (!S_ISREG(st.st_mode) || (size_t)st.st_size < sizeof(copy)) {
 		*why = "not a recording region (too small)";
-		err = -EPROTO;
-		goto fail_close;
+		return -EPROTO;
 	}
 	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-	if (p == MAP_FAILED) {
-		err = -errno;
-		goto fail_close;
-	}
-	close(fd);
+	if (p == MAP_FAILED)
+		return -errno;
 	/* One copy, checked, then used: the shared header may change under
 	 * us, and a field checked there but read again later proves nothing.
 	 * The acquire pairs with the release store of the magic in
@@ -329,7 +323,10 @@ int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_l
 		munmap(p, st.st_size);
 		return err;
 	}
-	if (strlen(path) < sizeof(region.path))
+	/* A region passed as a descriptor has no path: on kernels without
+	 * MADV_POPULATE_WRITE its rings cannot be reserved, and threads
+	 * without one count their events lost. */
+	if (path && strlen(path) < sizeof(region.path))
 		memcpy(region.path, path, strlen(path) + 1);
 	else
 		region.path[0] = 0;
@@ -341,10 +338,26 @@ int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_l
 	region.size = l->size;
 	*out = p;
 	return 0;
+}
 
-fail_close:
+int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
+		    const char **why)
+{
+	int fd, err;
+
+	*why = NULL;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = attach(fd, path, out, l, why);
 	close(fd);
 	return err;
+}
+
+int fnt__shm_attach_fd(int fd, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
+		       const char **why)
+{
+	return attach(fd, NULL, out, l, why);
 }
 
 /* The fallback of fnt__shm_reserve(): fallocate on the file, reopened by

@@ -93,7 +93,9 @@ struct fnt_shm_hdr {
 	int32_t root_pid;
 	uint64_t thresh_ticks;	/* function_graph --time-threshold, in ticks */
 	uint32_t depth;		/* --depth, 0 = none */
-	uint32_t pad0;
+	/* Lossless writers wait at most this long for a drain, then the
+	 * process stops recording (0: as long as the reader lives). */
+	uint32_t stall_ms;
 
 	/* Appended by traced processes (atomic adds, see the file comment). */
 	uint32_t nimages;
@@ -168,6 +170,7 @@ struct fnt_shm_layout {
 	uint32_t clock;		/* enum fnt_clock_kind */
 	uint32_t follow_fork;
 	uint32_t depth;
+	uint32_t stall_ms;
 	int32_t reader_pid;
 	int32_t root_pid;
 	uint64_t ring_words;
@@ -228,6 +231,10 @@ int fnt__shm_create(const char *path, const struct fnt_shm_hdr *tmpl, struct fnt
  * says why). */
 int fnt__shm_attach(const char *path, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
 		    const char **why);
+/* The same for a region passed as a descriptor (a live session's, sent
+ * over the control socket): fd stays the caller's. */
+int fnt__shm_attach_fd(int fd, struct fnt_shm_hdr **out, struct fnt_shm_layout *l,
+		       const char **why);
 void fnt__shm_unmap(struct fnt_shm_hdr *h, const struct fnt_shm_layout *l);
 
 /* The bytes fnt__shm_create() reserves for a region of this layout. */

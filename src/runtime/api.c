@@ -182,6 +182,50 @@ int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vecto
 	return 0;
 }
 
+void fnt__builtin_detach(void)
+{
+	fnt__lock_take();
+	detach(0);
+	memset(&builtin, 0, sizeof(builtin));
+	builtin_user = builtin;
+	fnt__lock_drop();
+}
+
+int fnt__builtin_refilter(const char *filter, const char *notrace)
+{
+	char err[256];
+	int ret = check_filter(filter);
+
+	if (!ret)
+		ret = check_filter(notrace);
+	if (ret)
+		return ret;
+	ret = fnt__begin();
+	if (ret)
+		return ret;
+	ret = fnt__signals_check();
+	if (!ret) {
+		hist_clear();
+		ret = hist_add(filter, 1);
+	}
+	if (!ret && notrace)
+		ret = hist_add(notrace, 0);
+	/* Marks are only wishes until fnt__update(): clearing every mark
+	 * first and setting the new ones changes no site that stays. */
+	if (!ret)
+		ret = fnt__mark(NULL, NULL, 1u, 0, err, sizeof(err));
+	if (!ret)
+		ret = fnt__mark(NULL, filter, 1u, 1, err, sizeof(err));
+	if (!ret && notrace)
+		ret = fnt__mark(NULL, notrace, 1u, 0, err, sizeof(err));
+	if (!ret)
+		ret = fnt__update();
+	if (!ret)
+		fnt__quiesce();
+	fnt__end();
+	return ret;
+}
+
 /* The public one: the callbacks are the program's, not known vector-free. */
 FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void *data)
 {

@@ -1,7 +1,9 @@
 /*
- * recorder.c - the in-process side of `fntrace record`.
+ * recorder.c - the in-process side of `fntrace record` and of a recording
+ * started from outside (`fntrace record -p`, through the agent).
  *
- * It attaches to the shared region named by FNTRACE_SHM, registers the
+ * A recording is a session: it attaches to a shared region (named by
+ * FNTRACE_SHM at start-up, or passed by the agent), registers the
  * built-in tracer's callbacks (function or function_graph), describes every
  * object the runtime knows into the region's metadata area, and patches the
  * wanted sites with fnt_enable()/fnt_disable().  It uses the public API of
@@ -18,6 +20,21 @@
  *
  * Trouble never stops the program: the recorder logs one line and stops
  * recording.
+ *
+ * Sessions begin and end while every thread runs.  Each has a number
+ * (gen), kept in the owner word (below) while it lasts and 0 otherwise; a
+ * thread's writer belongs to the session whose number it holds, so after
+ * an end nobody touches the old region, and at the next begin every
+ * thread takes a ring of the new one.  The end, on the agent's thread:
+ *
+ *   agent                                 a traced thread
+ *   -----                                 ---------------
+ *   stopping = 1 (waiting writers give up)
+ *   every site a NOP again, quiesce       hooks already inside finish
+ *   built-in callbacks detached, quiesce  no callback of ours runs now
+ *   *owner = 0 (seq_cst)                  exit destructor: closers++ (seq_cst),
+ *   wait until closers == 0                 then reads *owner: 0, no write
+ *   unmap the region
  */
 #include <errno.h>
 #include <link.h>
@@ -36,6 +53,7 @@
 #include "ring/ring.h"
 #include "runtime/recorder.h"
 #include "runtime/runtime.h"
+#include "ctl/proto.h"
 #include "util/env.h"
 #include "util/errors.h"
 #include "util/log.h"
@@ -58,6 +76,7 @@ struct rec_thread {
 	uint32_t retry;		/* events since the last failed attempt at a ring */
 	int nomem;		/* the last attempt found no memory (else no free ring) */
 	int keyed;		/* the pthread key points at us */
+	int gen;		/* the session w belongs to (see above) */
 };
 
 static struct fnt_shm_hdr *shm;
@@ -65,6 +84,15 @@ static struct fnt_shm_hdr *shm;
  * any traced process can rewrite the shared header at any moment. */
 static struct fnt_shm_layout lay;
 static int rec_on;		/* 0 until set up, and after trouble */
+static int gen;			/* sessions begun in this process */
+/* The ring writers' stop word (ring.h): set when the session is ending
+ * or a writer gave up; read by waiting writers. */
+static int stopping;
+/* Exit destructors running now: the end waits for them (see above). */
+static int closers;
+static int key_made;
+static int session_kind;	/* enum fnt_rec_kind while a session lasts */
+static char cur_filter[FNT_REC_FILTER_MAX], cur_notrace[FNT_REC_FILTER_MAX];
 static int clock_kind;
 static uint32_t image_id;
 static uint32_t max_depth;
@@ -75,14 +103,15 @@ static uint64_t skips_base;	/* the runtime's recursion_skips when this process b
 static uint64_t skips_at_fork;	/* read by the forking thread, before the fork */
 static __thread struct rec_thread rt;
 /*
- * 1 in the process that set the recorder up, 0 in any child it did not
- * see being made: the page holding it is wiped by the kernel in every new
- * process (MADV_WIPEONFORK), however it was made (fork(), a raw clone, a
- * clone whose fork handlers never ran).  A ring writer is used only while
- * it reads 1, so a child never writes into a ring of its parent's; the
- * fork handler sets it again once the child has rings of its own.
+ * The running session's number in the process that set it up, 0 between
+ * sessions and in any child it did not see being made: the page holding
+ * it is wiped by the kernel in every new process (MADV_WIPEONFORK),
+ * however it was made (fork(), a raw clone, a clone whose fork handlers
+ * never ran).  A ring writer is used only while it holds the number read
+ * here, so a child never writes into a ring of its parent's; the fork
+ * handler sets it again once the child has rings of its own.
  */
-static int owner_fallback = 1;
+static int owner_fallback;
 static volatile int *owner = &owner_fallback;
 /* This image's records in the objects area, so that unload and fork need
  * not scan the records of every process. */
@@ -105,9 +134,28 @@ static void thread_exit(void *p)
 {
 	struct rec_thread *t = p;
 
-	if (*owner)
+	/* seq_cst, both: pairs with the end's store of *owner and its load
+	 * of closers (a Dekker pair: one of the two sees the other). */
+	__atomic_fetch_add(&closers, 1, __ATOMIC_SEQ_CST);
+	if (t->w.slot && t->gen && t->gen == __atomic_load_n(owner, __ATOMIC_SEQ_CST))
 		fnt__ring_writer_close(&t->w);
+	__atomic_fetch_sub(&closers, 1, __ATOMIC_RELEASE);
 	t->keyed = 0;
+}
+
+/* A writer gave up waiting (stall limit, reader gone): the others stop
+ * waiting too, and the agent ends the session. */
+static void stalled(void)
+{
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
+	fnt__agent_wake();
+}
+
+static void writer_opened(struct rec_thread *t)
+{
+	t->w.stop = &stopping;
+	t->w.on_stall = stalled;
+	t->gen = *owner;
 }
 
 /* Lossless mode, every ring taken (or no memory for a new one): rings of
@@ -130,6 +178,8 @@ static int wait_ring(struct rec_thread *t)
 		err = fnt__ring_writer_open(&t->w, shm, &lay, my_pid, gettid_(), image_id);
 		if (err == 0)
 			return 0;
+		if (__atomic_load_n(&stopping, __ATOMIC_RELAXED))
+			break;
 	}
 	return err;
 }
@@ -146,6 +196,12 @@ static int open_thread(struct rec_thread *t)
 	 * counted in the region it shares with its parent. */
 	if (!*owner)
 		return -ECHILD;
+	if (t->gen != *owner) {
+		/* A writer of an earlier session: its region is gone. */
+		memset(&t->w, 0, sizeof(t->w));
+		t->retry = 0;
+		t->gen = 0;
+	}
 	/* No ring was free: retry every 1024 events only (a scan of the
 	 * slots each time would be slow). */
 	if (t->retry && (++t->retry & 1023))
@@ -153,6 +209,8 @@ static int open_thread(struct rec_thread *t)
 	err = fnt__ring_writer_open(&t->w, shm, &lay, my_pid, gettid_(), image_id);
 	if ((err == -EBUSY || err == -ENOMEM) && !t->retry && lay.mode == FNT_MODE_LOSSLESS)
 		err = wait_ring(t);
+	if (err == 0)
+		writer_opened(t);
 	if (err < 0) {
 		t->nomem = err == -ENOMEM;
 		if (!t->retry && t->nomem) {
@@ -192,7 +250,7 @@ static int open_thread(struct rec_thread *t)
  * will not be hooked either counts 2). */
 static inline int ready(struct rec_thread *t, unsigned n)
 {
-	if (__builtin_expect(t->w.slot != NULL && *owner, 1) || open_thread(t) == 0)
+	if (__builtin_expect(t->w.slot != NULL && t->gen == *owner, 1) || open_thread(t) == 0)
 		return 1;
 	if (__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		__atomic_fetch_add(t->nomem ? &shm->lost_nomem : &shm->lost_noslot, n,
@@ -223,7 +281,9 @@ static int graph_entry(const struct fnt_call *c, void *data)
 {
 	struct rec_thread *t = &rt;
 
-	if (max_depth && c->depth >= max_depth)
+	uint32_t md = __atomic_load_n(&max_depth, __ATOMIC_RELAXED);
+
+	if (md && c->depth >= md)
 		return FNT_SKIP_EXIT;
 	if (!ready(t, 2) || !encodable(c, 2))
 		return FNT_SKIP_EXIT;
@@ -253,7 +313,9 @@ static int thresh_entry(const struct fnt_call *c, void *data)
 {
 	struct rec_thread *t = &rt;
 
-	if ((max_depth && c->depth >= max_depth) || c->depth >= THRESH_STACK)
+	uint32_t md = __atomic_load_n(&max_depth, __ATOMIC_RELAXED);
+
+	if ((md && c->depth >= md) || c->depth >= THRESH_STACK)
 		return FNT_SKIP_EXIT;
 	if (!ready(t, 1) || !encodable(c, 1))
 		return FNT_SKIP_EXIT;
@@ -277,8 +339,12 @@ static void thresh_exit(const struct fnt_call *c, void *data)
 
 	if (!t->stack || c->depth >= THRESH_STACK || !ready(t, 1))
 		return;
+	/* 0: the call began before the threshold was set (fntrace ctl). */
+	if (!t->stack[c->depth])
+		return;
 	d = now - t->stack[c->depth];
-	if (d < thresh || (c->flags & FNT_CALL_UNWOUND))
+	t->stack[c->depth] = 0;
+	if (d < __atomic_load_n(&thresh, __ATOMIC_RELAXED) || (c->flags & FNT_CALL_UNWOUND))
 		return;
 	if (d > FNT_EV_DUR_MASK)
 		d = FNT_EV_DUR_MASK;
@@ -434,9 +500,9 @@ static int add_image(uint32_t parent)
  * exit, as the runtime counts them. */
 static uint64_t runtime_skips(void)
 {
-	struct fnt_status st;
-
-	return fnt_status(&st) == 0 ? st.recursion_skips : 0;
+	/* Not fnt_status(): that takes the patch lock, which exit must
+	 * never wait for (the agent may hold it, ending a recording). */
+	return atomic_load_explicit(&fnt__stats.recursion_skips, memory_order_relaxed);
 }
 
 /* Called by the runtime's fork preparation before it takes its lock (any
@@ -447,17 +513,22 @@ void fnt__recorder_before_fork(void)
 		skips_at_fork = runtime_skips();
 }
 
-__attribute__((destructor)) static void recorder_fini(void)
+/* Calls the runtime skipped while this session ran are its lost events. */
+static void count_skips(void)
 {
-	uint64_t n;
+	uint64_t n = runtime_skips() - skips_base;
 
-	if (!shm || !__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
-		return;
-	n = runtime_skips() - skips_base;
 	skips_base += n;
 	if (n)
 		__atomic_fetch_add(&shm->lost_noslot, n * (lay.tracer == FNT_TRACER_GRAPH ? 2 : 1),
 				   __ATOMIC_RELAXED);
+}
+
+__attribute__((destructor)) static void recorder_fini(void)
+{
+	if (!shm || !__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
+		return;
+	count_skips();
 }
 
 /* After exec, rings taken by the image this process ran before are
@@ -478,12 +549,16 @@ static void retire_previous_image(void)
 	}
 }
 
-/* Sets owner up (see above).  Without MADV_WIPEONFORK (Linux < 4.14) a
- * child made without the fork handlers is not told apart. */
+/* Sets owner up (see above), once per process.  Without MADV_WIPEONFORK
+ * (Linux < 4.14) a child made without the fork handlers is not told
+ * apart. */
 static void own_rings(void)
 {
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p;
 
+	if (owner != &owner_fallback)
+		return;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return;
 	if (madvise(p, 4096, MADV_WIPEONFORK)) {
@@ -492,18 +567,103 @@ static void own_rings(void)
 		return;
 	}
 	owner = p;
-	*owner = 1;
+}
+
+/* The built-in callbacks for the session's tracer and threshold. */
+static void callbacks(fnt_entry_fn *entry, fnt_exit_fn *exit_fn)
+{
+	*exit_fn = NULL;
+	if (lay.tracer == FNT_TRACER_FUNCTION) {
+		*entry = func_entry;
+	} else if (__atomic_load_n(&thresh, __ATOMIC_RELAXED)) {
+		*entry = thresh_entry;
+		*exit_fn = thresh_exit;
+	} else {
+		*entry = graph_entry;
+		*exit_fn = graph_exit;
+	}
+}
+
+static void copy_filter(char *dst, const char *src)
+{
+	copy_str(dst, src, FNT_REC_FILTER_MAX);
+}
+
+/*
+ * Begins a session in the region just attached (shm, lay): describes the
+ * process and its objects, installs the callbacks and patches the sites
+ * the filters select.  Returns 0 or -errno, *why naming the cause; on
+ * failure nothing is patched and the region is the caller's to unmap.
+ */
+static int begin(int kind, const char *filter, const char *notrace, const char **why)
+{
+	fnt_entry_fn entry;
+	fnt_exit_fn exit_fn;
+	int err, id;
+
+	my_pid = getpid();
+	own_rings();
+	clock_kind = (int)lay.clock;
+	__atomic_store_n(&max_depth, lay.depth, __ATOMIC_RELAXED);
+	__atomic_store_n(&thresh, lay.thresh_ticks, __ATOMIC_RELAXED);
+	if (!key_made) {
+		if (pthread_key_create(&exit_key, thread_exit) != 0)
+			return *why = "no pthread key", -EAGAIN;
+		key_made = 1;
+	}
+	n_my_objs = 0;
+	id = add_image(~0u);
+	if (id < 0)
+		return *why = id == -ENOMEM ? "no room in /dev/shm to describe the process"
+					    : "too many processes", id;
+	image_id = (uint32_t)id;
+	__atomic_store_n(&stopping, 0, __ATOMIC_RELAXED);
+	gen = gen + 1 > 0 ? gen + 1 : 1;
+	/* seq_cst: pairs with the exit destructors' load (see above). */
+	__atomic_store_n(owner, gen, __ATOMIC_SEQ_CST);
+	rec_on = 1;
+	session_kind = kind;
+	copy_filter(cur_filter, filter);
+	copy_filter(cur_notrace, notrace);
+	retire_previous_image();
+	if (lay.tracer == FNT_TRACER_FUNCTION) {
+		uint32_t n = 0;
+
+		dl_iterate_phdr(add_untraced, &n);
+	}
+	err = fnt_set_object_hook(object_hook, NULL);
+	if (err < 0)
+		goto fail_on;
+	callbacks(&entry, &exit_fn);
+	/* Vector-free by construction (see docs/design.md): called from the
+	 * hooks without saving the extended state. */
+	err = fnt__set_builtin(entry, exit_fn, NULL, 1);
+	if (err < 0)
+		goto fail_hook;
+	skips_base = runtime_skips();
+	err = fnt__builtin_refilter(filter && filter[0] ? filter : NULL,
+				    notrace && notrace[0] ? notrace : NULL);
+	if (err < 0)
+		goto fail_tracer;
+	return 0;
+
+fail_tracer:
+	fnt__builtin_detach();
+fail_hook:
+	fnt_set_object_hook(NULL, NULL);
+fail_on:
+	rec_on = 0;
+	session_kind = FNT_REC_NONE;
+	__atomic_store_n(owner, 0, __ATOMIC_SEQ_CST);
+	*why = fnt__strerror(err);
+	return err;
 }
 
 void fnt__recorder_init(void)
 {
 	const char *path = fnt__env(FNT_ENV_SHM);
-	const char *filter = fnt__env(FNT_ENV_FILTER);
-	const char *notrace = fnt__env(FNT_ENV_NOTRACE);
-	fnt_entry_fn entry;
-	fnt_exit_fn exit_fn = NULL;
-	const char *why;
-	int err, id;
+	const char *why = NULL;
+	int err;
 
 	if (!path || !path[0])
 		return;
@@ -513,73 +673,147 @@ void fnt__recorder_init(void)
 			 why ? why : strerror(-err));
 		return;
 	}
-	my_pid = getpid();
-	if (!lay.follow_fork && my_pid != lay.root_pid)
-		goto fail_unmap;	/* --no-follow-fork: a child exec'd something */
-	own_rings();
-	clock_kind = (int)lay.clock;
-	max_depth = lay.depth;
-	thresh = lay.thresh_ticks;
-	if (pthread_key_create(&exit_key, thread_exit) != 0) {
-		fnt__log("cannot record: no pthread key");
-		goto fail_unmap;
+	/* --no-follow-fork: a child exec'd something. */
+	if (lay.follow_fork || getpid() == lay.root_pid) {
+		err = begin(FNT_REC_RECORD, fnt__env(FNT_ENV_FILTER), fnt__env(FNT_ENV_NOTRACE), &why);
+		if (err == 0)
+			return;
+		fnt__log("cannot record: %s", why);
+		/* The region stays mapped if anything may be in it. */
+		if (rec_on)
+			return;
 	}
-	id = add_image(~0u);
-	if (id < 0) {
-		fnt__log("cannot record: %s", id == -ENOMEM ? "no room in /dev/shm to describe the "
-				"process" : "too many processes");
-		goto fail_key;
-	}
-	image_id = (uint32_t)id;
-	rec_on = 1;
-	retire_previous_image();
-	if (lay.tracer == FNT_TRACER_FUNCTION) {
-		uint32_t n = 0;
-
-		dl_iterate_phdr(add_untraced, &n);
-	}
-
-	err = fnt_set_object_hook(object_hook, NULL);
-	if (err < 0)
-		goto fail_api;
-	if (lay.tracer == FNT_TRACER_FUNCTION) {
-		entry = func_entry;
-	} else if (thresh) {
-		entry = thresh_entry;
-		exit_fn = thresh_exit;
-	} else {
-		entry = graph_entry;
-		exit_fn = graph_exit;
-	}
-	/* Vector-free by construction (see docs/design.md): called from the
-	 * hooks without saving the extended state. */
-	err = fnt__set_builtin(entry, exit_fn, NULL, 1);
-	if (err < 0)
-		goto fail_hook;
-	skips_base = runtime_skips();
-	err = fnt_enable(filter && filter[0] ? filter : NULL);
-	if (err < 0)
-		goto fail_tracer;
-	if (notrace && notrace[0]) {
-		err = fnt_disable(notrace);
-		if (err < 0)
-			goto fail_tracer;
-	}
-	return;
-
-fail_tracer:
-	fnt__set_builtin(NULL, NULL, NULL, 1);
-fail_hook:
-	fnt_set_object_hook(NULL, NULL);
-fail_api:
-	rec_on = 0;
-	fnt__log("cannot record: %s", fnt__strerror(err));
-	return;	/* the region stays mapped: rings may hold events already */
-fail_key:
-	pthread_key_delete(exit_key);
-fail_unmap:
 	fnt__shm_unmap(shm, &lay);
 	shm = NULL;
+}
+
+int fnt__recorder_start(int fd, const char *filter, const char *notrace, const char **why)
+{
+	int err;
+
+	*why = NULL;
+	if (shm)
+		return *why = "a recording is running", -EBUSY;
+	err = fnt__shm_attach_fd(fd, &shm, &lay, why);
+	if (err < 0) {
+		shm = NULL;
+		if (!*why)
+			*why = fnt__strerror(err);
+		return err;
+	}
+	err = begin(FNT_REC_LIVE, filter, notrace, why);
+	if (err < 0) {
+		fnt__shm_unmap(shm, &lay);
+		shm = NULL;
+	}
+	return err;
+}
+
+/* Called with the agent's thread: ends the session (see the timeline at
+ * the top).  Every site the session enabled is a NOP again when it
+ * returns, and no thread of the program touches the region any more. */
+int fnt__recorder_stop(void)
+{
+	int err;
+
+	if (!shm)
+		return 0;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
+	/* A kernel's ftrace_disabled: if patching was killed, sites stay as
+	 * they are, and the trampolines skip every callback. */
+	err = fnt_disable(NULL);
+	if (err == -ENODEV)
+		err = 0;
+	fnt__builtin_detach();
+	fnt_set_object_hook(NULL, NULL);
+	if (rec_on)
+		count_skips();
+	rec_on = 0;
+	session_kind = FNT_REC_NONE;
+	/* seq_cst: pairs with the exit destructors' increment of closers. */
+	__atomic_store_n(owner, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&closers, __ATOMIC_SEQ_CST))
+		fnt__sys(SYS_sched_yield);
+	/* The writers' words are all committed or given up: tell the reader. */
+	__atomic_fetch_add(&shm->kick, 1, __ATOMIC_RELEASE);
+	fnt__sys(SYS_futex, &shm->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
+	fnt__shm_unmap(shm, &lay);
+	shm = NULL;
+	return err;
+}
+
+int fnt__recorder_stopping(void)
+{
+	return shm && __atomic_load_n(&stopping, __ATOMIC_RELAXED);
+}
+
+int fnt__recorder_set(const char *filter, const char *notrace, const uint32_t *depth,
+		      const uint64_t *thresh_ticks, const char **why)
+{
+	fnt_entry_fn entry, e2;
+	fnt_exit_fn exit_fn, x2;
+	int err = 0;
+
+	*why = NULL;
+	if (!shm || !rec_on)
+		return *why = "nothing is being recorded", -ENOENT;
+	callbacks(&entry, &exit_fn);
+	if (depth && lay.tracer == FNT_TRACER_GRAPH)
+		__atomic_store_n(&max_depth, *depth, __ATOMIC_RELAXED);
+	if (thresh_ticks && lay.tracer == FNT_TRACER_GRAPH)
+		__atomic_store_n(&thresh, *thresh_ticks, __ATOMIC_RELAXED);
+	callbacks(&e2, &x2);
+	if (e2 != entry) {
+		/*
+		 * A threshold turned on or off: other callbacks.  Calls in
+		 * flight keep their shadow frames; their exits reach the new
+		 * exit callback, which tells them apart: thresh_exit finds
+		 * no entry time for them (a stack slot of 0 is "no entry"),
+		 * graph_exit writes an exit the reader matches against an
+		 * entry or counts as unmatched.
+		 */
+		err = fnt__set_builtin(e2, x2, NULL, 1);
+		if (err < 0)
+			return *why = fnt__strerror(err), err;
+	}
+	if (filter || notrace) {
+		const char *f = filter ? filter : cur_filter, *n = notrace ? notrace : cur_notrace;
+
+		err = fnt__builtin_refilter(f[0] ? f : NULL, n[0] ? n : NULL);
+		if (err < 0)
+			return *why = fnt__strerror(err), err;
+		copy_filter(cur_filter, f);
+		copy_filter(cur_notrace, n);
+	}
+	return 0;
+}
+
+int fnt__recorder_describe(char *buf, size_t cap, uint32_t *len)
+{
+	static const char *modes[] = { "lossless", "overwrite", "drop" };
+	static const char *kinds[] = { "none", "record", "live" };
+	char v[32];
+
+	if (!shm || !rec_on)
+		return fnt__ctl_put(buf, cap, len, "state", "dormant");
+	fnt__ctl_put(buf, cap, len, "state", "recording");
+	fnt__ctl_put(buf, cap, len, "by", kinds[session_kind]);
+	fnt__ctl_put_u64(buf, cap, len, "consumer_pid", (uint64_t)(lay.reader_pid > 0 ? lay.reader_pid : 0));
+	fnt__ctl_put(buf, cap, len, "tracer",
+		     lay.tracer == FNT_TRACER_FUNCTION ? "function" : "function_graph");
+	fnt__ctl_put(buf, cap, len, "mode", lay.mode <= FNT_MODE_DROP ? modes[lay.mode] : "?");
+	fnt__ctl_put_u64(buf, cap, len, "clock", lay.clock);
+	fnt__ctl_put(buf, cap, len, "filter", cur_filter);
+	fnt__ctl_put(buf, cap, len, "notrace", cur_notrace);
+	fnt__ctl_put_u64(buf, cap, len, "depth", __atomic_load_n(&max_depth, __ATOMIC_RELAXED));
+	fnt__ctl_put_u64(buf, cap, len, "thresh_ticks", __atomic_load_n(&thresh, __ATOMIC_RELAXED));
+	fnt__format(v, sizeof(v), "%d", image_id);
+	return fnt__ctl_put(buf, cap, len, "image", v);
+}
+
+int fnt__recorder_kind(void)
+{
+	return shm && rec_on ? session_kind : FNT_REC_NONE;
 }
 
 void fnt__recorder_thread_reset(void)
@@ -615,7 +849,7 @@ void fnt__recorder_fork_child(void)
 	}
 	image_id = (uint32_t)id;
 	/* Rings from now on are this process's own. */
-	*owner = 1;
+	*owner = gen;
 	/* The child starts with the parent's objects, under its own image:
 	 * object ids are per process and the child's next dlopen gets an id
 	 * the parent may give to another object. */

@@ -183,6 +183,7 @@ static void at_exit(void)
 	/* The audit copy forwards nothing more (see exiting above). */
 	atomic_store_explicit(&exiting, 1, memory_order_relaxed);
 	atomic_store_explicit(&fnt__rv.ready, 0, memory_order_release);
+	fnt__agent_exit();
 }
 
 void fnt__fork_prepare(void)
@@ -217,6 +218,17 @@ void fnt__fork_child(void)
 	fnt__hooks_fork_child();
 	fnt__recorder_fork_child();
 	/* The lock taken in fnt__fork_prepare() was made anew, not dropped. */
+	fnt__in_runtime--;
+}
+
+/* fork()'s child handler: a raw clone that makes a process runs
+ * fnt__fork_child() alone (clone.c), since only fork() leaves libc able to
+ * start a thread in the child. */
+static void atfork_child(void)
+{
+	fnt__fork_child();
+	fnt__in_runtime++;
+	fnt__agent_fork_child();
 	fnt__in_runtime--;
 }
 
@@ -258,7 +270,7 @@ static void start(void)
 		fnt__kill("cannot prepare live patching: %s", fnt__strerror(ret));
 		return;
 	}
-	pthread_atfork(fnt__fork_prepare, fnt__fork_parent, fnt__fork_child);
+	pthread_atfork(fnt__fork_prepare, fnt__fork_parent, atfork_child);
 	atexit(at_exit);
 
 	fnt__lock_take();
@@ -273,6 +285,7 @@ static void start(void)
 	if (!atomic_load_explicit(&fnt__rv.audited, memory_order_relaxed))
 		fnt__dbg(1, "not loaded as LD_AUDIT: objects loaded later by dlopen are not traced");
 	fnt__recorder_init();
+	fnt__agent_init();
 }
 
 __attribute__((constructor)) static void init(void)

@@ -57,6 +57,25 @@ int fnt__apply_wants(struct fnt_object *o);
  * register (the recorder's), which are then called without saving the
  * extended state. */
 int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free);
+/* Detaches the built-in callbacks, even once patching is disabled: no
+ * callback of them runs when it returns. */
+void fnt__builtin_detach(void);
+/* Makes the built-in tracer's sites those of filter (NULL: all) less those
+ * of notrace (NULL: none), in one batch: a site in both the old and the
+ * new set is never touched.  Returns 0 or -errno. */
+int fnt__builtin_refilter(const char *filter, const char *notrace);
+
+/* agent.c: the control endpoint's thread. */
+/* Starts the agent (once, from the constructor).  Never fails the
+ * program: trouble is one line on stderr and no endpoint. */
+void fnt__agent_init(void);
+/* In a child made by fork(): the parent's agent is not here; starts one
+ * of its own. */
+void fnt__agent_fork_child(void);
+/* Wakes the agent to look at the recording (async-signal-safe). */
+void fnt__agent_wake(void);
+/* The process exits: the endpoint goes away. */
+void fnt__agent_exit(void);
 
 /* recorder.c (the built-in tracer's recorder; does nothing unless the
  * environment set up by 'fntrace record' is present). */
