@@ -65,6 +65,9 @@ struct fnt_arch_ops {
 	int (*sync_threads)(void);
 	/* Removes o's sites from any batch kept alive after a kill. */
 	void (*forget_object)(struct fnt_object *o);
+	/* Adds to set the signals every thread must take, the runtime's own
+	 * included (SIGTRAP, a sync's signal): its agent blocks the rest. */
+	void (*needed_signals)(sigset_t *set);
 };
 
 extern const struct fnt_arch_ops fnt__arch;

@@ -27,6 +27,9 @@ static void usage(FILE *f)
 		"                             replaces the list; -N '' empties it)\n"
 		"  -D, --depth N              function_graph: at most N levels (0: no limit)\n"
 		"  -t, --time-threshold DUR   function_graph: keep calls at least DUR long (0: all)\n"
+		"  --tracer function|function_graph\n"
+		"                             switch tracers (calls in flight at the switch to\n"
+		"                             function are counted without a duration)\n"
 		"  --stop                     end the recording: every site is a NOP again\n");
 }
 
@@ -79,7 +82,7 @@ static void print_reply(const char *b, uint32_t len)
 
 int fnt__cmd_ctl(int argc, char **argv)
 {
-	enum { O_STOP = 256 };
+	enum { O_STOP = 256, O_TRACER };
 	static const struct option lopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "filter", required_argument, NULL, 'F' },
@@ -87,11 +90,13 @@ int fnt__cmd_ctl(int argc, char **argv)
 		{ "depth", required_argument, NULL, 'D' },
 		{ "time-threshold", required_argument, NULL, 't' },
 		{ "stop", no_argument, NULL, O_STOP },
+		{ "tracer", required_argument, NULL, O_TRACER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char filter[4096], notrace[4096], body[FNT_CTL_MAX];
 	int c, pid = 0, hf = 0, hn = 0, hd = 0, ht = 0, stop = 0, ret;
+	const char *tracer = NULL;
 	unsigned long depth = 0;
 	uint64_t thresh_ns = 0;
 	struct fnt_ctl_conn cn;
@@ -136,6 +141,11 @@ int fnt__cmd_ctl(int argc, char **argv)
 		case O_STOP:
 			stop = 1;
 			break;
+		case O_TRACER:
+			if (strcmp(optarg, "function") && strcmp(optarg, "function_graph"))
+				return fnt__usage_error("ctl", "unknown tracer '%s' (function or function_graph)", optarg);
+			tracer = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -157,13 +167,13 @@ int fnt__cmd_ctl(int argc, char **argv)
 		if (f[0])
 			fnt_filter_free(&flt);
 	}
-	if (stop && (hf || hn || hd || ht))
+	if (stop && (hf || hn || hd || ht || tracer))
 		return fnt__usage_error("ctl", "--stop takes no other change");
 	if (fnt__ctl_open(&cn, pid, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fntrace: %s\n", err);
 		return 1;
 	}
-	if ((hf || hn || hd || ht || stop) && strcmp(cn.state, "recording") != 0) {
+	if ((hf || hn || hd || ht || tracer || stop) && strcmp(cn.state, "recording") != 0) {
 		fprintf(stderr, "fntrace: process %d is not being recorded (start with 'fntrace "
 				"record -p %d')\n", pid, pid);
 		fnt__ctl_close(&cn);
@@ -171,13 +181,15 @@ int fnt__cmd_ctl(int argc, char **argv)
 	}
 	if (stop) {
 		ret = fnt__ctl_call(&cn, FNT_CTL_STOP, "", 0, -1, 60000, &rb, &rlen, err, sizeof(err));
-	} else if (hf || hn || hd || ht) {
+	} else if (hf || hn || hd || ht || tracer) {
 		if (hf)
 			fnt__ctl_put(body, sizeof(body), &len, "filter", filter);
 		if (hn)
 			fnt__ctl_put(body, sizeof(body), &len, "notrace", notrace);
 		if (hd)
 			fnt__ctl_put_u64(body, sizeof(body), &len, "depth", depth);
+		if (tracer)
+			fnt__ctl_put(body, sizeof(body), &len, "tracer", tracer);
 		if (ht) {
 			int kind = 0;
 

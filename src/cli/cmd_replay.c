@@ -307,7 +307,7 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 			r->caller_name = d;
 		}
 	}
-	caller = r->caller_name;
+	caller = ev->type == FNT_EV_FUNC ? r->caller_name : NULL;
 	timestamp(o, ns);
 	fnt_out_mem(o, " [", 2);
 	fnt__out_u64(o, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
@@ -316,6 +316,8 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 	fnt_out_mem(o, " <- ", 4);
 	if (caller) {
 		fnt_out_str(o, caller);
+	} else if (ev->type != FNT_EV_FUNC) {
+		fnt_out_ch(o, '?');	/* an entry of function_graph: no caller */
 	} else {
 		char b[24];
 
@@ -459,7 +461,9 @@ int fnt__cmd_replay(int argc, char **argv)
 			lost_event(&r, s, &ev, ns);
 		else if (r.graph)
 			graph_event(&r, s, &ev, ns);
-		else
+		/* A recording switched from function_graph (fntrace ctl
+		 * --tracer): its entries are hits too, its exits nothing. */
+		else if (ev.type == FNT_EV_FUNC || ev.type == FNT_EV_ENTRY)
 			func_event(&r, s, &ev, ns);
 		if (!s->have)
 			r.heap[0] = r.heap[--r.nheap];

@@ -18,8 +18,8 @@
  *   - wake up while nobody talks to it: it sleeps in poll() with no
  *     timeout unless a client is half-way through a message;
  *   - take a signal meant for the program: it blocks all of them but
- *     SIGTRAP (it may run a patched site through a libc call: it is never
- *     traced, but a site's int3 must find the handler);
+ *     those the runtime needs every thread to take (SIGTRAP, the fallback
+ *     sync's signal: arch needed_signals);
  *   - be traced: fnt__in_runtime stays raised on its thread;
  *   - delay exit: it is detached, holds no lock exit takes while it waits,
  *     and the socket's name is removed by the exit handler;
@@ -48,7 +48,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "ctl/proto.h"
+#include "ring/shm.h"
 #include "runtime/recorder.h"
 #include "runtime/runtime.h"
 #include "util/env.h"
@@ -261,7 +263,7 @@ static void handle(int k)
 		reply(c, h->seq);
 		break;
 	case FNT_CTL_SET: {
-		uint32_t depth, *dp = NULL;
+		uint32_t depth, *dp = NULL, tracer, *trp = NULL;
 		uint64_t th, *tp = NULL;
 
 		hf = fnt__ctl_get(b, h->len, "filter", filter, sizeof(filter));
@@ -286,8 +288,20 @@ static void handle(int k)
 		}
 		if (!err)
 			tp = &th;
+		err = fnt__ctl_get(b, h->len, "tracer", busy, sizeof(busy));
+		if (err >= 0) {
+			if (strcmp(busy, "function") == 0)
+				tracer = FNT_TRACER_FUNCTION;
+			else if (strcmp(busy, "function_graph") == 0)
+				tracer = FNT_TRACER_GRAPH;
+			else {
+				send_error(c, h->seq, "unknown tracer (function or function_graph)");
+				break;
+			}
+			trp = &tracer;
+		}
 		err = fnt__recorder_set(hf >= 0 ? filter : NULL, hn >= 0 ? notrace : NULL, dp, tp,
-					&why);
+					trp, &why);
 		if (err < 0) {
 			send_error(c, h->seq, "%s", why ? why : "cannot change the recording");
 			break;
@@ -554,8 +568,17 @@ static void start_agent(void)
 	if (wfd < 0)
 		goto fail_socket;
 	__atomic_store_n(&ag.wake, wfd, __ATOMIC_RELAXED);
+	/* Every signal blocked but those the runtime itself needs taken. */
 	sigfillset(&all);
-	sigdelset(&all, SIGTRAP);
+	{
+		sigset_t need;
+
+		sigemptyset(&need);
+		fnt__arch.needed_signals(&need);
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sigismember(&need, sig) == 1)
+				sigdelset(&all, sig);
+	}
 	err = pthread_attr_init(&at);
 	if (!err)
 		err = pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

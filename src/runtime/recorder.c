@@ -92,6 +92,9 @@ static int stopping;
 static int closers;
 static int key_made;
 static int session_kind;	/* enum fnt_rec_kind while a session lasts */
+/* The tracer now: the region's, until fntrace ctl --tracer changes it
+ * (the events say what they are, so the reader takes either). */
+static uint32_t cur_tracer;
 static char cur_filter[FNT_REC_FILTER_MAX], cur_notrace[FNT_REC_FILTER_MAX];
 static int clock_kind;
 static uint32_t image_id;
@@ -520,7 +523,7 @@ static void count_skips(void)
 
 	skips_base += n;
 	if (n)
-		__atomic_fetch_add(&shm->lost_noslot, n * (lay.tracer == FNT_TRACER_GRAPH ? 2 : 1),
+		__atomic_fetch_add(&shm->lost_noslot, n * (cur_tracer == FNT_TRACER_GRAPH ? 2 : 1),
 				   __ATOMIC_RELAXED);
 }
 
@@ -573,7 +576,7 @@ static void own_rings(void)
 static void callbacks(fnt_entry_fn *entry, fnt_exit_fn *exit_fn)
 {
 	*exit_fn = NULL;
-	if (lay.tracer == FNT_TRACER_FUNCTION) {
+	if (cur_tracer == FNT_TRACER_FUNCTION) {
 		*entry = func_entry;
 	} else if (__atomic_load_n(&thresh, __ATOMIC_RELAXED)) {
 		*entry = thresh_entry;
@@ -604,6 +607,7 @@ static int begin(int kind, const char *filter, const char *notrace, const char *
 	my_pid = getpid();
 	own_rings();
 	clock_kind = (int)lay.clock;
+	cur_tracer = lay.tracer;
 	__atomic_store_n(&max_depth, lay.depth, __ATOMIC_RELAXED);
 	__atomic_store_n(&thresh, lay.thresh_ticks, __ATOMIC_RELAXED);
 	if (!key_made) {
@@ -748,7 +752,7 @@ int fnt__recorder_stopping(void)
 }
 
 int fnt__recorder_set(const char *filter, const char *notrace, const uint32_t *depth,
-		      const uint64_t *thresh_ticks, const char **why)
+		      const uint64_t *thresh_ticks, const uint32_t *tracer, const char **why)
 {
 	fnt_entry_fn entry, e2;
 	fnt_exit_fn exit_fn, x2;
@@ -757,20 +761,26 @@ int fnt__recorder_set(const char *filter, const char *notrace, const uint32_t *d
 	*why = NULL;
 	if (!shm || !rec_on)
 		return *why = "nothing is being recorded", -ENOENT;
+	if (tracer && *tracer != FNT_TRACER_FUNCTION && *tracer != FNT_TRACER_GRAPH)
+		return *why = "unknown tracer", -EINVAL;
 	callbacks(&entry, &exit_fn);
-	if (depth && lay.tracer == FNT_TRACER_GRAPH)
+	if (tracer)
+		cur_tracer = *tracer;
+	if (depth)
 		__atomic_store_n(&max_depth, *depth, __ATOMIC_RELAXED);
-	if (thresh_ticks && lay.tracer == FNT_TRACER_GRAPH)
+	if (thresh_ticks)
 		__atomic_store_n(&thresh, *thresh_ticks, __ATOMIC_RELAXED);
 	callbacks(&e2, &x2);
 	if (e2 != entry) {
 		/*
-		 * A threshold turned on or off: other callbacks.  Calls in
-		 * flight keep their shadow frames; their exits reach the new
-		 * exit callback, which tells them apart: thresh_exit finds
-		 * no entry time for them (a stack slot of 0 is "no entry"),
-		 * graph_exit writes an exit the reader matches against an
-		 * entry or counts as unmatched.
+		 * Another tracer, or a threshold turned on or off: other
+		 * callbacks.  Calls in flight keep their shadow frames;
+		 * their exits reach the new exit callback, if any, which
+		 * tells them apart: thresh_exit finds no entry time for them
+		 * (a stack slot of 0 is "no entry"), graph_exit writes an
+		 * exit the reader matches against an entry or ignores.  Calls
+		 * in flight when function_graph gives way to function get no
+		 * exit: the reader counts them, without a duration.
 		 */
 		err = fnt__set_builtin(e2, x2, NULL, 1);
 		if (err < 0)
@@ -800,7 +810,7 @@ int fnt__recorder_describe(char *buf, size_t cap, uint32_t *len)
 	fnt__ctl_put(buf, cap, len, "by", kinds[session_kind]);
 	fnt__ctl_put_u64(buf, cap, len, "consumer_pid", (uint64_t)(lay.reader_pid > 0 ? lay.reader_pid : 0));
 	fnt__ctl_put(buf, cap, len, "tracer",
-		     lay.tracer == FNT_TRACER_FUNCTION ? "function" : "function_graph");
+		     cur_tracer == FNT_TRACER_FUNCTION ? "function" : "function_graph");
 	fnt__ctl_put(buf, cap, len, "mode", lay.mode <= FNT_MODE_DROP ? modes[lay.mode] : "?");
 	fnt__ctl_put_u64(buf, cap, len, "clock", lay.clock);
 	fnt__ctl_put(buf, cap, len, "filter", cur_filter);

@@ -38,7 +38,7 @@ int fnt__recorder_stopping(void);
 /* Changes the running recording: each argument that is not NULL replaces
  * the setting.  Returns 0, or -errno with *why set. */
 int fnt__recorder_set(const char *filter, const char *notrace, const uint32_t *depth,
-		      const uint64_t *thresh_ticks, const char **why);
+		      const uint64_t *thresh_ticks, const uint32_t *tracer, const char **why);
 /* Appends the recording's state to a control reply body (ctl/proto.h). */
 int fnt__recorder_describe(char *buf, size_t cap, uint32_t *len);
 /* enum fnt_rec_kind of the running recording. */

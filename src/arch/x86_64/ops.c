@@ -30,4 +30,5 @@ const struct fnt_arch_ops fnt__arch = {
 	.threads_trappable = fnt__x86_threads_trappable,
 	.sync_threads = fnt__x86_sync,
 	.forget_object = fnt__x86_forget_object,
+	.needed_signals = fnt__x86_needed_signals,
 };

@@ -45,6 +45,13 @@ static _Atomic long acks;
 /* The fallback's signal; documented in docs/design.md. */
 #define SYNC_SIG (SIGRTMAX - 3)
 
+void fnt__x86_needed_signals(sigset_t *set)
+{
+	sigaddset(set, SIGTRAP);
+	/* The fallback sync waits for every thread's handler. */
+	sigaddset(set, SYNC_SIG);
+}
+
 /* libc's convention (-1 and errno), which the callers report. */
 static int membarrier(int cmd)
 {

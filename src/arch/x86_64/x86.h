@@ -50,4 +50,6 @@ void fnt__x86_object_fini(struct fnt_object *o);
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o);
 
 
+void fnt__x86_needed_signals(sigset_t *set);
+
 #endif
