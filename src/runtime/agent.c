@@ -21,8 +21,13 @@
  *     those the runtime needs every thread to take (SIGTRAP, the fallback
  *     sync's signal: arch needed_signals);
  *   - be traced: fnt__in_runtime stays raised on its thread;
- *   - delay exit: it is detached, holds no lock exit takes while it waits,
- *     and the socket's name is removed by the exit handler;
+ *   - delay exit: exit does not wait for it (it is joined only around
+ *     unshare and setns, below), it holds no lock exit takes while it
+ *     waits, and the socket's name is removed by the exit handler;
+ *   - make a call fail that needs a single thread (unshare, setns: below);
+ *   - use a descriptor the program closed and got back for a file of its
+ *     own: every descriptor is checked to be what it was before each use
+ *     (struct fdid);
  *   - raise SIGPIPE (MSG_NOSIGNAL), allocate, or trust a byte it reads:
  *     every message is checked whole (ctl/proto.c) before it is used, and
  *     descriptors that come with anything but START are closed.
@@ -37,11 +42,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -61,11 +66,22 @@
 /* A client that began a message has this long to finish it. */
 #define MSG_TIMEOUT_MS 2000
 
+/* A descriptor of ours, with what it was when we made it: the program may
+ * close any descriptor (a daemon's close_range) and get its number back
+ * for a file of its own, which the agent must then never touch. */
+struct fdid {
+	int fd;			/* -1: none */
+	dev_t dev;
+	ino_t ino;
+};
+
 struct client {
 	int fd;			/* -1: free */
+	dev_t dev;
+	ino_t ino;
 	int pid, uid;		/* SO_PEERCRED */
 	uint32_t have;		/* bytes of hdr + body read so far */
-	int rfd;		/* a descriptor that came with the message, or -1 */
+	struct fdid rfd;	/* a descriptor that came with the message */
 	long deadline_ms;
 	union {
 		struct fnt_ctl_hdr h;
@@ -74,7 +90,12 @@ struct client {
 };
 
 static struct {
-	int lfd, wake;
+	int lfd;
+	dev_t ldev;
+	ino_t lino;
+	int quit;		/* the thread is asked to return (unshare, setns) */
+	int running;
+	pthread_t th;
 	int owner;		/* index of the client owning the recording, or -1 */
 	int owner_pid;
 	int pid;		/* the process the endpoint belongs to */
@@ -85,7 +106,34 @@ static struct {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client cl[MAX_CLIENTS];
 	char out[sizeof(struct fnt_ctl_hdr) + FNT_CTL_MAX];
-} ag = { .lfd = -1, .wake = -1, .owner = -1 };
+} ag = { .lfd = -1, .owner = -1 };
+
+/* Is fd still what it was (see struct fdid)? */
+static int still(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fd >= 0 && fnt__sys(SYS_fstat, fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+static int take_id(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (fnt__sys(SYS_fstat, fd, &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* Closes fd if it is still ours; forgets it either way. */
+static void close_ours(int *fd, dev_t dev, ino_t ino)
+{
+	if (still(*fd, dev, ino))
+		fnt__sys(SYS_close, *fd);
+	*fd = -1;
+}
 
 static long now_ms(void)
 {
@@ -95,22 +143,33 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The wake-up is a connection to our own socket, by its path, from a
+ * descriptor made and closed on the spot: a descriptor kept for it (an
+ * eventfd) could be closed by the program and its number reused, and a
+ * write would then go into the program's file.  Raw syscalls: called from
+ * a hook (a writer that gave up waiting).
+ */
 void fnt__agent_wake(void)
 {
-	uint64_t one = 1;
-	int fd = __atomic_load_n(&ag.wake, __ATOMIC_RELAXED);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	long fd;
 
-	if (fd >= 0)
-		fnt__sys(SYS_write, fd, &one, sizeof(one));
+	if (!__atomic_load_n(&ag.running, __ATOMIC_ACQUIRE))
+		return;
+	memcpy(a.sun_path, ag.path, sizeof(a.sun_path));
+	a.sun_path[sizeof(a.sun_path) - 1] = 0;
+	fd = fnt__sys(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	fnt__sys(SYS_connect, fd, &a, sizeof(a));
+	fnt__sys(SYS_close, fd);
 }
 
 static void drop(struct client *c)
 {
-	if (c->fd >= 0)
-		fnt__sys(SYS_close, c->fd);
-	if (c->rfd >= 0)
-		fnt__sys(SYS_close, c->rfd);
-	c->fd = c->rfd = -1;
+	close_ours(&c->fd, c->dev, c->ino);
+	close_ours(&c->rfd.fd, c->rfd.dev, c->rfd.ino);
 	c->have = 0;
 }
 
@@ -150,12 +209,14 @@ static void send_error(struct client *c, uint32_t seq, const char *fmt, ...)
 /* Ends the recording; why is said once on stderr (NULL: say nothing). */
 static void end_recording(const char *why)
 {
-	int err;
+	int err, said;
 
 	if (!fnt__recorder_kind())
 		return;
+	/* A writer that gave up waiting for the drain said why (ring.c). */
+	said = fnt__recorder_stopping();
 	err = fnt__recorder_stop();
-	if (why)
+	if (why && (!said || err))
 		fnt__log("recording stopped: %s; every traced site is a NOP again%s", why,
 			 err ? " (patching was disabled: see the report above)" : "");
 	if (ag.owner >= 0 && ag.cl[ag.owner].fd >= 0 && why)
@@ -217,10 +278,8 @@ static void handle(int k)
 	uint64_t v;
 	int err, hf, hn;
 
-	if (h->type != FNT_CTL_START && c->rfd >= 0) {
-		fnt__sys(SYS_close, c->rfd);
-		c->rfd = -1;
-	}
+	if (h->type != FNT_CTL_START)
+		close_ours(&c->rfd.fd, c->rfd.dev, c->rfd.ino);
 	switch (h->type) {
 	case FNT_CTL_HELLO:
 	case FNT_CTL_STATUS:
@@ -231,7 +290,8 @@ static void handle(int k)
 			send_error(c, h->seq, "busy: %s", busy_with(busy, sizeof(busy)));
 			break;
 		}
-		if (c->rfd < 0) {
+		if (!still(c->rfd.fd, c->rfd.dev, c->rfd.ino)) {
+			c->rfd.fd = -1;
 			send_error(c, h->seq, "START without the recording's buffers");
 			break;
 		}
@@ -241,7 +301,7 @@ static void handle(int k)
 			send_error(c, h->seq, "filter too long");
 			break;
 		}
-		err = fnt__recorder_start(c->rfd, hf >= 0 ? filter : NULL, hn >= 0 ? notrace : NULL,
+		err = fnt__recorder_start(c->rfd.fd, hf >= 0 ? filter : NULL, hn >= 0 ? notrace : NULL,
 					  &why);
 		if (err < 0) {
 			send_error(c, h->seq, "cannot record: %s", why ? why : "unknown error");
@@ -309,20 +369,25 @@ static void handle(int k)
 		reply(c, h->seq);
 		break;
 	}
-	case FNT_CTL_STOP:
+	case FNT_CTL_STOP: {
+		/* Stopped by another client (fntrace ctl --stop): the owner is
+		 * told, or it would wait for events forever. */
+		int o = ag.owner;
+
 		end_recording(NULL);
+		if (o >= 0 && o != k && ag.cl[o].fd >= 0)
+			send_error(&ag.cl[o], 0, "recording stopped by 'fntrace ctl --stop' (pid %d)",
+				   c->pid);
 		if (c->fd >= 0)
 			reply(c, h->seq);
 		break;
+	}
 	default:
 		send_error(c, h->seq, "unexpected message type %u", h->type);
 		drop(c);
 		return;
 	}
-	if (c->rfd >= 0) {
-		fnt__sys(SYS_close, c->rfd);
-		c->rfd = -1;
-	}
+	close_ours(&c->rfd.fd, c->rfd.dev, c->rfd.ino);
 }
 
 /* The client's connection closed or went bad. */
@@ -339,6 +404,13 @@ static void gone(int k)
 static void readable(int k)
 {
 	struct client *c = &ag.cl[k];
+
+	if (!still(c->fd, c->dev, c->ino)) {
+		/* The program closed it (and may use the number): forget it. */
+		c->fd = -1;
+		gone(k);
+		return;
+	}
 
 	for (;;) {
 		union {
@@ -368,8 +440,9 @@ static void readable(int k)
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
-				if (c->rfd < 0 && !(m.msg_flags & MSG_CTRUNC))
-					c->rfd = fd;
+				if (c->rfd.fd < 0 && !(m.msg_flags & MSG_CTRUNC) &&
+				    take_id(fd, &c->rfd.dev, &c->rfd.ino) == 0)
+					c->rfd.fd = fd;
 				else
 					fnt__sys(SYS_close, fd);
 			}
@@ -409,12 +482,20 @@ static void accept_one(void)
 	struct ucred cr;
 	socklen_t l = sizeof(cr);
 	int fd = accept4(ag.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), k;
-	struct client tmp = { .fd = fd, .rfd = -1 };
+	struct client tmp = { .fd = fd, .rfd = { -1, 0, 0 } };
 
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0) {
+	if (take_id(fd, &tmp.dev, &tmp.ino) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0) {
+		fnt__sys(SYS_close, fd);
+		return;
+	}
+	if (cr.pid == getpid()) {
+		/* fnt__agent_wake(): a writer gave up waiting for the drain. */
 		drop(&tmp);
+		if (fnt__recorder_stopping())
+			end_recording("the recorder did not drain the buffers in time");
 		return;
 	}
 	if (cr.uid != 0 && cr.uid != getuid() && cr.uid != geteuid()) {
@@ -436,13 +517,15 @@ static void accept_one(void)
 	ag.cl[k].have = 0;
 }
 
+static int endpoint(void);
+
 static void *agent_main(void *arg)
 {
 	/* Never traced, for the life of the thread. */
 	fnt__in_runtime++;
 	for (;;) {
-		struct pollfd p[2 + MAX_CLIENTS];
-		int idx[2 + MAX_CLIENTS], n = 0, timeout = -1;
+		struct pollfd p[1 + MAX_CLIENTS];
+		int idx[1 + MAX_CLIENTS], n = 0, timeout = -1;
 		long now = now_ms();
 
 		if (ag.adopt_by_ms) {
@@ -457,8 +540,6 @@ static void *agent_main(void *arg)
 			}
 		}
 		p[n].fd = ag.lfd;
-		p[n++].events = POLLIN;
-		p[n].fd = ag.wake;
 		p[n++].events = POLLIN;
 		for (int k = 0; k < MAX_CLIENTS; k++) {
 			struct client *c = &ag.cl[k];
@@ -480,19 +561,27 @@ static void *agent_main(void *arg)
 			p[n].fd = c->fd;
 			p[n++].events = POLLIN;
 		}
-		if (poll(p, (nfds_t)n, timeout) < 0)
+		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			continue;
-		if (p[1].revents & POLLIN) {
-			uint64_t v;
-
-			if (read(ag.wake, &v, sizeof(v)) < 0)
-				v = 0;
-			if (fnt__recorder_stopping())
-				end_recording("the recorder did not drain the buffers in time");
-		}
-		for (int i = 2; i < n; i++)
+		if (__atomic_load_n(&ag.quit, __ATOMIC_ACQUIRE))
+			break;
+		if (fnt__recorder_stopping())
+			end_recording("the recorder did not drain the buffers in time");
+		for (int i = 1; i < n; i++)
 			if (p[i].revents && ag.cl[idx[i]].fd == p[i].fd)
 				readable(idx[i]);
+		if (!still(ag.lfd, ag.ldev, ag.lino)) {
+			/* The program closed our socket (and may reuse its number):
+			 * make a new one, once per closing. */
+			ag.lfd = -1;
+			if (endpoint() < 0) {
+				fnt__log("control endpoint lost (the program closed its socket)");
+				__atomic_store_n(&ag.running, 0, __ATOMIC_RELAXED);
+				pthread_detach(pthread_self());
+				break;
+			}
+			continue;
+		}
 		if (p[0].revents & POLLIN)
 			accept_one();
 	}
@@ -543,68 +632,69 @@ static int endpoint(void)
 		ag.path[0] = 0;
 		return err;
 	}
+	if (take_id(fd, &ag.ldev, &ag.lino) < 0) {
+		fnt__sys(SYS_close, fd);
+		return -EBADF;
+	}
 	ag.lfd = fd;
+	return 0;
+}
+
+/* Starts the thread (the endpoint exists).  Returns 0 or an errno. */
+static int spawn(void)
+{
+	pthread_attr_t at;
+	sigset_t all, need;
+	int err;
+
+	/* Every signal blocked but those the runtime itself needs taken. */
+	sigfillset(&all);
+	sigemptyset(&need);
+	fnt__arch.needed_signals(&need);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&need, sig) == 1)
+			sigdelset(&all, sig);
+	ag.quit = 0;
+	err = pthread_attr_init(&at);
+	if (err)
+		return err;
+	err = pthread_attr_setstacksize(&at, 256 * 1024);
+	if (!err)
+		err = pthread_attr_setsigmask_np(&at, &all);
+	if (!err)
+		err = pthread_create(&ag.th, &at, agent_main, NULL);
+	pthread_attr_destroy(&at);
+	if (err)
+		return err;
+	pthread_setname_np(ag.th, "fntrace-agent");
+	/* Release: fnt__agent_wake() reads ag.path after its acquire. */
+	__atomic_store_n(&ag.running, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 static void start_agent(void)
 {
-	pthread_attr_t at;
-	pthread_t th;
-	sigset_t all;
-	int err, wfd;
+	int err;
 
 	if (getauxval(AT_SECURE))
 		return;		/* a setuid program is not the user's to control */
 	if (fnt__env("FNTRACE_AGENT") && strcmp(fnt__env("FNTRACE_AGENT"), "0") == 0)
 		return;
 	for (int k = 0; k < MAX_CLIENTS; k++)
-		ag.cl[k].fd = ag.cl[k].rfd = -1;
+		ag.cl[k].fd = ag.cl[k].rfd.fd = -1;
 	ag.owner = -1;
 	ag.pid = getpid();
 	if (endpoint() < 0)
 		return;
-	wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (wfd < 0)
-		goto fail_socket;
-	__atomic_store_n(&ag.wake, wfd, __ATOMIC_RELAXED);
-	/* Every signal blocked but those the runtime itself needs taken. */
-	sigfillset(&all);
-	{
-		sigset_t need;
-
-		sigemptyset(&need);
-		fnt__arch.needed_signals(&need);
-		for (int sig = 1; sig < NSIG; sig++)
-			if (sigismember(&need, sig) == 1)
-				sigdelset(&all, sig);
-	}
-	err = pthread_attr_init(&at);
-	if (!err)
-		err = pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (!err)
-		err = pthread_attr_setstacksize(&at, 256 * 1024);
-	if (!err)
-		err = pthread_attr_setsigmask_np(&at, &all);
-	if (!err)
-		err = pthread_create(&th, &at, agent_main, NULL);
-	pthread_attr_destroy(&at);
+	err = spawn();
 	if (err) {
 		fnt__log("no control endpoint: cannot start its thread (%s)", strerror(err));
-		goto fail_wake;
+		close_ours(&ag.lfd, ag.ldev, ag.lino);
+		unlink(ag.path);
+		ag.path[0] = 0;
+		return;
 	}
-	pthread_setname_np(th, "fntrace-agent");
 	ag.on = 1;
-	return;
-
-fail_wake:
-	__atomic_store_n(&ag.wake, -1, __ATOMIC_RELAXED);
-	fnt__sys(SYS_close, wfd);
-fail_socket:
-	fnt__sys(SYS_close, ag.lfd);
-	ag.lfd = -1;
-	unlink(ag.path);
-	ag.path[0] = 0;
 }
 
 void fnt__agent_init(void)
@@ -616,14 +706,10 @@ void fnt__agent_fork_child(void)
 {
 	/* The parent's agent did not come along; its descriptors did.  The
 	 * parent's endpoint stays the parent's: nothing here unlinks it. */
-	if (ag.lfd >= 0)
-		fnt__sys(SYS_close, ag.lfd);
-	if (ag.wake >= 0)
-		fnt__sys(SYS_close, ag.wake);
+	__atomic_store_n(&ag.running, 0, __ATOMIC_RELAXED);
+	close_ours(&ag.lfd, ag.ldev, ag.lino);
 	for (int k = 0; k < MAX_CLIENTS; k++)
-		if (ag.cl[k].fd >= 0 || ag.cl[k].rfd >= 0)
-			drop(&ag.cl[k]);
-	ag.lfd = ag.wake = -1;
+		drop(&ag.cl[k]);
 	ag.path[0] = 0;
 	if (ag.on) {
 		ag.on = 0;
@@ -637,4 +723,70 @@ void fnt__agent_exit(void)
 {
 	if (ag.path[0] && ag.pid == getpid())
 		unlink(ag.path);
+}
+
+/*
+ * unshare(CLONE_NEWUSER) and setns() into a user or mount namespace fail
+ * with EINVAL in a process with more than one thread: the agent must not
+ * be the thread that makes a program fail.  It returns for the call (it
+ * waits in poll(), so that is at once) and starts again after, on the
+ * same socket.  While a recording runs it stays, and the call fails as it
+ * would with any other thread (docs/design.md, known limits).
+ */
+static int pause_agent(void)
+{
+	if (!__atomic_load_n(&ag.running, __ATOMIC_ACQUIRE) || fnt__recorder_kind())
+		return 0;
+	__atomic_store_n(&ag.quit, 1, __ATOMIC_RELEASE);
+	fnt__agent_wake();
+	pthread_join(ag.th, NULL);
+	__atomic_store_n(&ag.running, 0, __ATOMIC_RELAXED);
+	return 1;
+}
+
+static void resume_agent(int paused)
+{
+	int err;
+
+	if (!paused)
+		return;
+	err = spawn();
+	if (err)
+		fnt__log("control endpoint lost: cannot restart its thread (%s)", strerror(err));
+}
+
+FNT_EXPORT int unshare(int flags)
+{
+	int saved, paused;
+	long r;
+
+	fnt__in_runtime++;
+	paused = (flags & CLONE_NEWUSER) ? pause_agent() : 0;
+	r = fnt__sys(SYS_unshare, flags);
+	saved = (int)-r;
+	resume_agent(paused);
+	fnt__in_runtime--;
+	if (r < 0) {
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+FNT_EXPORT int setns(int fd, int nstype)
+{
+	int saved, paused;
+	long r;
+
+	fnt__in_runtime++;
+	paused = (nstype == 0 || (nstype & (CLONE_NEWUSER | CLONE_NEWNS))) ? pause_agent() : 0;
+	r = fnt__sys(SYS_setns, fd, nstype);
+	saved = (int)-r;
+	resume_agent(paused);
+	fnt__in_runtime--;
+	if (r < 0) {
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -659,6 +660,11 @@ FNT_EXPORT __attribute__((no_sanitize("address"))) long syscall(long nr, ...)
 	case SYS_fork:
 		/* Processes and threads the fork handlers do not see. */
 		return fnt__clone_syscall(nr, a);
+	case SYS_unshare:
+		/* Calls that need a single thread: the agent steps aside. */
+		return unshare((int)a[0]);
+	case SYS_setns:
+		return setns((int)a[0], (int)a[1]);
 	case SYS_rt_sigaction:
 		/* struct kernel_sigaction: handler, flags, restorer, mask. */
 		if (a[1] && (((const unsigned long *)a[1])[3] & TRAP_BIT)) {
