@@ -13,10 +13,10 @@ FUZZ_TIME ?= 600
 FUZZ_SANS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz $(FUZZ_SANS)
 # The code under test, instrumented for coverage (fuzzer-no-link).
-FUZZ_LIB_SRC := src/cli/tracefile.c src/core/filter.c src/core/elf.c \
+FUZZ_LIB_SRC := src/cli/tracefile.c src/core/filter.c src/core/elf.c src/ctl/proto.c \
 	$(wildcard src/ring/*.c src/util/*.c)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
-FUZZ_NAMES := tracefile filter elf
+FUZZ_NAMES := tracefile filter elf ctl
 FUZZ_BINS  := $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZ_NAMES))
 
 $(O)/fuzz/obj/%.o: %.c $(HDRS)
