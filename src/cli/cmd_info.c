@@ -118,7 +118,12 @@ int fnt__cmd_info(int argc, char **argv)
 	if (tf.have_end) {
 		fnt__fmt_dur(buf, tf.end.duration_ns);
 		printf("# duration     : %s\n", buf);
-		if (tf.end.stopped_by)
+		if (fnt__tf_info(&tf, "attached_pids", buf, sizeof(buf)))
+			printf("# recorded     : running process%s %s (record -p), which went on%s%s\n",
+			       strchr(buf, ',') ? "es" : "", buf,
+			       tf.end.stopped_by ? "; stopped by " : "",
+			       tf.end.stopped_by ? strsignal(tf.end.stopped_by) : "");
+		else if (tf.end.stopped_by)
 			printf("# exit status  : unknown: the recording was stopped by signal %d (%s) "
 			       "before the program ended\n", tf.end.stopped_by, strsignal(tf.end.stopped_by));
 		else if (WIFEXITED(tf.end.status))

@@ -528,6 +528,7 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran)
 
 	if (fnt__region_create(o, getpid(), &rg) < 0)
 		return 1;
+	fnt__region_calibrate(&rg);
 	h = rg.h;
 	shm_path = rg.path;
 	ck = rg.ck;

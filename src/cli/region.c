@@ -97,6 +97,24 @@ static uint64_t pow2_words(uint64_t bytes)
 	return w;
 }
 
+void fnt__region_calibrate(struct fnt_region *r)
+{
+	uint64_t until = r->ck.a.ns + 10000000ull, now;
+
+	if (r->ck.b.ns)
+		return;
+	for (;;) {
+		struct fnt_clock_sample s;
+
+		fnt__clock_sample(r->ck.kind, &s);
+		now = s.ns;
+		if (now >= until)
+			break;
+		nanosleep(&(struct timespec){ 0, (long)(until - now) }, NULL);
+	}
+	fnt__clock_sample(r->ck.kind, &r->ck.b);
+}
+
 int fnt__region_create(const struct fnt_rec_opts *o, int reader_pid, struct fnt_region *r)
 {
 	struct fnt_shm_hdr tmpl;
@@ -125,17 +143,21 @@ int fnt__region_create(const struct fnt_rec_opts *o, int reader_pid, struct fnt_
 			tmpl.nslots = (uint32_t)n;
 	}
 
-	/* Calibrate first: the threshold is in ticks. */
+	/* The clock's first sample; the second is taken 10 ms later, before
+	 * the region only if the threshold needs it (it is in ticks), else by
+	 * fnt__region_calibrate(), so that a recording of a running process
+	 * patches without waiting for it. */
 	memset(&r->ck, 0, sizeof(r->ck));
 	r->ck.kind = tmpl.clock;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r->ck.wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	fnt__clock_sample(r->ck.kind, &r->ck.a);
-	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	fnt__clock_sample(r->ck.kind, &r->ck.b);
 	if (o->tracer == FNT_TRACER_GRAPH && o->thresh_ns) {
-		uint64_t dt = r->ck.b.ticks - r->ck.a.ticks, dn = r->ck.b.ns - r->ck.a.ns;
+		uint64_t dt, dn;
 
+		fnt__region_calibrate(r);
+		dt = r->ck.b.ticks - r->ck.a.ticks;
+		dn = r->ck.b.ns - r->ck.a.ns;
 		tmpl.thresh_ticks = dn ? (uint64_t)((unsigned __int128)o->thresh_ns * dt / dn) : o->thresh_ns;
 		if (!tmpl.thresh_ticks)
 			tmpl.thresh_ticks = 1;

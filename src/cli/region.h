@@ -22,6 +22,10 @@ struct fnt_region {
  * regions of dead fntrace processes first.  Returns 0, or -1 after one
  * line on stderr. */
 int fnt__region_create(const struct fnt_rec_opts *o, int reader_pid, struct fnt_region *r);
+/* Takes the clock's second sample, 10 ms after the first (sleeping for
+ * what is left), unless it was taken already: before the first CLOCK
+ * record is written. */
+void fnt__region_calibrate(struct fnt_region *r);
 /* Unlinks and unmaps it. */
 void fnt__region_destroy(struct fnt_region *r);
 /* Writes the INFO record: cmdline as given, then the options. */
