@@ -110,12 +110,17 @@ int fnt__cmd_ctl(int argc, char **argv)
 		char *end;
 
 		switch (c) {
-		case 'p':
+		case 'p': {
+			long n;
+
 			errno = 0;
-			pid = (int)strtol(optarg, &end, 10);
-			if (errno || *end || pid <= 0)
+			n = strtol(optarg, &end, 10);
+			/* As record -p: a long cut to an int named another process. */
+			if (errno || *end || n <= 0 || n > 0x3fffffff)
 				return fnt__usage_error("ctl", "bad pid '%s'", optarg);
+			pid = (int)n;
 			break;
+		}
 		case 'F':
 			hf = 1;
 			if (append(filter, sizeof(filter), strcmp(optarg, "*") ? optarg : "") < 0)

@@ -278,9 +278,11 @@ int fnt__ctl_open(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 		if (rt == 0)
 			snprintf(err, cap, "process %d has no fntrace runtime: start it with 'fntrace "
 				 "run' (or see 'Tracing a running process' in the README)", pid);
-		else
+		else if (rt > 0)
 			snprintf(err, cap, "process %d has the fntrace runtime but no control endpoint "
 				 "(FNTRACE_AGENT=0, a setuid program, or see its stderr)", pid);
+		else	/* its maps cannot be read: which it is is not known */
+			snprintf(err, cap, "process %d has no fntrace control endpoint", pid);
 		return -ENOENT;
 	}
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.pid != pid) {

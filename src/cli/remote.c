@@ -82,14 +82,22 @@ static int alive(int pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-/* START in t's process; fd is a fresh descriptor of the region. */
+/*
+ * START in t's process; fd is a fresh descriptor of the region.  The
+ * buffers are drained while the agent works: it patches the sites and
+ * waits for the hooks in flight, which in lossless mode may be waiting
+ * for room in their rings (without the drain, the reply came only once
+ * they gave up, after the drain timeout, and the recording stopped).
+ */
 static int start(struct target *t, const struct fnt_rec_opts *o, const char *shm_path,
-		 char *err, size_t cap)
+		 struct fnt_consumer *d, char *err, size_t cap)
 {
 	static char body[FNT_CTL_MAX];
 	const char *rb;
 	uint32_t len = 0, rlen;
-	int fd = open(shm_path, O_RDWR | O_CLOEXEC), r;
+	int fd = open(shm_path, O_RDWR | O_CLOEXEC), r, type;
+	long until = now_ms() + 30000;
+	char msg[512];
 
 	if (fd < 0) {
 		snprintf(err, cap, "cannot open the recording buffers: %s", strerror(errno));
@@ -97,9 +105,38 @@ static int start(struct target *t, const struct fnt_rec_opts *o, const char *shm
 	}
 	fnt__ctl_put(body, sizeof(body), &len, "filter", o->filter);
 	fnt__ctl_put(body, sizeof(body), &len, "notrace", o->notrace);
-	r = fnt__ctl_call(&t->c, FNT_CTL_START, body, len, fd, 30000, &rb, &rlen, err, cap);
+	r = fnt__ctl_send(&t->c, FNT_CTL_START, body, len, fd);
 	close(fd);
-	return r;
+	if (r < 0) {
+		snprintf(err, cap, "process %d closed its control connection", t->pid);
+		return r;
+	}
+	for (;;) {
+		r = fnt__ctl_recv(&t->c, 0, &type, &rb, &rlen);
+		if (r < 0) {
+			snprintf(err, cap, r == -EPROTO ? "process %d sent a malformed reply"
+							: "process %d closed its control connection",
+				 t->pid);
+			return r;
+		}
+		/* As fnt__ctl_call(): an error numbered 0 came unasked. */
+		if (r == 1 && (t->c.in.h.seq == t->c.seq || t->c.in.h.seq == 0)) {
+			if (type != FNT_CTL_ERROR)
+				return 0;
+			if (fnt__ctl_get(rb, rlen, "error", msg, sizeof(msg)) < 0)
+				snprintf(msg, sizeof(msg), "unknown error");
+			snprintf(err, cap, "process %d: %s", t->pid, msg);
+			return -EREMOTEIO;
+		}
+		if (r == 1)
+			continue;
+		if (now_ms() >= until) {
+			snprintf(err, cap, "process %d did not answer within %d ms", t->pid, 30000);
+			return -ETIMEDOUT;
+		}
+		if (fnt__consumer_drain(d, 0) == 0)
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
 }
 
 static int same_pidns(int pid)
@@ -188,7 +225,8 @@ static void find_children(struct fnt_consumer *d, struct target *t, int *nt, uin
 }
 
 /* Takes a pending child over, or retries an exec'd image. */
-static void follow(struct target *t, const struct fnt_rec_opts *o, const char *shm_path)
+static void follow(struct target *t, const struct fnt_rec_opts *o, const char *shm_path,
+		   struct fnt_consumer *d)
 {
 	char err[512];
 	const char *b;
@@ -207,7 +245,7 @@ static void follow(struct target *t, const struct fnt_rec_opts *o, const char *s
 		return;
 	}
 	if (fnt__ctl_open(&t->c, t->pid, err, sizeof(err)) == 0) {
-		if (strcmp(t->c.state, "dormant") == 0 && start(t, o, shm_path, err, sizeof(err)) == 0) {
+		if (strcmp(t->c.state, "dormant") == 0 && start(t, o, shm_path, d, err, sizeof(err)) == 0) {
 			t->execs++;
 			t->reexec = 0;
 			return;
@@ -276,7 +314,13 @@ int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed)
 			      o->pids[i]);
 	snprintf(extra + n, sizeof(extra) - n, "\n");
 	fnt__region_write_info(&w, o, cmdline, rg.ck.kind, extra);
-	fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &rg.ck, sizeof(rg.ck) } }, 1);
+	/* The calibration's 10 ms wait comes after the patching (readers
+	 * take the last CLOCK record), but for a live view, which converts
+	 * times as the events come. */
+	if (feed) {
+		fnt__region_calibrate(&rg);
+		fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &rg.ck, sizeof(rg.ck) } }, 1);
+	}
 	if (fnt__consumer_init(&d, rg.h, &rg.lay, rg.path, &w) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
 		goto out_file;
@@ -290,13 +334,17 @@ int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed)
 	signal(SIGPIPE, SIG_IGN);
 
 	for (int i = 0; i < nt; i++) {
-		if (start(&t[i], o, rg.path, err, sizeof(err)) < 0) {
+		if (start(&t[i], o, rg.path, &d, err, sizeof(err)) < 0) {
 			fprintf(stderr, "fntrace: %s\n", err);
 			/* Those already started stop when their connection closes. */
 			fnt__consumer_fini(&d);
 			goto out_file;
 		}
 		t[i].st = T_ON;
+	}
+	if (!feed) {
+		fnt__region_calibrate(&rg);
+		fnt__tf_write(&w, FNT_TF_CLOCK, (struct iovec[]){ { &rg.ck, sizeof(rg.ck) } }, 1);
 	}
 	fnt__tf_publish(&w);
 	t0 = now_ms();
@@ -312,7 +360,7 @@ int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed)
 			if (t[i].st == T_ON && !t[i].reexec)
 				watch(&t[i]);
 			if (t[i].st == T_PENDING || (t[i].st == T_ON && t[i].reexec))
-				follow(&t[i], o, rg.path);
+				follow(&t[i], o, rg.path, &d);
 			on += t[i].st != T_DONE;
 		}
 		if (!on)

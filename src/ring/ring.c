@@ -172,6 +172,17 @@ void fnt__ring_kick(struct fnt_ring_writer *w)
 	fnt__sys(SYS_futex, &w->hdr->kick, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/* Whether this writer is the first to give up on the recording, and so
+ * the one to say why: the first to set the owner's stop word (once per
+ * recording: the owner clears it at each begin), or without an owner, the
+ * first of the process (*said). */
+static int first_to_stop(struct fnt_ring_writer *w, int *said)
+{
+	if (w->stop)
+		return !__atomic_exchange_n(w->stop, 1, __ATOMIC_RELAXED);
+	return !__atomic_exchange_n(said, 1, __ATOMIC_RELAXED);
+}
+
 /* A lossless writer gives up waiting: it writes nothing more, and asks
  * its owner to stop the recording (on_stall). */
 static int give_up(struct fnt_ring_writer *w)
@@ -251,7 +262,7 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 			if (w->stall_ms && since_ms && ms - since_ms >= (long)w->stall_ms) {
 				static int said;
 
-				if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+				if (first_to_stop(w, &said))
 					fnt__log("the fntrace recorder (pid %d) did not drain for %u ms: "
 						 "recording stopped", rp, w->stall_ms);
 				return give_up(w);
@@ -259,7 +270,7 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 			if (rp > 0 && fnt__sys(SYS_kill, rp, 0) == -ESRCH) {
 				static int said;
 
-				if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+				if (first_to_stop(w, &said))
 					fnt__log("the fntrace process is gone: recording stopped");
 				return give_up(w);
 			}

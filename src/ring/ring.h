@@ -84,8 +84,9 @@ struct fnt_ring_writer {
 	/* Set by the owner after open (NULL: none).  *stop is the process's
 	 * "recording is ending" word: a waiting writer gives up as soon as
 	 * it reads non-zero.  on_stall is called once by a writer that gave
-	 * up (stall limit, reader gone), to have the recording stopped. */
-	const int *stop;
+	 * up (stall limit, reader gone), to have the recording stopped; the
+	 * first writer to give up sets *stop and says why on stderr. */
+	int *stop;
 	void (*on_stall)(void);
 };
 
