@@ -14,7 +14,10 @@
  *    runtime's shadow stack is no deeper), deeper levels are only counted;
  *  - a function_graph entry is held back (one per stream) until the
  *    stream's next event: its own exit makes one "func();" line, anything
- *    else prints it as "func() {".  A flush prints what is held back.
+ *    else prints it as "func() {".  A flush prints what is held back;
+ *  - the function tracer prints "TIMESTAMP [TID] | func <- caller", the
+ *    caller named from the objects (a cache of recent callers), and the
+ *    entries of a recording switched from function_graph as "func <- ?".
  *
  * Records come from the writer of this very process, but they carry what
  * traced processes wrote into shared memory: every length, count and index
@@ -600,9 +603,17 @@ static void lf_func_event(struct fnt_livefeed *f, struct lf_stream *s, const str
 	struct fnt_out *o = &f->out;
 	const char *caller;
 
+	/* A recording switched from function_graph (fntrace ctl --tracer):
+	 * its entries are hits too, without a caller, its exits nothing. */
+	if (ev->type != FNT_EV_FUNC && ev->type != FNT_EV_ENTRY)
+		return;
 	lf_func_prefix(f, s, ns);
 	fnt_out_str(o, lf_site_name(f, s->image, ev->obj, ev->idx));
 	fnt_out_mem(o, " <- ", 4);
+	if (ev->type == FNT_EV_ENTRY) {
+		fnt_out_mem(o, "?\n", 2);
+		return;
+	}
 	caller = lf_caller_name(f, s->image, ev->caller);
 	if (caller) {
 		fnt_out_str(o, caller);
@@ -993,6 +1004,11 @@ uint64_t fnt__livefeed_events(const struct fnt_livefeed *f)
 uint64_t fnt__livefeed_lost(const struct fnt_livefeed *f)
 {
 	return f ? f->lost : 0;
+}
+
+int fnt__livefeed_error(const struct fnt_livefeed *f)
+{
+	return f ? f->out.err : 0;
 }
 
 void fnt__livefeed_free(struct fnt_livefeed *f)

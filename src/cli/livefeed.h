@@ -45,6 +45,9 @@ void fnt__livefeed_flush(struct fnt_livefeed *f);
  * lost (in-band and before chunks). */
 uint64_t fnt__livefeed_events(const struct fnt_livefeed *f);
 uint64_t fnt__livefeed_lost(const struct fnt_livefeed *f);
+/* 1 once a write to fd failed (EPIPE: the reader went away, as "| head"
+ * does); nothing more is written then, and the command may stop. */
+int fnt__livefeed_error(const struct fnt_livefeed *f);
 /* Flushes, then frees everything (NULL: nothing). */
 void fnt__livefeed_free(struct fnt_livefeed *f);
 

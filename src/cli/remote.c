@@ -32,13 +32,10 @@
 #include "cli/cli.h"
 #include "cli/consumer.h"
 #include "cli/ctlclient.h"
+#include "cli/livefeed.h"
 #include "cli/region.h"
 #include "ring/clock.h"
 #include "ring/ring.h"
-
-/* From livefeed.c (the 'live -p' printer), linked in by that command. */
-void fnt__livefeed_tap(void *feed, uint32_t type, const struct iovec *iov, int iovcnt) __attribute__((weak));
-void fnt__livefeed_flush(struct fnt_livefeed *f) __attribute__((weak));
 
 #define MAX_TARGETS 256
 /* A forked child's agent needs a moment to listen: tried this long. */
@@ -372,8 +369,12 @@ int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed)
 		}
 		if (o->follow_fork)
 			find_children(&d, t, &nt, &images_seen);
-		if (feed)
+		if (feed) {
 			fnt__livefeed_flush(feed);
+			/* 'live -p PID | head': the reader is gone, so is the point. */
+			if (fnt__livefeed_error(feed))
+				break;
+		}
 	}
 
 	/* STOP everyone, draining meanwhile: a lossless writer may be waiting

@@ -6,10 +6,11 @@
  * to the printer) whose printed lines are known exactly: nesting, calls
  * merged into one line (also across chunks), an entry held back printed
  * by a flush, lost events, a resync, unwound frames, calls too deep to
- * time, --time-threshold calls, the function tracer's callers, the depth
- * cap of the indentation and of the frames kept, colours; then the same
- * records mutated at random and random records, which must never crash it
- * (run under ASan+UBSan: make SAN=1).
+ * time, --time-threshold calls, the function tracer's callers (and the
+ * entries of a recording switched to it), the depth cap of the indentation
+ * and of the frames kept, many threads, colours; then the same records
+ * mutated at random and random records, which must never crash it (run
+ * under ASan+UBSan: make SAN=1).
  *
  * For the end-to-end test (tests/e2e/live_feed.sh), on a trace file that
  * 'fntrace record' wrote:
@@ -249,6 +250,8 @@ static void test_function(void)
 		fnt_ev_make_func(30, 0, 1, MAIN),
 		fnt_ev_make_func(40, 0, 1, WORK),
 		fnt_ev_ext(FNT_EXT_LOST, 4),
+		/* After a switch from function_graph: an entry is a hit. */
+		W_ENTRY(50, MAIN), W_EXIT(60, MAIN),
 	};
 	const char *want =
 		"#    TIMESTAMP      TID     FUNCTION\n"
@@ -256,7 +259,8 @@ static void test_function(void)
 		"     0.000000520 [  1001] | leaf <- sample+0x1f00\n"
 		"     0.000000530 [  1001] | main <- 0x9999999\n"
 		"     0.000000540 [  1001] | work <- work\n"
-		"     0.000000500 [  1001] | /* LOST 4 events */\n";
+		"     0.000000500 [  1001] | /* LOST 4 events */\n"
+		"     0.000000550 [  1001] | main <- ?\n";
 	char *out;
 
 	sc_begin(&s, "function", 0);
@@ -352,12 +356,15 @@ static void test_records(void)
 		fnt_ev_make(FNT_EV_ENTRY, 0, 2, 0), fnt_ev_make(FNT_EV_EXIT, 5, 2, 0),
 		fnt_ev_make(FNT_EV_ENTRY, 6, 3, 0), fnt_ev_make(FNT_EV_EXIT, 7, 3, 0),
 		W_ENTRY(8, LEAF), W_EXIT(9, LEAF),
+		W_ENTRY(10, WORK), W_EXIT(11, LEAF),	/* not its exit (lost) */
 	};
 	const char *want =
 		"# DURATION     TID     FUNCTION\n"
 		"  0.005 us [  1001] | alpha();\n"
 		"  0.001 us [  1001] | site_3_0();\n"
-		"  0.001 us [  1001] | site_1_2();\n";
+		"  0.001 us [  1001] | site_1_2();\n"
+		"           [  1001] | site_1_1() {\n"
+		"           [  1001] |   } /* site_1_2 */\n";
 	char *out;
 
 	sc_begin(&s, "function_graph", 0);
@@ -377,6 +384,31 @@ static void test_records(void)
 	out = sc_end(&s, NULL, NULL);
 	/* Object 1's sites are file 0's: now one site, so site 2 is unknown. */
 	CHECK_STR(out, want);
+	free(out);
+}
+
+/* Many threads: each line in its own TID (and the indices grow). */
+static void test_streams(void)
+{
+	struct sc s;
+	const uint64_t a[] = { W_BASE(1100000), W_ENTRY(0, LEAF), W_EXIT(10, LEAF) };
+	char *out, line[64];
+	int lines = 0;
+
+	sc_begin(&s, "function_graph", 0);
+	for (int i = 0; i < 300; i++) {
+		struct fnt_tf_stream st = { 1000u + 7u * i, 1, 2000 + i, 0 };
+
+		fnt__tf_write(&s.w, FNT_TF_STREAM, (struct iovec[]){ { &st, sizeof(st) } }, 1);
+	}
+	for (int i = 299; i >= 0; i--)
+		sc_chunk(&s, 1000u + 7u * i, 0, 0, a, 3);
+	out = sc_end(&s, NULL, NULL);
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	CHECK_EQ(lines, 301);
+	snprintf(line, sizeof(line), "  0.010 us [  2299] | leaf();\n  0.010 us [  2298] |");
+	CHECK_HAS(out, line);
 	free(out);
 }
 
@@ -578,7 +610,7 @@ static int cmd_feed(int argc, char **argv)
 {
 	long every = 0;
 	int split = 0, color = 0;
-	size_t n;
+	size_t n, chunks = 0;
 	uint8_t *data;
 	struct rec *recs = walk_file(argv[2], &n, &data);
 	struct fnt_livefeed *f;
@@ -603,7 +635,9 @@ static int cmd_feed(int argc, char **argv)
 		if (every > 0 && (i + 1) % (size_t)every == 0)
 			fnt__livefeed_flush(f);
 	}
-	fprintf(stderr, "%zu records, %llu events, %llu lost\n", n,
+	for (size_t i = 0; i < n; i++)
+		chunks += recs[i].type == FNT_TF_CHUNK;
+	fprintf(stderr, "%zu records, %zu chunks, %llu events, %llu lost\n", n, chunks,
 		(unsigned long long)fnt__livefeed_events(f), (unsigned long long)fnt__livefeed_lost(f));
 	fnt__livefeed_free(f);
 	free(recs);
@@ -637,6 +671,7 @@ int main(int argc, char **argv)
 	test_threshold_color();
 	test_deep();
 	test_records();
+	test_streams();
 	{
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
