@@ -26,7 +26,7 @@ pkgs_demo=("${pkgs_build[@]}" clang)
 # man-db: tests/e2e/install.sh; libclang-rt-14-dev: libFuzzer and the
 # sanitizers' runtimes for clang (mk/fuzz.mk, tests/e2e/fuzz.sh).
 pkgs_test=("${pkgs_demo[@]}" g++ libstdc++-12-dev procps spin googletest cmake pkgconf man-db
-	libclang-rt-14-dev)
+	libclang-rt-14-dev python3)
 # bench/run.sh: uftrace, LLVM XRay (llvm-14, libclang-rt-14-dev),
 # valgrind, and python3 for the report.
 pkgs_bench=("${pkgs_demo[@]}" python3 uftrace valgrind llvm-14 libclang-rt-14-dev)

@@ -109,7 +109,9 @@ while read -r w; do
 	grep -qx "$w" "$W/funcs" && continue
 	case $(type -t "$w" || true) in
 	builtin|keyword|function|alias) continue ;;
-	file) tools+=("$(type -P "$w")") ;;
+	# The system's copy: a user's shim earlier in PATH (pyenv) is no
+	# package's, and a fresh machine has only the system's.
+	file) tools+=("$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin type -P "$w" || type -P "$w")") ;;
 	*) unknown+=("$w") ;;
 	esac
 done <"$W/words"
