@@ -115,6 +115,8 @@ static int parse_pids(const char *cmd, const char *arg, struct fnt_rec_opts *o)
 		if (o->npids == (int)(sizeof(o->pids) / sizeof(o->pids[0])))
 			return fnt__usage_error(cmd, "too many pids (at most 64)"), -1;
 		o->pids[o->npids++] = (int)v;
+		if (*end == ',' && !end[1])
+			return fnt__usage_error(cmd, "bad pid list '%s' (PID[,PID...])", arg), -1;
 		p = *end ? end + 1 : end;
 	}
 	if (!o->npids)

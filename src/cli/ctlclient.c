@@ -273,6 +273,11 @@ int fnt__ctl_open(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 		int e = r < 0 ? -r : errno, rt = has_runtime(pid);
 
 		fnt__ctl_close(c);
+		if (e == EACCES && uid == (long)geteuid()) {
+			snprintf(err, cap, "cannot reach the control socket of process %d in %s: "
+				 "permission denied (is the directory someone else's?)", pid, dir);
+			return -EACCES;
+		}
 		if (e == EACCES)
 			goto not_ours;
 		if (rt == 0)

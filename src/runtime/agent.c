@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "core/filter.h"
 #include "ctl/proto.h"
 #include "ring/shm.h"
 #include "runtime/recorder.h"
@@ -65,6 +66,9 @@
 #define MAX_CLIENTS 4
 /* A client that began a message has this long to finish it. */
 #define MSG_TIMEOUT_MS 2000
+/* A connection that owns no recording and asks nothing for this long is
+ * closed: four idle ones would hold every slot. */
+#define IDLE_TIMEOUT_MS 10000
 
 /* A descriptor of ours, with what it was when we made it: the program may
  * close any descriptor (a daemon's close_range) and get its number back
@@ -215,7 +219,9 @@ static void end_recording(const char *why)
 		return;
 	/* A writer that gave up waiting for the drain said why (ring.c). */
 	said = fnt__recorder_stopping();
-	err = fnt__recorder_stop();
+	/* why is NULL for a STOP request only: its sender, or for 'ctl
+	 * --stop' the owner, drains until the end. */
+	err = fnt__recorder_stop(!why);
 	if (why && (!said || err))
 		fnt__log("recording stopped: %s; every traced site is a NOP again%s", why,
 			 err ? " (patching was disabled: see the report above)" : "");
@@ -267,6 +273,28 @@ static const char *busy_with(char *buf, size_t cap)
 	return buf;
 }
 
+/* A filter from a client: checked here, so that a bad one is the client's
+ * error, not a line on the program's stderr (the API logs what it
+ * refuses).  Returns 0, or -EINVAL after telling the client. */
+static int check_filters(struct client *c, uint32_t seq, const char *f, const char *n)
+{
+	char err[256];
+
+	for (int i = 0; i < 2; i++) {
+		const char *g = i ? n : f;
+		struct fnt_filter flt;
+
+		if (!g || !g[0])
+			continue;
+		if (fnt_filter_parse(&flt, g, err, sizeof(err)) < 0) {
+			send_error(c, seq, "bad %s: %s", i ? "notrace filter" : "filter", err);
+			return -EINVAL;
+		}
+		fnt_filter_free(&flt);
+	}
+	return 0;
+}
+
 /* Acts on one whole, checked message of client k. */
 static void handle(int k)
 {
@@ -301,6 +329,8 @@ static void handle(int k)
 			send_error(c, h->seq, "filter too long");
 			break;
 		}
+		if (check_filters(c, h->seq, hf >= 0 ? filter : NULL, hn >= 0 ? notrace : NULL))
+			break;
 		err = fnt__recorder_start(c->rfd.fd, hf >= 0 ? filter : NULL, hn >= 0 ? notrace : NULL,
 					  &why);
 		if (err < 0) {
@@ -332,6 +362,8 @@ static void handle(int k)
 			send_error(c, h->seq, "filter too long");
 			break;
 		}
+		if (check_filters(c, h->seq, hf >= 0 ? filter : NULL, hn >= 0 ? notrace : NULL))
+			break;
 		err = fnt__ctl_get_u64(b, h->len, "depth", 100000, &v);
 		if (err == -EINVAL) {
 			send_error(c, h->seq, "bad depth");
@@ -448,7 +480,7 @@ static void readable(int k)
 			}
 		}
 		if (c->have == 0)
-			c->deadline_ms = now_ms() + MSG_TIMEOUT_MS;
+			c->deadline_ms = now_ms() + MSG_TIMEOUT_MS;	/* to finish it */
 		c->have += (uint32_t)r;
 		if (c->have == sizeof(c->in.h) && fnt__ctl_check_hdr(&c->in.h, &why) < 0) {
 			send_error(c, c->in.h.seq, "%s", why);
@@ -469,6 +501,7 @@ static void readable(int k)
 		}
 		handle(k);
 		c->have = 0;
+		c->deadline_ms = now_ms() + IDLE_TIMEOUT_MS;
 		if (c->fd < 0) {
 			if (k == ag.owner)
 				gone(k);
@@ -515,6 +548,7 @@ static void accept_one(void)
 	ag.cl[k].pid = cr.pid;
 	ag.cl[k].uid = (int)cr.uid;
 	ag.cl[k].have = 0;
+	ag.cl[k].deadline_ms = now_ms() + IDLE_TIMEOUT_MS;
 }
 
 static int endpoint(void);
@@ -551,7 +585,13 @@ static void *agent_main(void *arg)
 				gone(k);
 				continue;
 			}
-			if (c->have) {
+			if (!c->have && k != ag.owner && now >= c->deadline_ms) {
+				send_error(c, 0, "idle for %d ms: closed", IDLE_TIMEOUT_MS);
+				gone(k);
+				continue;
+			}
+			/* The owner's connection may stay idle: no timeout for it. */
+			if (c->have || k != ag.owner) {
 				long left = c->deadline_ms - now;
 
 				if (timeout < 0 || left < timeout)
@@ -627,6 +667,7 @@ static int endpoint(void)
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(ag.path, 0600) < 0 ||
 	    listen(fd, 8) < 0) {
 		err = -errno;
+		fnt__log("no control endpoint: cannot listen on %s (%s)", ag.path, strerror(-err));
 		fnt__sys(SYS_close, fd);
 		unlink(ag.path);
 		ag.path[0] = 0;

@@ -29,7 +29,8 @@
  *
  *   agent                                 a traced thread
  *   -----                                 ---------------
- *   stopping = 1 (waiting writers give up)
+ *   stopping = 1 (waiting writers give up;
+ *     not yet if the reader drains: below)
  *   every site a NOP again, quiesce       hooks already inside finish
  *   built-in callbacks detached, quiesce  no callback of ours runs now
  *   *owner = 0 (seq_cst)                  exit destructor: closers++ (seq_cst),
@@ -144,6 +145,15 @@ static void thread_exit(void *p)
 		fnt__ring_writer_close(&t->w);
 	__atomic_fetch_sub(&closers, 1, __ATOMIC_RELEASE);
 	t->keyed = 0;
+	/* The threshold's entry times (thresh_entry) go with the thread; a
+	 * traced call later in its teardown maps them again (and sets the
+	 * key again).  NULL first: thresh_exit then ignores the call. */
+	if (t->stack) {
+		uint64_t *st = t->stack;
+
+		t->stack = NULL;
+		munmap(st, THRESH_STACK * sizeof(uint64_t));
+	}
 }
 
 /* A writer gave up waiting (stall limit, reader gone): the others stop
@@ -715,20 +725,26 @@ int fnt__recorder_start(int fd, const char *filter, const char *notrace, const c
 
 /* Called with the agent's thread: ends the session (see the timeline at
  * the top).  Every site the session enabled is a NOP again when it
- * returns, and no thread of the program touches the region any more. */
-int fnt__recorder_stop(void)
+ * returns, and no thread of the program touches the region any more.
+ * drained: the fntrace process drains until this returns (a STOP it
+ * asked for), so a lossless writer waiting for room keeps waiting, gets
+ * it and loses nothing; the writers' own limits (reader gone, drain
+ * timeout) still hold.  Else waiting writers give up at once. */
+int fnt__recorder_stop(int drained)
 {
 	int err;
 
 	if (!shm)
 		return 0;
-	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
+	if (!drained)
+		__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
 	/* A kernel's ftrace_disabled: if patching was killed, sites stay as
 	 * they are, and the trampolines skip every callback. */
 	err = fnt_disable(NULL);
 	if (err == -ENODEV)
 		err = 0;
 	fnt__builtin_detach();
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
 	fnt_set_object_hook(NULL, NULL);
 	if (rec_on)
 		count_skips();

@@ -31,8 +31,10 @@ enum fnt_rec_kind { FNT_REC_NONE, FNT_REC_RECORD, FNT_REC_LIVE };
  * saying why (-EBUSY: a recording runs). */
 int fnt__recorder_start(int fd, const char *filter, const char *notrace, const char **why);
 /* Ends the running recording, if any: every site it enabled is a NOP again
- * and the region is unmapped when it returns.  Returns 0 or -errno. */
-int fnt__recorder_stop(void);
+ * and the region is unmapped when it returns.  drained: the consumer
+ * drains meanwhile (lossless writers waiting for room go on waiting).
+ * Returns 0 or -errno. */
+int fnt__recorder_stop(int drained);
 /* 1 if a writer gave up waiting for the consumer (the agent then stops). */
 int fnt__recorder_stopping(void);
 /* Changes the running recording: each argument that is not NULL replaces
