@@ -102,6 +102,10 @@ demo: $(LIB) $(BIN)
 bench: $(LIB) $(BIN)
 	O=$(O) bash bench/run.sh
 
+# Live control alone (issue 11): build/bench/live.md.
+bench-live: $(LIB) $(BIN)
+	O=$(O) bash bench/live.sh
+
 # The man pages are made from the binary's own help (scripts/mkman.sh), so
 # they cannot drift from what the commands accept.
 MAN_DIR := $(O)/man

@@ -683,6 +683,13 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
     w("Wall time with 2 threads also pays for the reader process, which shares the 2 CPUs "
       "with the 2 program threads (and with the other jobs on this machine).")
     w("")
+    # Live control (issue 11): bench/live.sh, run by bench/run.sh before us.
+    live = os.path.join(ROOT, os.environ.get("O", "build"), "bench", "live.md")
+    if os.path.exists(live):
+        with open(live) as f:
+            text = f.read()
+        L.append(text.replace("## Live control", "## 8. Live control", 1).rstrip("\n"))
+        w("")
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")
 

@@ -32,4 +32,6 @@ if ! command -v llvm-xray >/dev/null; then
 fi
 
 [ -x "$O/fntrace" ] && [ -f "$O/libfntrace.so" ] || { echo "bench: build fntrace first (make)" >&2; exit 1; }
+# Live control (issue 11): its own section, included by bench.py.
+O=$O bash "$ROOT/bench/live.sh" >/dev/null || echo "bench: bench/live.sh failed" >&2
 exec python3 "$ROOT/bench/bench.py"
