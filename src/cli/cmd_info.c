@@ -119,7 +119,7 @@ int fnt__cmd_info(int argc, char **argv)
 		fnt__fmt_dur(buf, tf.end.duration_ns);
 		printf("# duration     : %s\n", buf);
 		if (fnt__tf_info(&tf, "attached_pids", buf, sizeof(buf)))
-			printf("# recorded     : running process%s %s (record -p), which went on%s%s\n",
+			printf("# recorded     : running process%s %s (record -p: not started by fntrace)%s%s\n",
 			       strchr(buf, ',') ? "es" : "", buf,
 			       tf.end.stopped_by ? "; stopped by " : "",
 			       tf.end.stopped_by ? strsignal(tf.end.stopped_by) : "");

@@ -231,8 +231,14 @@ static void follow(struct target *t, const struct fnt_rec_opts *o, const char *s
 	long now = now_ms();
 
 	if (t->st == T_PENDING) {
+		/* A child that exec'd before it was taken over (fork and exec
+		 * at once, as a shell does) has a dormant image: it is STARTed
+		 * as the image of a process exec'd later would be. */
 		if (fnt__ctl_open(&t->c, t->pid, err, sizeof(err)) == 0 &&
-		    fnt__ctl_call(&t->c, FNT_CTL_ADOPT, "", 0, -1, 5000, &b, &len, err, sizeof(err)) == 0) {
+		    (strcmp(t->c.state, "dormant") == 0
+			     ? start(t, o, shm_path, d, err, sizeof(err)) == 0 && ++t->execs
+			     : fnt__ctl_call(&t->c, FNT_CTL_ADOPT, "", 0, -1, 5000, &b, &len, err,
+					     sizeof(err)) == 0)) {
 			t->st = T_ON;
 			return;
 		}

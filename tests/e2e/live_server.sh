@@ -4,34 +4,40 @@
 # two workers calling traced functions in tight loops, a thread blocked in
 # read() on a FIFO, one in nanosleep, one in FUTEX_WAIT, main in
 # pthread_join.  The program is started dormant (fntrace run); LIVE_ROUNDS
-# rounds (default 500) of 'record -p PID -d 20ms', every tenth one a longer
-# recording whose filters 'ctl -p PID -F/-N' change while it runs, and
-# which ends by Ctrl-C or by 'ctl --stop'.  Checked:
+# rounds (default 500: 65 s on an idle 2-core machine, 120 s with a load
+# of 10) of 'record -p PID -d 20ms' (both tracers, lossless and overwrite,
+# -F, -N, rings of 16 KB that fill at once), every tenth one a recording
+# whose filters and tracer 'ctl -p PID' changes while it runs, ended by
+# Ctrl-C or by 'ctl --stop'.  Checked:
 #   - every round's trace has the workers' calls, and only the functions
-#     its filters select;
-#   - between rounds, 'ctl -p' says dormant with 0 sites enabled, and every
+#     its filters select; record -p says nothing (no event lost, even when
+#     lossless writers wait for room as the recording begins and ends);
+#   - between rounds, 'ctl -p' says dormant with 0 sites enabled, the
+#     recording's buffers (/dev/shm/fntrace-*) are not mapped, and every
 #     patch site's 5 bytes in /proc/PID/mem equal the ELF file's (sites
-#     from __patchable_function_entries); while a recording runs, exactly
-#     'enabled' sites differ from the file (the check sees patching);
+#     from __patchable_function_entries); while a recording runs, the
+#     buffers are mapped and exactly 'enabled' sites differ from the file
+#     (the checks do see a recording);
 #   - afterwards: the process has its 6 threads and the agent, no more;
 #     the workers' checksum equals an untraced run of the same program
 #     doing the same number of iterations; no EINTR (read, nanosleep,
-#     futex), no short sleep, no spurious futex return; exit status 0.
+#     clock_nanosleep, futex), no short sleep, no spurious futex return;
+#     exit status 0.
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 ROUNDS=${LIVE_ROUNDS:-500}
 SRV=$W/live_server
 clang -O1 -g -fpatchable-function-entry=5 -o "$SRV" "$PROGS/live_server.c" -lpthread
 
-# sites.py EXE PID check|patched: the patch sites of EXE (its
-# __patchable_function_entries, relocated by the load bias in
-# /proc/PID/maps); 'check' fails naming every site whose 5 bytes in
-# /proc/PID/mem differ from the file's (five 1-byte NOPs, gcc's, are
-# expected as the 5-byte NOP they are converted to); 'patched' prints how
-# many differ.
+# sites.py EXE PID: the patch sites of EXE (its __patchable_function_entries,
+# relocated by the load bias in /proc/PID/maps) and the bytes the file has
+# there (five 1-byte NOPs, gcc's, are expected as the 5-byte NOP they are
+# converted to).  Then one answer line per request line: 'check' says "ok"
+# or names every site whose 5 bytes in /proc/PID/mem differ; 'patched'
+# prints how many differ.  A coprocess: no interpreter start-up per round.
 cat >"$W/sites.py" <<'EOF'
 import os, struct, sys
-exe, pid, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+exe, pid = sys.argv[1], int(sys.argv[2])
 data = open(exe, 'rb').read()
 assert data[:4] == b'\x7fELF' and data[4] == 2, 'not an ELF64 file'
 (e_type, _, _, _, e_phoff, e_shoff, _, _, e_phentsize, e_phnum, e_shentsize, e_shnum,
@@ -72,30 +78,33 @@ if e_type == 3:
 def file_bytes(va):
     for p in loads:
         if p[3] <= va < p[3] + p[5]:
-            return data[p[2] + va - p[3]:p[2] + va - p[3] + 5]
+            b = data[p[2] + va - p[3]:p[2] + va - p[3] + 5]
+            return b'\x0f\x1f\x44\x00\x00' if b == b'\x90' * 5 else b
     sys.exit('site %#x is in no segment' % va)
-diff = []
-with open('/proc/%d/mem' % pid, 'rb', 0) as mem:
-    for va in sites:
-        want = file_bytes(va)
-        if want == b'\x90' * 5:
-            want = b'\x0f\x1f\x44\x00\x00'
-        assert want[:3] == b'\x0f\x1f\x44', 'site %#x is not a NOP in the file: %s' % (va, want.hex())
+want = [file_bytes(va) for va in sites]
+for va, w in zip(sites, want):
+    assert w[:3] == b'\x0f\x1f\x44', 'site %#x is not a NOP in the file: %s' % (va, w.hex())
+mem = open('/proc/%d/mem' % pid, 'rb', 0)
+print('%d sites' % len(sites), flush=True)
+for req in sys.stdin:
+    diff = []
+    for va, w in zip(sites, want):
         mem.seek(bias + va)
         got = mem.read(5)
-        if got != want:
-            diff.append('site %#x (at %#x): %s, file %s' % (va, bias + va, got.hex(), want.hex()))
-if mode == 'patched':
-    print(len(diff))
-elif diff:
-    sys.exit('%d of %d sites are not NOPs:\n  %s' % (len(diff), len(sites), '\n  '.join(diff)))
+        if got != w:
+            diff.append('site %#x at %#x: %s, file %s' % (va, bias + va, got.hex(), w.hex()))
+    if req.strip() == 'patched':
+        print(len(diff), flush=True)
+    else:
+        print('ok' if not diff else '%d of %d sites are not NOPs: %s' %
+              (len(diff), len(sites), '; '.join(diff)), flush=True)
 EOF
-sites() { python3 "$W/sites.py" "$SRV" "$PID" "$@"; }
 
-PID= RP=
+PID= RP= SITES_PID=
 cleanup() {
 	[ -n "$RP" ] && kill -KILL "$RP" 2>/dev/null
 	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
+	[ -n "$SITES_PID" ] && kill "$SITES_PID" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
@@ -103,9 +112,23 @@ trap cleanup EXIT
 mkfifo "$W/stop.fifo"
 "$FNTRACE" run "$SRV" "$W/stop.fifo" >"$W/out" 2>"$W/err" &
 PID=$!
-for i in $(seq 100); do grep -q '^ready$' "$W/out" && break; sleep 0.05; done
+for i in $(seq 200); do grep -q '^ready$' "$W/out" && break; sleep 0.05; done
 expect_grep '^ready$' "$W/out" "the server started"
+coproc SITES { exec python3 -u "$W/sites.py" "$SRV" "$PID"; }
+read -r ans <&"${SITES[0]}" || fail "the site checker did not start"
+note "$ans in the ELF file"
 
+# sites check|patched: asks the checker.
+sites() {
+	local ans
+	echo "$1" >&"${SITES[1]}"
+	read -r ans <&"${SITES[0]}" || fail "the site checker died"
+	if [ "$1" = check ]; then
+		[ "$ans" = ok ] || { echo "$ans" >&2; return 1; }
+	else
+		echo "$ans"
+	fi
+}
 # ctl_field FIELD: a field of 'ctl -p PID'.
 ctl_field() { "$FNTRACE" ctl -p "$PID" | awk -v k="$1" '$1 == k { print $2 }'; }
 # threads: the names of the process's threads, sorted, on one line.
@@ -113,7 +136,7 @@ threads() { cat /proc/"$PID"/task/*/comm | sort | tr '\n' ' '; }
 want_threads="fntrace-agent futex live_server reader sleeper worker0 worker1 "
 expect_eq "$(threads)" "$want_threads" "threads before the rounds"
 NSITES=$(ctl_field sites)
-# Sanity: the ELF's table has them all, and all are NOPs now.
+expect_eq "$NSITES" "${ans%% *}" "sites the agent knows and the ELF file lists"
 sites check || fail "a site is not a NOP before any recording"
 expect_eq "$(ctl_field state)" dormant "state before the rounds"
 expect_eq "$(ctl_field enabled)" 0 "enabled before the rounds"
@@ -122,94 +145,136 @@ expect_eq "$(ctl_field enabled)" 0 "enabled before the rounds"
 between() {
 	local st
 	st=$("$FNTRACE" ctl -p "$PID")
-	echo "$st" | grep -qE '^state +dormant$' || { echo "$st" >&2; fail "round $1: not dormant after the recording"; }
-	echo "$st" | grep -qE '^enabled +0$' || { echo "$st" >&2; fail "round $1: sites still enabled"; }
+	grep -qE '^state +dormant$' <<<"$st" || { echo "$st" >&2; fail "round $1: not dormant after the recording"; }
+	grep -qE '^enabled +0$' <<<"$st" || { echo "$st" >&2; fail "round $1: sites still enabled"; }
 	sites check || fail "round $1: a site is not a NOP after the recording"
+	# Nowhere to write to: the recording's buffers are unmapped.
+	if grep -q /dev/shm/fntrace- /proc/"$PID"/maps; then
+		grep /dev/shm/fntrace- /proc/"$PID"/maps >&2
+		fail "round $1: the recording's buffers are still mapped"
+	fi
 }
 
-# wait_recording: until 'ctl -p' says recording (10 s at most).
+# wait_recording: until 'ctl -p' says recording (20 s at most).
 wait_recording() {
-	for i in $(seq 500); do
+	for i in $(seq 1000); do
 		[ "$(ctl_field state)" = recording ] && return 0
-		kill -0 "$RP" 2>/dev/null || fail "round $r: record -p ended before recording"
+		kill -0 "$RP" 2>/dev/null || { cat "$W/rec.err"; fail "round $r: record -p ended before recording"; }
 		sleep 0.02
 	done
-	fail "round $r: not recording after 10 s"
+	fail "round $r: not recording after 20 s"
 }
 
-# ctl_set ARGS...: a ctl change; checks the filter and the number of
-# enabled sites it reports, and that exactly those are patched.
+# ctl_set FILTER ENABLED TRACER ARGS...: a ctl change; checks the filter,
+# tracer and number of enabled sites it reports, and that exactly those
+# are patched.
 ctl_set() {
-	local want_filter=$1 want_enabled=$2; shift 2
+	local want_filter=$1 want_enabled=$2 want_tracer=$3; shift 3
 	"$FNTRACE" ctl -p "$PID" "$@" >"$W/ctl.out" 2>&1 || { cat "$W/ctl.out"; fail "round $r: ctl $*"; }
 	expect_grep "^filter +$want_filter\$" "$W/ctl.out" "round $r: ctl $*: filter"
 	expect_grep "^enabled +$want_enabled\$" "$W/ctl.out" "round $r: ctl $*: enabled sites"
+	expect_grep "^tracer +$want_tracer\$" "$W/ctl.out" "round $r: ctl $*: tracer"
 	expect_eq "$(sites patched)" "$want_enabled" "round $r: ctl $*: sites patched in memory"
 }
 
 # calls FUNC: its calls in this round's report.
 calls() { calls_of "$W/report" "$1"; }
+# expect_some FUNC...: each FUNC has calls in this round's report.  If
+# not, and the workers had (almost) no CPU during the round (their
+# schedstat run time: the machine is loaded), the round is not counted.
+WT=$(for t in /proc/"$PID"/task/*; do case $(cat "$t/comm") in worker*) echo "${t##*/}" ;; esac; done)
+cpu_ns() { local s=0 t; for t in $WT; do s=$((s + $(cut -d' ' -f1 /proc/"$PID"/task/"$t"/schedstat))); done; echo $s; }
+starved=0
+expect_some() {
+	local f none=() ran
+	for f in "$@"; do [ "$(calls "$f")" -gt 0 ] || none+=("$f"); done
+	[ ${#none[@]} -eq 0 ] && return 0
+	ran=$((($(cpu_ns) - c0) / 1000))
+	if [ $ran -lt 10000 ]; then
+		starved=$((starved + 1))
+		note "round $r: no call of ${none[*]}, but the workers ran for $ran us in it: not counted"
+		return 0
+	fi
+	cat "$W/report"
+	fail "round $r ($tracer ${args[*]}): no call of ${none[*]} (the workers ran for $ran us meanwhile)"
+}
 
-workers="w_mix w_fmix w_va w_struct w_rec w_leaf w_leaf2 w_iter"
+lost=0 lost_rounds=0
 t0=$SECONDS
 for r in $(seq 1 "$ROUNDS"); do
 	data=$W/r.data
-	tracer=function_graph; [ $((r % 2)) -eq 1 ] && tracer=function
+	c0=$(cpu_ns) args=()
+	tracer=function_graph other=function
+	if [ $((r % 2)) -eq 1 ]; then tracer=function other=function_graph; fi
 	case $((r % 10)) in
-	0)	# Filters changed while it records; ended by Ctrl-C or ctl --stop.
+	0)	# Filters and tracer changed while it records; then Ctrl-C or ctl --stop.
 		"$FNTRACE" record -p "$PID" --tracer $tracer -F w_mix -o "$data" 2>"$W/rec.err" &
 		RP=$!
 		wait_recording
 		expect_eq "$(sites patched)" 1 "round $r: sites patched with -F w_mix"
-		ctl_set w_fmix 1 -F w_fmix
+		grep -q /dev/shm/fntrace- /proc/"$PID"/maps || fail "round $r: no buffers mapped while recording"
+		ctl_set w_fmix 1 $tracer -F w_fmix
 		sleep 0.02
-		ctl_set "" $((NSITES - 1)) -F '*' -N w_rec
+		ctl_set "" $((NSITES - 1)) $tracer -F '*' -N w_rec
+		sleep 0.02
+		ctl_set "" $((NSITES - 1)) $other --tracer $other
 		sleep 0.02
 		if [ $((r % 20)) -eq 0 ]; then
 			kill -INT "$RP"
 		else
 			"$FNTRACE" ctl -p "$PID" --stop >/dev/null || fail "round $r: ctl --stop"
 			# record -p must see the end and finish by itself.
-			for i in $(seq 250); do kill -0 "$RP" 2>/dev/null || break; sleep 0.02; done
-			kill -0 "$RP" 2>/dev/null && fail "round $r: record -p still runs 5 s after ctl --stop"
+			for i in $(seq 500); do kill -0 "$RP" 2>/dev/null || break; sleep 0.02; done
+			if kill -0 "$RP" 2>/dev/null; then fail "round $r: record -p still runs 10 s after ctl --stop"; fi
 		fi
 		rc=0; wait "$RP" || rc=$?; RP=
 		[ $rc -eq 0 ] || { cat "$W/rec.err"; fail "round $r: record -p exited with $rc"; }
+		if [ $((r % 20)) -ne 0 ]; then
+			expect_grep "^fntrace: process $PID: recording stopped by 'fntrace ctl --stop'" "$W/rec.err" "round $r: record -p says why it ended"
+			sed -i "/recording stopped by 'fntrace ctl --stop'/d" "$W/rec.err"
+		fi
 		"$FNTRACE" report -i "$data" >"$W/report"
-		for f in w_mix w_fmix w_leaf w_iter; do
-			[ "$(calls $f)" -gt 0 ] || { cat "$W/report"; fail "round $r: no call of $f"; }
-		done
+		expect_some w_mix w_fmix w_leaf w_iter
 		expect_eq "$(calls w_rec)" 0 "round $r: calls of w_rec (never selected)"
 		;;
 	5)	# Only what -F selects is recorded.
 		"$FNTRACE" record -p "$PID" --tracer $tracer -F 'w_fmix,w_va' -d 20ms -o "$data" 2>"$W/rec.err" ||
 			{ cat "$W/rec.err"; fail "round $r: record -p -F failed"; }
 		"$FNTRACE" report -i "$data" >"$W/report"
-		[ "$(calls w_fmix)" -gt 0 ] && [ "$(calls w_va)" -gt 0 ] || { cat "$W/report"; fail "round $r: -F: calls missing"; }
+		expect_some w_fmix w_va
 		for f in w_mix w_struct w_rec w_leaf w_leaf2 w_iter; do
 			expect_eq "$(calls $f)" 0 "round $r: -F w_fmix,w_va: calls of $f"
 		done
 		;;
-	*)	mode=lossless; [ $((r % 10)) -eq 7 ] && mode=overwrite
-		args=(); [ $((r % 10)) -eq 3 ] && args=(-N 'w_rec')
+	*)	mode=lossless
+		if [ $((r % 10)) -eq 7 ]; then mode=overwrite; fi
+		args=()
+		if [ $((r % 10)) -eq 3 ]; then args=(-N 'w_rec'); fi
+		# Rings that fill in a moment: lossless writers wait for the
+		# drain while the agent patches (START) and unpatches (STOP),
+		# and must lose nothing either way.
+		if [ $((r % 10)) -eq 9 ]; then args=(--buffer-size 16K); tracer=function_graph; fi
 		"$FNTRACE" record -p "$PID" --tracer $tracer --mode $mode "${args[@]}" -d 20ms -o "$data" 2>"$W/rec.err" ||
 			{ cat "$W/rec.err"; fail "round $r: record -p failed"; }
+		# Overwrite mode loses the oldest events by design (counted).
+		if [ $mode = overwrite ]; then
+			sed -i '/^fntrace: [0-9]* events lost (of [0-9]*); see /d' "$W/rec.err"
+		fi
 		"$FNTRACE" report -i "$data" >"$W/report"
-		for f in w_mix w_fmix w_iter; do
-			[ "$(calls $f)" -gt 0 ] || { cat "$W/report"; fail "round $r ($tracer $mode ${args[*]}): no call of $f"; }
-		done
-		if [ ${#args[@]} -gt 0 ]; then
+		expect_some w_mix w_fmix w_iter
+		if [ $((r % 10)) -eq 3 ]; then
 			expect_eq "$(calls w_rec)" 0 "round $r: -N w_rec: calls of w_rec"
 		fi
 		;;
 	esac
-	# Nothing else may be said (a lost event, a refusal).
+	# Nothing else may be said: no refusal, no lost event.
 	if [ -s "$W/rec.err" ]; then cat "$W/rec.err"; fail "round $r: record -p wrote to stderr"; fi
 	between "$r"
 	kill -0 "$PID" 2>/dev/null || fail "round $r: the server died"
 	if [ $((r % 50)) -eq 0 ]; then note "$r rounds, $((SECONDS - t0)) s"; fi
 done
-note "$ROUNDS rounds in $((SECONDS - t0)) s"
+note "$ROUNDS rounds in $((SECONDS - t0)) s ($starved not counted: the workers had no CPU)"
+[ $starved -le $((ROUNDS / 20)) ] || fail "$starved of $ROUNDS rounds had workers without CPU: too loaded to tell"
 rm -f "$W/r.data"
 
 expect_eq "$(threads)" "$want_threads" "threads after the rounds (the program's and the agent)"

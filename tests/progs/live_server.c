@@ -10,11 +10,13 @@
  * Threads (named, so the test can list them in /proc/PID/task):
  *   worker0, worker1  call traced functions in a tight loop (integer, SSE,
  *                     varargs, struct-by-value, recursive and indirect
- *                     calls), each folding every result into a checksum;
- *                     they stop at a batch boundary once told to stop, and
- *                     the checksum depends on the number of iterations
- *                     only, so a run with the same counts (--ref) must
- *                     give the same checksum
+ *                     calls), each folding every result into a checksum,
+ *                     in bursts of BATCH iterations, at most one every
+ *                     16 ms (clock_nanosleep to the next one: never
+ *                     EINTR either); they stop at a batch boundary once
+ *                     told to stop, and the checksum depends on the number
+ *                     of iterations only, so a run with the same counts
+ *                     (--ref, unthrottled) must give the same checksum
  *   reader            blocked in read() on FIFO (its byte is the stop
  *                     request); read() must never fail with EINTR
  *   sleeper           nanosleep(20 ms) in a loop: never EINTR, never
@@ -42,7 +44,11 @@
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
-#define BATCH 64
+/* BATCH iterations at full speed (a burst that fills a ring of 1 MB about
+ * half), then a sleep until the next PERIOD_NS: BATCH per PERIOD_NS at
+ * most, so the machine stays usable and the reference run short. */
+#define BATCH 2048
+#define PERIOD_NS 16000000L
 #define SLEEP_NS 20000000L
 
 struct big {
@@ -141,6 +147,11 @@ NOINLINE uint64_t w_iter(int w, uint64_t i, uint64_t s)
 	return s;
 }
 
+static long ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
+}
+
 struct worker {
 	int w;
 	long want;	/* --ref: exactly this many; else -1 */
@@ -153,16 +164,38 @@ static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	uint64_t s = 0x1234567 + (uint64_t)wk->w;
+	struct timespec next, now;
 	long i = 0;
 	char name[16];
+	int err;
 
 	snprintf(name, sizeof(name), "worker%d", wk->w);
 	pthread_setname_np(pthread_self(), name);
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		if (wk->want >= 0 ? i == wk->want : (i % BATCH == 0 && stop_req))
 			break;
 		s = w_iter(wk->w, (uint64_t)i, s);
 		i++;
+		if (i % BATCH || wk->want >= 0)
+			continue;
+		next.tv_nsec += PERIOD_NS;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ns_between(&next, &now) > 50000000L) {
+			next = now;	/* far behind: no burst to catch up */
+			continue;
+		}
+		if (ns_between(&now, &next) <= 0)
+			continue;
+		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		if (err) {
+			__atomic_fetch_add(&eintr, 1, __ATOMIC_RELAXED);
+			fprintf(stderr, "live_server: clock_nanosleep failed: %s\n", strerror(err));
+		}
 	}
 	wk->iters = i;
 	wk->sum = s;
@@ -189,11 +222,6 @@ static void *reader_main(void *arg)
 	}
 	stop_req = 1;
 	return NULL;
-}
-
-static long ns_between(const struct timespec *a, const struct timespec *b)
-{
-	return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
 }
 
 static void *sleeper_main(void *arg)
