@@ -210,10 +210,13 @@ static int open_thread(struct rec_thread *t)
 	if (!*owner)
 		return -ECHILD;
 	if (t->gen != *owner) {
-		/* A writer of an earlier session: its region is gone. */
+		/* The first attempt in this session: a writer of an earlier
+		 * one is forgotten (its region is gone).  The number is taken
+		 * now, not at success, so that a thread that finds no ring
+		 * keeps its retry count (and waits once, not at every event). */
 		memset(&t->w, 0, sizeof(t->w));
 		t->retry = 0;
-		t->gen = 0;
+		t->gen = *owner;
 	}
 	/* No ring was free: retry every 1024 events only (a scan of the
 	 * slots each time would be slow). */
