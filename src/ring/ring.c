@@ -195,8 +195,9 @@ static int give_up(struct fnt_ring_writer *w)
 	return -ENOSPC;
 }
 
-int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
+int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t h, unsigned n)
 {
+	uint64_t need = h + n;
 	struct timespec to = { 0, 2000000 };
 	unsigned rounds = 0;
 	long since = 0, since_ms = 0;
@@ -213,6 +214,11 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need)
 		uint64_t t = __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE);
 
 		if (need - t <= w->size)
+			break;
+		/* A signal handler's writes moved the head while we slept: the
+		 * caller's reservation is stale (need may even lie behind the
+		 * tail now, and would never fit): retry it from the new head. */
+		if (*(volatile uint64_t *)&w->head != h)
 			break;
 		/* The reader never consumes past what was committed: a tail
 		 * ahead of our head was written by someone else (any traced

@@ -126,9 +126,11 @@ void fnt__ring_writer_close(struct fnt_ring_writer *w);
  * the next word starts a new time base.  Only on the writer's thread,
  * outside any write. */
 void fnt__ring_writer_recover(struct fnt_ring_writer *w);
-/* Slow path of reserve: ring full.  Lossless: waits for the reader and
- * returns 0 to retry; drop (or reader gone): returns -ENOSPC. */
-int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t need);
+/* Slow path of reserve: ring full for n words at head h.  Lossless: waits
+ * for the reader (or for a nested writer to move the head: a signal
+ * handler's writes while this one sleeps) and returns 0 to retry; drop
+ * (or reader gone): returns -ENOSPC. */
+int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t h, unsigned n);
 /* Wakes the reader (futex on hdr->kick). */
 void fnt__ring_kick(struct fnt_ring_writer *w);
 
@@ -142,7 +144,7 @@ static inline int fnt_ring_reserve(struct fnt_ring_writer *w, unsigned n, uint64
 			uint64_t t = __atomic_load_n(&w->slot->tail, __ATOMIC_ACQUIRE);
 
 			if (__builtin_expect(h + n - t > w->size, 0)) {
-				if (fnt__ring_wait(w, h + n) < 0)
+				if (fnt__ring_wait(w, h, n) < 0)
 					return -ENOSPC;
 				continue;
 			}
