@@ -196,6 +196,35 @@ static void test_lossless(void)
 	fnt__shm_unmap(h, &L);
 }
 
+/*
+ * A lossless writer waits for room for n words at head h; a signal
+ * handler's writes (nested, same ring) move the head meanwhile and the
+ * reader drains them: h + n now lies behind the tail.  The wait must end
+ * (the caller retries from the new head), not wait for a need that can
+ * never fit.  Before the fix this waited forever: alarm() ends the test.
+ */
+static void test_stale_wait(void)
+{
+	struct fnt_shm_hdr *h = make(FNT_MODE_LOSSLESS, 2048, 2);
+	struct fnt_ring_writer w;
+	struct seen s;
+	uint64_t lost = 0, old;
+
+	memset(&s, 0, sizeof(s));
+	fnt__ev_decoder_init(&s.dec, 0);
+	CHECK_EQ(fnt__ring_writer_open(&w, h, &L, getpid(), 1, 0), 0);
+	old = w.head;
+	write_n(&w, 100, &lost);	/* the "nested" writes */
+	drain(h, 0, &s);		/* ... and the reader took them */
+	CHECK(w.head > old + 8);
+	CHECK_EQ(fnt_shm_slot(h, &L, 0)->tail, w.head);
+	alarm(10);
+	CHECK_EQ(fnt__ring_wait(&w, old, 4), 0);
+	alarm(0);
+	CHECK_EQ(s.events, 100);
+	fnt__shm_unmap(h, &L);
+}
+
 static void test_drop(void)
 {
 	struct fnt_shm_hdr *h = make(FNT_MODE_DROP, 2048, 1);
@@ -343,6 +372,7 @@ int main(void)
 {
 	test_encoding();
 	test_lossless();
+	test_stale_wait();
 	test_drop();
 	test_overwrite();
 	test_slots();
