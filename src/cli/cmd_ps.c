@@ -17,22 +17,6 @@
 #include "cli/cli.h"
 #include "cli/ctlclient.h"
 
-static int mapped(int pid)
-{
-	char path[64], line[1024];
-	FILE *f;
-	int yes = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (!yes && fgets(line, sizeof(line), f))
-		yes = strstr(line, "/libfntrace") != NULL;
-	fclose(f);
-	return yes;
-}
-
 int fnt__cmd_ps(int argc, char **argv)
 {
 	DIR *d;
@@ -67,7 +51,7 @@ int fnt__cmd_ps(int argc, char **argv)
 		pid = atoi(de->d_name);
 		if (pid == getpid() || (geteuid() != 0 && fnt__proc_uid(pid) != (long)geteuid()))
 			continue;
-		if (!mapped(pid))
+		if (fnt__proc_has_runtime(pid) != 1)
 			continue;
 		if (fnt__ctl_open(&c, pid, err, sizeof(err)) < 0) {
 			printf("%7d  %-10s %s\n", pid, "-", err);

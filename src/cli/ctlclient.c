@@ -69,7 +69,7 @@ static int inner_pid(int pid)
 	return last ? atoi(last) : pid;
 }
 
-static int has_runtime(int pid)
+int fnt__proc_has_runtime(int pid)
 {
 	char path[64], line[1024];
 	FILE *f;
@@ -270,7 +270,7 @@ int fnt__ctl_open(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 		return -errno;
 	}
 	if (r < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = r < 0 ? -r : errno, rt = has_runtime(pid);
+		int e = r < 0 ? -r : errno, rt = fnt__proc_has_runtime(pid);
 
 		fnt__ctl_close(c);
 		if (e == EACCES && uid == (long)geteuid()) {

@@ -42,6 +42,8 @@ int fnt__ctl_recv(struct fnt_ctl_conn *c, int timeout_ms, int *type, const char 
  * with one line in err (-EREMOTEIO: the agent's own error message). */
 int fnt__ctl_call(struct fnt_ctl_conn *c, int type, const char *body, uint32_t len, int fd,
 		  int timeout_ms, const char **rbody, uint32_t *rlen, char *err, size_t cap);
+/* 1 if libfntrace is mapped in pid, 0 if not, -1 if its maps cannot be read. */
+int fnt__proc_has_runtime(int pid);
 /* The real uid of pid, or -1. */
 long fnt__proc_uid(int pid);
 
