@@ -54,6 +54,7 @@ static void take(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
 	w->reader_pid = lay->reader_pid;
 	w->stall_ms = lay->stall_ms;
 	w->head = s->commit;
+	w->nested_lo = ~0ull;
 	w->limit = s->tail + w->size / 2;
 	/* Forces a TIME_BASE (and a CALLER) as the first words. */
 	w->base_pos = w->head - FNT_RING_PAGE;
@@ -127,14 +128,19 @@ void fnt__ring_writer_recover(struct fnt_ring_writer *w)
 	if (!w->slot || !w->nest)
 		return;
 	/* The abandoned writer's words lie between the last publication and
-	 * head; any of them may be unwritten (stale words of an earlier lap).
-	 * Its event is counted lost by the runtime, as the whole call is. */
+	 * the first nested writer's (signal handlers that wrote while it was
+	 * interrupted, whose events are whole), or head if none wrote; any of
+	 * them may be unwritten (stale words of an earlier lap).  Its event is
+	 * counted lost by the runtime, as the whole call is. */
 	c = __atomic_load_n(&w->slot->commit, __ATOMIC_RELAXED);
 	h = w->head;
 	if (h - c > w->size)
 		c = h - w->size;
+	if (w->nested_lo - c < h - c)
+		h = w->nested_lo;
 	for (uint64_t p = c; p < h; p++)
 		w->buf[p & w->mask] = fnt_ev_ext(FNT_EXT_PAD, 0);
+	h = w->head;
 	/* The base it may have moved was never published: start a new one,
 	 * and forget the caller cache with it. */
 	w->base_pos = h - FNT_RING_PAGE;
@@ -498,6 +504,12 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 		fnt_local_add(&w->slot->lost, 1);
 		fnt_ring_end(w);
 		return -ENOSPC;
+	}
+	if (!outer) {
+		uint64_t c = __atomic_load_n(&w->slot->commit, __ATOMIC_RELAXED);
+
+		if (w->nested_lo - c >= pos - c)
+			w->nested_lo = pos;
 	}
 	for (i = 0; i < n; i++)
 		w->buf[(pos + i) & w->mask] = words[i];

@@ -77,6 +77,13 @@ struct fnt_ring_writer {
 	uint64_t limit;		/* head may reach this without a look at ->tail:
 				 * half a ring past the last tail read (tail only
 				 * grows, so a stale limit is merely cautious) */
+	/* The first position a nested writer reserved while the outermost one
+	 * was in progress (valid only if at or past ->commit: an older one lies
+	 * before what the outermost writers published since).  Only the words
+	 * before it can be the outermost writer's, which is what
+	 * fnt__ring_writer_recover() must void when that writer is abandoned:
+	 * the nested ones are whole events. */
+	uint64_t nested_lo;
 	int dead;		/* the reader vanished: write nothing more */
 	int32_t reader_pid;	/* from the private layout, not the shared header */
 	uint32_t slot_index;

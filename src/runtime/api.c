@@ -12,6 +12,7 @@
 #include "arch/arch.h"
 #include "core/core.h"
 #include "core/filter.h"
+#include "runtime/hooks.h"
 #include "runtime/runtime.h"
 #include "util/errors.h"
 #include "util/log.h"
@@ -42,18 +43,37 @@ static struct fnt_ops builtin;
 static struct fnt_ops wrapped[FNT_MAX_OPS];
 static struct fnt_ops builtin_user;	/* public fnt_set_builtin_tracer()'s callbacks */
 
+/*
+ * The wrappers also mark the thread as inside a user's callback: a traced
+ * call made meanwhile may be the callback's own (never traced), which a
+ * hook could not tell from a signal handler's (recorded at a nested level).
+ * Callbacks run only in hooks, so the thread has a record.
+ */
 static int saved_entry(const struct fnt_call *call, void *data)
 {
 	struct fnt_ops *u = data;
+	struct fnt_thread *t = fnt__self;
+	int was = t->in_user, ret;
 
-	return fnt__call_saved((void *)u->entry, call, u->data);
+	t->in_user = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	ret = (int)fnt__call_saved((void *)u->entry, call, u->data);
+	atomic_signal_fence(memory_order_seq_cst);
+	t->in_user = was;
+	return ret;
 }
 
 static void saved_exit(const struct fnt_call *call, void *data)
 {
 	struct fnt_ops *u = data;
+	struct fnt_thread *t = fnt__self;
+	int was = t->in_user;
 
+	t->in_user = 1;
+	atomic_signal_fence(memory_order_seq_cst);
 	fnt__call_saved((void *)u->exit, call, u->data);
+	atomic_signal_fence(memory_order_seq_cst);
+	t->in_user = was;
 }
 
 /* The ops to publish for the user's u in slot. */

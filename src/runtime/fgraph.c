@@ -23,9 +23,9 @@
 #include "runtime/runtime.h"
 #include "util/log.h"
 
-/* Runs the exit callbacks of a popped frame.  The caller holds busy, so
- * no traced call on this thread (a signal handler's) can reuse the frame
- * while they run. */
+/* Runs the exit callbacks of a popped frame.  The caller holds the guard,
+ * so a signal handler's traced calls on this thread push their frames in
+ * a level above it and cannot reuse the frame while they run. */
 static inline void report_exit(struct frame *f, uint32_t flags)
 {
 	uint32_t m = f->mask;
@@ -75,16 +75,16 @@ static __attribute__((noinline, cold)) int same_stack(uintptr_t a, uintptr_t slo
  * between the return and fnt__tramp_return's hook, where the trampoline's
  * own pushes have overwritten the slot.
  */
-void fnt__fgraph_prune(struct fnt_thread *t, uintptr_t slot)
+void fnt__fgraph_prune(struct fnt_thread *t, uint32_t base, uint32_t *depth, uintptr_t slot)
 {
-	while (t->depth) {
-		struct frame *f = &t->stack[t->depth - 1];
+	while (*depth) {
+		struct frame *f = &t->stack[base + *depth - 1];
 
 		if (f->call.frame > slot ||
 		    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return ||
 		    !same_stack(f->call.frame, slot))
 			break;
-		t->depth--;
+		(*depth)--;
 		report_exit(f, FNT_CALL_UNWOUND);
 	}
 }
@@ -98,20 +98,21 @@ void fnt__fgraph_prune(struct fnt_thread *t, uintptr_t slot)
  * its return comes later), so they stay; discarding one would leave its
  * return with nowhere to go.  Returns NULL if there is none.
  */
-static struct frame *match(struct fnt_thread *t, uintptr_t slot)
+static struct frame *match(struct fnt_thread *t, uint32_t base, uint32_t *depth, uintptr_t slot)
 {
-	uint32_t i = t->depth, j;
+	struct frame *st = &t->stack[base];
+	uint32_t i = *depth, j;
 	struct frame m;
 
-	while (i && t->stack[i - 1].call.frame != slot)
+	while (i && st[i - 1].call.frame != slot)
 		i--;
 	if (!i)
 		return NULL;
 	i--;
 	/* Report the dead ones above it, topmost first, as returns would,
 	 * and mark them (frame 0). */
-	for (j = t->depth; j-- > i + 1;) {
-		struct frame *f = &t->stack[j];
+	for (j = *depth; j-- > i + 1;) {
+		struct frame *f = &st[j];
 
 		if (*(uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return) {
 			report_exit(f, FNT_CALL_UNWOUND);
@@ -119,23 +120,164 @@ static struct frame *match(struct fnt_thread *t, uintptr_t slot)
 		}
 	}
 	/* Keep the live ones, in order, under the returning frame. */
-	m = t->stack[i];
-	for (j = i + 1; j < t->depth; j++)
-		if (t->stack[j].call.frame)
-			t->stack[i++] = t->stack[j];
-	t->stack[i] = m;
+	m = st[i];
+	for (j = i + 1; j < *depth; j++)
+		if (st[j].call.frame)
+			st[i++] = st[j];
+	st[i] = m;
 	/* The frames moved down are whole before depth says so. */
 	atomic_signal_fence(memory_order_seq_cst);
-	t->depth = i + 1;
-	return &t->stack[i];
+	*depth = i + 1;
+	return &st[i];
+}
+
+/* A frame given up without its return: its slot gets the real address
+ * back (unless its function has returned already), then its exit is
+ * reported as unwound. */
+static void pop_dead(struct frame *f)
+{
+	uintptr_t *slot = (uintptr_t *)f->call.frame;
+
+	if (f->hooked != EXITING && *slot == (uintptr_t)fnt__tramp_return)
+		*slot = f->call.parent_ip;
+	report_exit(f, FNT_CALL_UNWOUND);
+}
+
+/*
+ * Nested levels (see struct level in hooks.h).  Timeline of a handler
+ * that interrupts a hook H which holds the guard (busy = 1):
+ *
+ *   H: guard (busy 1) ... pushing frame d ... [signal]
+ *      handler: traced g(): hook finds busy 1, H alive -> guard (busy 2),
+ *               level {busy 1, base d + 2} made, g's frame pushed there,
+ *               unguard (busy 1: the level stays)
+ *      handler: g returns: fnt__hook_exit finds the level of busy 1 on
+ *               top and pops g's frame from it
+ *   H: ... frame d done, depth d + 1; unguard -> levels_trim(0) ends the
+ *      level (its handler has returned: signal handlers nest LIFO)
+ *
+ * The base lies one above the top frame below it, since the interrupted
+ * holder may be about to push there.
+ */
+struct level *fnt__level_get(struct fnt_thread *t, int busy)
+{
+	struct level *top = t->nlev ? &t->lev[t->nlev - 1] : NULL, *l;
+	uint32_t base;
+
+	if (top && top->busy == (uint32_t)busy)
+		return top;
+	if (t->nlev >= NEST_LEVELS)
+		return NULL;
+	base = (top ? top->base + top->depth : t->depth) + 1;
+	if (base >= SHADOW_MAX)
+		return NULL;
+	l = &t->lev[t->nlev];
+	l->busy = (uint32_t)busy;
+	l->base = base;
+	l->depth = 0;
+	/* The level is whole before nlev shows it to a handler that
+	 * interrupts us (which would find busy + 1 and make its own). */
+	atomic_signal_fence(memory_order_seq_cst);
+	t->nlev++;
+	return l;
+}
+
+void fnt__levels_trim(struct fnt_thread *t, int busy)
+{
+	while (t->nlev && (int)t->lev[t->nlev - 1].busy > busy) {
+		struct level *l = &t->lev[t->nlev - 1];
+
+		/* Frames a handler left without returning through them (it
+		 * jumped away, or switched stacks): never used again. */
+		while (l->depth) {
+			l->depth--;
+			pop_dead(&t->stack[l->base + l->depth]);
+		}
+		atomic_signal_fence(memory_order_seq_cst);
+		t->nlev--;
+	}
 }
 
 void fnt__fgraph_unwind_all(struct fnt_thread *t)
 {
+	fnt__levels_trim(t, -1);
 	while (t->depth) {
 		t->depth--;
 		report_exit(&t->stack[t->depth], FNT_CALL_UNWOUND);
 	}
+}
+
+/*
+ * Runs the exit callbacks of f, the returning frame (on top of its level),
+ * and pops it.  Returns the real return address.
+ */
+static inline uintptr_t finish(struct fnt_thread *t, struct frame *f, uint32_t *depth)
+{
+	uintptr_t ret = f->call.parent_ip;
+
+	/*
+	 * The frame stays on top while its exit callbacks run, each one's bit
+	 * cleared once it has returned: if a signal handler cuts this short
+	 * with siglongjmp, the jump still finds the frame and reports the
+	 * exits not yet made as unwound.  Exits are reported even inside a
+	 * callback (a callback's own traced call got no entry, so it cannot
+	 * be here): the frame was pushed by an entry that ran outside one.
+	 */
+	f->hooked = EXITING;
+	f->call.flags = 0;
+	for (uint32_t m = f->mask; m;) {
+		int bit = __builtin_ctz(m);
+		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
+
+		if (ops && ops->exit)
+			ops->exit(&f->call, ops->data);
+		m &= m - 1;
+		f->mask = m;
+	}
+	/* Popped only now, while handlers still nest above: once busy
+	 * drops, a handler's traced call pushes its own frame here. */
+	atomic_signal_fence(memory_order_seq_cst);
+	(*depth)--;
+	return ret;
+}
+
+/* Only a broken shadow stack gets here, and there is no right address to
+ * return to: say so before the program dies. */
+static __attribute__((noinline, cold)) uintptr_t no_frame(struct fnt_thread *t, uintptr_t slot,
+							    struct held was)
+{
+	fnt__kill("function_graph: return through %#lx has no shadow frame", (unsigned long)slot);
+	unguard(t, was);
+	return 0;
+}
+
+/*
+ * A return while the guard is held by a hook that still runs: a function
+ * a signal handler called while it interrupted that hook.  Its frame is in
+ * the handler's level.
+ */
+static __attribute__((noinline, cold)) uintptr_t exit_nested(struct fnt_thread *t, uintptr_t slot,
+							       struct held was, int saved_errno)
+{
+	struct level *l = t->nlev ? &t->lev[t->nlev - 1] : NULL;
+	uint32_t base = 0, *depth = &t->depth;
+	struct frame *f;
+	uintptr_t ret;
+
+	if (l && (int)l->busy == was.was) {
+		base = l->base;
+		depth = &l->depth;
+	}
+	if (*depth && t->stack[base + *depth - 1].call.frame == slot)
+		f = &t->stack[base + *depth - 1];
+	else
+		f = match(t, base, depth, slot);
+	if (!f)
+		return no_frame(t, slot, was);
+	ret = finish(t, f, depth);
+	*t->errnop = saved_errno;
+	unguard(t, was);
+	return ret;
 }
 
 /* rsp = the hooked frame's return slot + 8.  Returns where to go. */
@@ -158,43 +300,16 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 * guard's address lies below where a hook called from the caller's
 	 * frame would start (rsp - 16), above tramp_return's own frame. */
 	was_busy = guard(t, rsp - 24);
+	if (__builtin_expect(was_busy.was, 0))
+		return exit_nested(t, slot, was_busy, saved_errno);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
 	if (__builtin_expect(t->depth && t->stack[t->depth - 1].call.frame == slot, 1))
 		f = &t->stack[t->depth - 1];
 	else
-		f = match(t, slot);
-	if (__builtin_expect(!f, 0)) {
-		/* Only a broken shadow stack gets here, and there is no right
-		 * address to return to: say so before the program dies. */
-		fnt__kill("function_graph: return through %#lx has no shadow frame",
-			  (unsigned long)slot);
-		unguard(t, was_busy);
-		return 0;
-	}
-	ret = f->call.parent_ip;
-	/*
-	 * The frame stays on top while its exit callbacks run, each one's bit
-	 * cleared once it has returned: if a signal handler cuts this short
-	 * with siglongjmp, the jump still finds the frame and reports the
-	 * exits not yet made as unwound.  Exits are reported even inside a
-	 * callback (a callback's own traced call got no entry, so it cannot
-	 * be here): the frame was pushed by an entry that ran outside one.
-	 */
-	f->hooked = EXITING;
-	f->call.flags = 0;
-	for (uint32_t m = f->mask; m;) {
-		int bit = __builtin_ctz(m);
-		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
-
-		if (ops && ops->exit)
-			ops->exit(&f->call, ops->data);
-		m &= m - 1;
-		f->mask = m;
-	}
-	/* Popped only now, while handlers still skip the hooks: once busy
-	 * drops, a handler's traced call pushes its own frame here. */
-	atomic_signal_fence(memory_order_seq_cst);
-	t->depth--;
+		f = match(t, 0, &t->depth, slot);
+	if (__builtin_expect(!f, 0))
+		return no_frame(t, slot, was_busy);
+	ret = finish(t, f, &t->depth);
 	*t->errnop = saved_errno;
 	unguard(t, was_busy);
 	return ret;
@@ -210,18 +325,37 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
  * (__cxa_begin_catch), the frames below the catcher are dead and reported
  * as unwound; the live ones are hooked again.
  */
+/* The frames of level r of t (-1: the thread's own, then each nested one):
+ * stack[*base .. *base + *n). */
+static void range_of(struct fnt_thread *t, int r, uint32_t *base, uint32_t **n)
+{
+	if (r < 0) {
+		*base = 0;
+		*n = &t->depth;
+	} else {
+		*base = t->lev[r].base;
+		*n = &t->lev[r].depth;
+	}
+}
+
 static void unhook_all(void)
 {
 	struct fnt_thread *t = fnt__self;
 
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < t->depth; i++) {
-		struct frame *f = &t->stack[i];
+	for (int r = -1; r < (int)t->nlev; r++) {
+		uint32_t base, *n;
 
-		if (f->hooked == 1 && *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
-			*(uintptr_t *)f->call.frame = f->call.parent_ip;
-			f->hooked = 0;
+		range_of(t, r, &base, &n);
+		for (uint32_t i = base; i < base + *n; i++) {
+			struct frame *f = &t->stack[i];
+
+			if (f->hooked == 1 &&
+			    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
+				*(uintptr_t *)f->call.frame = f->call.parent_ip;
+				f->hooked = 0;
+			}
 		}
 	}
 }
@@ -234,13 +368,26 @@ static void rehook_live(uintptr_t sp)
 	if (!t)
 		return;
 	was = guard(t, sp);
-	fnt__fgraph_prune(t, sp);
-	for (uint32_t i = 0; i < t->depth; i++) {
-		struct frame *f = &t->stack[i];
+	/* Innermost level first: a handler's frames lie below the ones it
+	 * interrupted, or on its own stack, which prune() never takes for
+	 * dead. */
+	for (int r = (int)t->nlev - 1; r >= -1; r--) {
+		uint32_t base, *n;
 
-		if (f->hooked == 0 && *(uintptr_t *)f->call.frame == f->call.parent_ip) {
-			*(uintptr_t *)f->call.frame = (uintptr_t)fnt__tramp_return;
-			f->hooked = 1;
+		range_of(t, r, &base, &n);
+		fnt__fgraph_prune(t, base, n, sp);
+	}
+	for (int r = -1; r < (int)t->nlev; r++) {
+		uint32_t base, *n;
+
+		range_of(t, r, &base, &n);
+		for (uint32_t i = base; i < base + *n; i++) {
+			struct frame *f = &t->stack[i];
+
+			if (f->hooked == 0 && *(uintptr_t *)f->call.frame == f->call.parent_ip) {
+				*(uintptr_t *)f->call.frame = (uintptr_t)fnt__tramp_return;
+				f->hooked = 1;
+			}
 		}
 	}
 	unguard(t, was);
@@ -325,24 +472,13 @@ static uintptr_t jb_sp(const void *env)
 	return v ^ guard;
 }
 
-static void pop_jumped(struct fnt_thread *t, struct frame *f)
-{
-	uintptr_t *slot = (uintptr_t *)f->call.frame;
-
-	/* An EXITING frame's function has returned: its slot is not its own. */
-	if (f->hooked != EXITING && *slot == (uintptr_t)fnt__tramp_return)
-		*slot = f->call.parent_ip;
-	t->depth--;
-	report_exit(f, FNT_CALL_UNWOUND);
-}
-
 /*
  * Does a jump from cur to target abandon the stack address a?  On one
  * stack, the frames between the two.  From the signal stack to another
  * (a handler leaving for the stack it interrupted), the handler's frames
  * above cur and the interrupted stack's frames below the target.  A frame
  * of a third stack (a coroutine's) taken for abandoned here is merely
- * given its real return address back by pop_jumped(): it returns
+ * given its real return address back by pop_dead(): it returns
  * normally, without its exit.
  */
 static int abandons(uintptr_t a, uintptr_t cur, uintptr_t target, int same, uintptr_t alt_lo,
@@ -376,19 +512,31 @@ static void before_jump(const void *env, uintptr_t cur)
 		alt_hi = alt_lo + ss.ss_size;
 		same = target >= alt_lo && target <= alt_hi;
 	}
-	/* A hook this handler interrupted is abandoned too: drop its guard
-	 * first, so that the exits below go to a recovered ring. */
-	if (t->busy && abandons(t->guard_sp, cur, target, same, alt_lo, alt_hi))
+	/* Hooks this handler interrupted are abandoned too, innermost
+	 * first: drop their guards, so that the exits below go to a
+	 * recovered ring. */
+	while (t->busy && abandons(t->gsp[(t->busy < GUARD_MAX ? t->busy : GUARD_MAX) - 1], cur,
+				   target, same, alt_lo, alt_hi))
 		fnt__guard_drop(t);
-	if (!t->depth)
+	if (!t->depth && !t->nlev)
 		return;
 	was = guard(t, cur);
-	while (t->depth) {
-		struct frame *f = &t->stack[t->depth - 1];
+	/* Innermost level first; a level with a frame left that the jump
+	 * keeps means the ones below it are kept too. */
+	for (int r = (int)t->nlev - 1; r >= -1; r--) {
+		uint32_t base, *n;
 
-		if (!abandons(f->call.frame, cur, target, same, alt_lo, alt_hi))
+		range_of(t, r, &base, &n);
+		while (*n) {
+			struct frame *f = &t->stack[base + *n - 1];
+
+			if (!abandons(f->call.frame, cur, target, same, alt_lo, alt_hi))
+				break;
+			(*n)--;
+			pop_dead(f);
+		}
+		if (*n)
 			break;
-		pop_jumped(t, f);
 	}
 	unguard(t, was);
 }

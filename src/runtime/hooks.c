@@ -86,6 +86,8 @@ static struct fnt_thread *thread_get(void)
 	t->shared = 0;
 	t->tid = (int)fnt__sys(SYS_gettid);
 	t->depth = 0;
+	t->nlev = 0;
+	t->in_user = 0;
 	t->errnop = &errno;
 	fnt__self = t;
 	pthread_setspecific(key, t);
@@ -121,57 +123,76 @@ __attribute__((weak)) void fnt__recorder_thread_reset(void)
 }
 
 /*
- * Is the guard held by a hook that no longer runs?  A signal handler that
+ * Is a guard held by a hook that no longer runs?  A signal handler that
  * interrupted a hook and left with siglongjmp() abandons it with busy set:
  * without this, the thread would never be traced again, and fnt_disable()
- * would wait for its seq forever.  The hook that set the guard is dead if
- * the stack has unwound to (or past) its frame: a live one only has
- * callbacks and signal handlers below it, on this stack, or a handler on
- * the signal stack (asked of the kernel: this is never the common path).
- * A dead guard is dropped, and the call it was recording counted lost.
- * Returns 1 if it was dropped.
+ * would wait for its seq forever.  A holder is dead if the stack has
+ * unwound to (or past) its frame: a live one only has callbacks and signal
+ * handlers below it, on this stack, or a handler on the signal stack
+ * (asked of the kernel: this is never the common path).  Dead guards are
+ * dropped, innermost first, and the call each was recording counted lost.
+ * Returns 1 if one was dropped.
  */
 void fnt__guard_drop(struct fnt_thread *t)
 {
-	if (atomic_load_explicit(&t->seq, memory_order_relaxed) & 1)
-		/* release: pairs with the acquire load in fnt__quiesce(). */
-		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
-	t->busy = 0;
+	/* The levels of handlers that interrupted it end with it. */
+	if (t->nlev)
+		fnt__levels_trim(t, t->busy - 1);
+	if (--t->busy <= 0) {
+		t->busy = 0;
+		t->in_user = 0;
+		if (atomic_load_explicit(&t->seq, memory_order_relaxed) & 1)
+			/* release: pairs with the acquire load in fnt__quiesce(). */
+			atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
+	}
 	atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
 	fnt__recorder_thread_reset();
 }
 
 __attribute__((noinline, cold)) int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp)
 {
+	int dropped = 0;
 	stack_t ss;
 
-	if (sp < t->guard_sp)
-		return 0;
-	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
-		return 0;
-	/* A thread made by a raw clone without CLONE_SETTLS, which the
-	 * interposed clone() and syscall() did not see, shares this record:
-	 * the guard is its owner's, alive on another stack. */
-	if ((int)fnt__sys(SYS_gettid) != t->tid) {
-		t->shared = 1;
-		return 0;
+	while (t->busy) {
+		if (sp < t->gsp[(t->busy < GUARD_MAX ? t->busy : GUARD_MAX) - 1])
+			break;
+		if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+			break;
+		/* A thread made by a raw clone without CLONE_SETTLS, which the
+		 * interposed clone() and syscall() did not see, shares this
+		 * record: the guard is its owner's, alive on another stack. */
+		if ((int)fnt__sys(SYS_gettid) != t->tid) {
+			t->shared = 1;
+			break;
+		}
+		fnt__guard_drop(t);
+		dropped = 1;
 	}
-	fnt__guard_drop(t);
-	return 1;
+	return dropped;
 }
 
 /*
- * May a hook that found busy or shared set go on?  Not on a thread that
- * shares the record's TLS without owning it: it is neither traced nor
- * blocked, and its calls are counted lost (comparing the kernel's tid with
- * the record's costs a syscall, paid only by threads that made such a
- * clone).  Not while the guard is held, unless it is stale().
+ * What may a hook that found busy or shared set do?  -1: nothing (counted
+ * lost), on a thread that shares the record's TLS without owning it (it is
+ * neither traced nor blocked; comparing the kernel's tid with the record's
+ * costs a syscall, paid only by threads that made such a clone), or in a
+ * user's callback (whose own traced calls are never traced), or too deep.
+ * 0: go on as usual (the guard was free or stale).  1: a signal handler
+ * interrupted a hook that still runs: record at a nested level.
  */
 static __attribute__((noinline, cold)) int admit(struct fnt_thread *t, uintptr_t sp)
 {
 	if (t->shared && (int)fnt__sys(SYS_gettid) != t->tid)
+		return -1;
+	if (!t->busy)
 		return 0;
-	return !t->busy || fnt__guard_stale(t, sp);
+	fnt__guard_stale(t, sp);
+	if (!t->busy)
+		return 0;
+	if (t->in_user || t->busy >= GUARD_MAX - 1)
+		return -1;
+	return 1;
 }
 
 /* clone.c: another thread is about to run with this thread's TLS (vfork:
@@ -188,41 +209,23 @@ void fnt__hooks_share_tls(int on)
 }
 
 /*
+ * The entry of a call, with the guard held: its frame (if an ops wants the
+ * exit) is pushed at stack[base + *depth], the top of its level (the
+ * thread's own, base 0, or a signal handler's nested one).
  * sp[0] = site + 5 (the trampoline's return address), sp[1] = the return
  * address into the caller.
  */
-__attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp)
+static inline __attribute__((always_inline)) void enter(struct fnt_thread *t, struct fnt_object *o,
+							uintptr_t *sp, uint32_t base,
+							uint32_t *depth)
 {
-	struct fnt_thread *t = fnt__self;
 	struct fnt_site *s;
 	struct fnt_call *call, local;
 	struct frame *f = NULL;
 	uintptr_t slot = (uintptr_t)&sp[1];
-	uint32_t want, xmask;
+	uint32_t want, xmask, top;
 	int saved_errno, overflow = 0;
-	struct held held;
 
-	/* The runtime's own calls into the program (its malloc, say). */
-	if (__builtin_expect(fnt__in_runtime, 0))
-		return;
-	if (__builtin_expect(!t, 0)) {
-		t = thread_get();
-		if (!t) {
-			/* The thread is past its record's release (its last
-			 * destructors), or mmap failed: counted, not silent. */
-			atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1,
-						  memory_order_relaxed);
-			return;
-		}
-	}
-	if (__builtin_expect(t->busy | t->shared, 0) && !admit(t, (uintptr_t)sp)) {
-		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
-		return;
-	}
-	/* The guard's address lies below the trampoline's return address
-	 * (where a hook called from the same frame would start) and above
-	 * this hook's own frame (where callbacks run). */
-	held = guard_outer(t, (uintptr_t)sp - 8);
 	/* The traced function may be about to read errno (a logger called
 	 * after a failed syscall): nothing we do may change it. */
 	saved_errno = *t->errnop;
@@ -232,20 +235,21 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	want = atomic_load_explicit(&s->want, memory_order_relaxed);
 	/* Only a top frame at or below this slot can be dead (the caller's
 	 * live frame lies above it): the common case needs no walk. */
-	if (t->depth && t->stack[t->depth - 1].call.frame <= slot)
-		fnt__fgraph_prune(t, slot);
+	if (*depth && t->stack[base + *depth - 1].call.frame <= slot)
+		fnt__fgraph_prune(t, base, depth, slot);
+	top = base + *depth;
 	/*
 	 * If an ops that may want the exit is called, the frame is pushed
 	 * before any entry callback runs, with those ops' bits set, and the
 	 * call is built in it, so the exit callbacks get it without a copy.
 	 * A signal handler that cuts this hook short with siglongjmp then
 	 * still finds the frame (the jump, or a later prune), and closes the
-	 * call an entry callback may have recorded.  Nothing else can use the
-	 * frame meanwhile: busy keeps signal handlers out.
+	 * call an entry callback may have recorded.  A handler that returns
+	 * pushes its own frames in a level above this one.
 	 */
 	xmask = want & atomic_load_explicit(&fnt__exit_ops, memory_order_relaxed);
-	if (xmask && t->depth < SHADOW_MAX) {
-		f = &t->stack[t->depth];
+	if (xmask && top < SHADOW_MAX) {
+		f = &t->stack[top];
 		f->mask = xmask;
 		/* Hooked, for unhook_all() and rehook_live(), which look at
 		 * the slot as well: it still holds the real address. */
@@ -259,7 +263,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	call->frame = slot;
 	call->object_id = o->id;
 	call->site_index = (uint32_t)(s - o->sites);
-	call->depth = t->depth;
+	call->depth = top;
 	call->flags = 0;
 	if (!f) {
 		/* No exit to hook (or no room for it: counted). */
@@ -279,7 +283,7 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		goto out;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
-	t->depth++;
+	(*depth)++;
 	while (want) {
 		int bit = __builtin_ctz(want);
 		struct fnt_ops *ops = atomic_load_explicit(&fnt__ops[bit], memory_order_acquire);
@@ -295,10 +299,64 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 		atomic_signal_fence(memory_order_seq_cst);
 		sp[1] = (uintptr_t)fnt__tramp_return;
 	} else {
-		t->depth--;
+		(*depth)--;
 	}
 out:
 	*t->errnop = saved_errno;
+}
+
+/* A call a signal handler makes while it interrupts a hook on this thread. */
+static __attribute__((noinline, cold)) void enter_nested(struct fnt_thread *t, struct fnt_object *o,
+							 uintptr_t *sp)
+{
+	/* Taken first: a handler that interrupts us now finds busy + 1 and
+	 * makes a level of its own above ours. */
+	struct held held = guard(t, (uintptr_t)sp - 8);
+	struct level *l = fnt__level_get(t, held.was);
+
+	if (l)
+		enter(t, o, sp, l->base, &l->depth);
+	else
+		atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1, memory_order_relaxed);
+	unguard(t, held);
+}
+
+__attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp)
+{
+	struct fnt_thread *t = fnt__self;
+	struct held held;
+
+	/* The runtime's own calls into the program (its malloc, say). */
+	if (__builtin_expect(fnt__in_runtime, 0))
+		return;
+	if (__builtin_expect(!t, 0)) {
+		t = thread_get();
+		if (!t) {
+			/* The thread is past its record's release (its last
+			 * destructors), or mmap failed: counted, not silent. */
+			atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1,
+						  memory_order_relaxed);
+			return;
+		}
+	}
+	if (__builtin_expect(t->busy | t->shared, 0)) {
+		int how = admit(t, (uintptr_t)sp);
+
+		if (how < 0) {
+			atomic_fetch_add_explicit(&fnt__stats.recursion_skips, 1,
+						  memory_order_relaxed);
+			return;
+		}
+		if (how > 0) {
+			enter_nested(t, o, sp);
+			return;
+		}
+	}
+	/* The guard's address lies below the trampoline's return address
+	 * (where a hook called from the same frame would start) and above
+	 * this hook's own frame (where callbacks run). */
+	held = guard_outer(t, (uintptr_t)sp - 8);
+	enter(t, o, sp, 0, &t->depth);
 	unguard(t, held);
 }
 

@@ -31,8 +31,26 @@ struct frame {
 				 * callbacks run */
 };
 
+/*
+ * A signal handler that interrupts a hook on this thread (the guard is held
+ * by a hook that still runs) has its traced calls recorded at a level of
+ * their own: their shadow frames lie above every frame the interrupted hook
+ * may be touching, with a depth of their own, so the interrupted hook finds
+ * the stack as it left it.  The kernel's function_graph takes nested
+ * entries from interrupts the same way.  A level lives while the hook it
+ * interrupted is suspended: it ends when that hook drops its guard.
+ */
+#define NEST_LEVELS 4
+#define GUARD_MAX 16		/* guards held at once on one thread */
+
+struct level {
+	uint32_t busy;		/* the guard count its handler found (t->busy) */
+	uint32_t base;		/* its first frame in stack[] */
+	uint32_t depth;		/* its frames: stack[base .. base + depth) */
+};
+
 struct fnt_thread {
-	int busy;		/* recursion guard: inside a hook on this thread */
+	int busy;		/* guards held: inside a hook on this thread */
 	/* 1 once another thread may run with this thread's TLS (a clone with
 	 * CLONE_VM but no CLONE_SETTLS): then each hook first checks that it
 	 * runs on the owner, tid, and the other thread's calls are lost. */
@@ -43,7 +61,15 @@ struct fnt_thread {
 	 * Written only by the owner (release), read by the patcher (acquire). */
 	_Atomic unsigned long seq;
 	_Atomic int used;	/* record owned by a live thread */
-	uintptr_t guard_sp;	/* stack address of the outermost guarded hook */
+	/* In a user's callback (api.c's wrappers): a traced call made now may
+	 * be the callback's own, never traced, so a hook that finds the guard
+	 * held does not take it for a signal handler's. */
+	int in_user;
+	uint32_t nlev;		/* nested levels (see struct level) */
+	struct level lev[NEST_LEVELS];
+	/* Stack addresses of the guards' holders, outermost first: gsp[i] in
+	 * the frame of the one that raised busy to i + 1 (see guard()). */
+	uintptr_t gsp[GUARD_MAX];
 	int *errnop;		/* this thread's errno, found once (no libc call per hook) */
 	struct fnt_thread *next;
 	struct frame stack[SHADOW_MAX];
@@ -58,30 +84,31 @@ extern _Atomic uint32_t fnt__exit_ops;
 extern char fnt__tramp_return[];
 
 /*
- * Every path that runs callbacks holds the guard: busy (signal handlers on
- * this thread skip the hooks) and, on the outermost level, an odd seq
- * (fnt__quiesce() waits for it to move) and guard_sp, an address in the
- * hook's own frame, below the traced function's and above any callback's
- * (stale() compares it with the stack).
+ * Every path that runs callbacks holds the guard: busy counts the holders
+ * (a signal handler's hooks nest, see struct level), the outermost one
+ * keeps seq odd (fnt__quiesce() waits for it to move), and each holder's
+ * gsp is an address in its own frame, below the traced function's and above
+ * any callback's (fnt__guard_stale() compares it with the stack).
  *
- * guard_sp is written before busy is raised and put back after busy drops:
- * a signal handler that runs a hook in between finds busy clear, uses
- * guard_sp itself and restores it, and one that runs while busy is set
- * always finds the holder's address there.
+ * gsp[busy] is written before busy is raised: a signal handler that runs a
+ * hook in between finds busy as it was and uses that slot itself, and one
+ * that runs once busy is raised finds the holder's address there.
  */
 struct held {
 	int was;		/* busy before */
-	uintptr_t sp;		/* guard_sp before */
 };
+
+/* fgraph.c: ends the nested levels of handlers that interrupted a holder
+ * which is about to leave busy at busy (their frames left are unwound). */
+void fnt__levels_trim(struct fnt_thread *t, int busy);
 
 static inline struct held guard(struct fnt_thread *t, uintptr_t sp)
 {
-	struct held h = { t->busy, t->guard_sp };
+	struct held h = { t->busy };
 
-	if (!h.was) {
-		t->guard_sp = sp;
-		atomic_signal_fence(memory_order_seq_cst);
-	}
+	if (h.was < GUARD_MAX)
+		t->gsp[h.was] = sp;
+	atomic_signal_fence(memory_order_seq_cst);
 	t->busy = h.was + 1;
 	if (!h.was)
 		/* release: pairs with the acquire load in fnt__quiesce(). */
@@ -93,9 +120,9 @@ static inline struct held guard(struct fnt_thread *t, uintptr_t sp)
 /* guard() for a thread known not to be busy. */
 static inline struct held guard_outer(struct fnt_thread *t, uintptr_t sp)
 {
-	struct held h = { 0, t->guard_sp };
+	struct held h = { 0 };
 
-	t->guard_sp = sp;
+	t->gsp[0] = sp;
 	atomic_signal_fence(memory_order_seq_cst);
 	t->busy = 1;
 	/* release: pairs with the acquire load in fnt__quiesce(). */
@@ -107,13 +134,14 @@ static inline struct held guard_outer(struct fnt_thread *t, uintptr_t sp)
 static inline void unguard(struct fnt_thread *t, struct held h)
 {
 	atomic_signal_fence(memory_order_seq_cst);
+	/* A level of a handler that interrupted this holder has ended (the
+	 * handler returned, LIFO): frames it left are reported first, while
+	 * the guard still keeps other handlers out of them. */
+	if (__builtin_expect(t->nlev != 0, 0))
+		fnt__levels_trim(t, h.was);
 	if (!h.was)
 		atomic_store_explicit(&t->seq, t->seq + 1, memory_order_release);
 	t->busy = h.was;
-	if (!h.was) {
-		atomic_signal_fence(memory_order_seq_cst);
-		t->guard_sp = h.sp;
-	}
 }
 
 /* hooks.c: drops a guard whose hook no longer runs (see stale()). */
@@ -124,8 +152,13 @@ int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp);
 
 /* fgraph.c: interposes the longjmp family (once, at start-up). */
 void fnt__fgraph_init(void);
-/* fgraph.c: pops the top frames that are dead when slot is about to be used. */
-void fnt__fgraph_prune(struct fnt_thread *t, uintptr_t slot);
+/* fgraph.c: pops the top frames of stack[base .. base + *depth) that are
+ * dead when slot is about to be used. */
+void fnt__fgraph_prune(struct fnt_thread *t, uint32_t base, uint32_t *depth, uintptr_t slot);
+/* fgraph.c: the nested level of a hook that found busy set by a holder that
+ * still runs (a signal handler interrupted it), made if needed; NULL if
+ * none can be had.  Called with the guard held (busy + 1). */
+struct level *fnt__level_get(struct fnt_thread *t, int busy);
 /* fgraph.c: reports every frame left as unwound (the thread is ending). */
 void fnt__fgraph_unwind_all(struct fnt_thread *t);
 

@@ -77,6 +77,8 @@ struct rec_thread {
 	uint32_t retry;		/* events since the last failed attempt at a ring */
 	int nomem;		/* the last attempt found no memory (else no free ring) */
 	int keyed;		/* the pthread key points at us */
+	int opening;		/* in open_thread(): a signal handler's calls
+				 * nested in a hook find the writer half made */
 	int gen;		/* the session w belongs to (see above) */
 };
 
@@ -197,14 +199,31 @@ static int wait_ring(struct rec_thread *t)
 	return err;
 }
 
+static int open_writer(struct rec_thread *t);
+
 /* Slow path: the thread's first event (or first since its ring went back).
- * Returns 0, or -errno: the caller counts its event(s) lost. */
+ * Returns 0, or -errno: the caller counts its event(s) lost (also when a
+ * signal handler's call comes while this very thread is opening one). */
 static int open_thread(struct rec_thread *t)
 {
 	int err;
 
 	if (!__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		return -ENODEV;
+	if (t->opening)
+		return -EBUSY;
+	t->opening = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	err = open_writer(t);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->opening = 0;
+	return err;
+}
+
+static int open_writer(struct rec_thread *t)
+{
+	int err;
+
 	/* A process made without our fork handlers: its events are lost,
 	 * counted in the region it shares with its parent. */
 	if (!*owner)
