@@ -24,9 +24,10 @@ CLI_CFLAGS := $(BASE) $(SANFL)
 
 RT_SRC  := $(wildcard src/core/*.c src/arch/x86_64/*.c src/runtime/*.c src/util/*.c src/ring/*.c src/ctl/*.c)
 RT_ASM  := $(wildcard src/arch/x86_64/*.S)
-CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/ctl/*.c src/core/filter.c src/core/elf*.c)
+CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/ctl/*.c src/core/filter.c src/core/elf*.c) \
+	   src/arch/x86_64/inject/hijack.c
 RT_OBJ  := $(patsubst %.c,$(O)/rt/%.o,$(RT_SRC)) $(patsubst %.S,$(O)/rt/%.o,$(RT_ASM))
-CLI_OBJ := $(patsubst %.c,$(O)/cli/%.o,$(CLI_SRC))
+CLI_OBJ := $(patsubst %.c,$(O)/cli/%.o,$(CLI_SRC)) $(O)/cli/gen/loader_blob.o
 HDRS    := $(wildcard include/*.h src/*/*.h src/*/*/*.h)
 
 LIB     := $(O)/libfntrace.so
@@ -46,6 +47,29 @@ $(O)/rt/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -c $< -o $@
 $(O)/cli/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -c $< -o $@
+
+# The loader fntrace places in a process it attaches to: freestanding code
+# laid out as one position-independent blob (no relocation may remain),
+# then a C array of its bytes.  Never built with the sanitizers.
+INJ_CFLAGS := -std=gnu11 -O2 -fPIC -ffreestanding -fno-builtin -fno-stack-protector \
+	-fcf-protection=none -mgeneral-regs-only -fno-asynchronous-unwind-tables -Isrc
+INJ_DIR := src/arch/x86_64/inject
+$(O)/gen/loader.bin: $(INJ_DIR)/loader.c $(INJ_DIR)/loader.lds $(INJ_DIR)/inject.h
+	@mkdir -p $(dir $@)
+	$(CC) $(INJ_CFLAGS) -c $(INJ_DIR)/loader.c -o $(O)/gen/loader.o
+	ld -T $(INJ_DIR)/loader.lds -pie --no-dynamic-linker -o $(O)/gen/loader.elf $(O)/gen/loader.o
+	@readelf -r $(O)/gen/loader.elf | grep -q 'no relocations' || \
+		{ echo "loader.elf has relocations"; exit 1; }
+	objcopy -O binary $(O)/gen/loader.elf $@
+$(O)/gen/loader_blob.c: $(O)/gen/loader.bin
+	{ echo '#include <stddef.h>'; \
+	  echo 'const unsigned char fnt__loader_blob[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t fnt__loader_blob_len = sizeof(fnt__loader_blob);'; } >$@
+$(O)/cli/gen/loader_blob.o: $(O)/gen/loader_blob.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -c $< -o $@
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/attach.h"
 #include "cli/cli.h"
 #include "cli/ctlclient.h"
 #include "core/filter.h"
@@ -174,7 +175,7 @@ int fnt__cmd_ctl(int argc, char **argv)
 	}
 	if (stop && (hf || hn || hd || ht || tracer))
 		return fnt__usage_error("ctl", "--stop takes no other change");
-	if (fnt__ctl_open(&cn, pid, err, sizeof(err)) < 0) {
+	if (fnt__ctl_open_attach(&cn, pid, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fntrace: %s\n", err);
 		return 1;
 	}

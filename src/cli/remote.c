@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/attach.h"
 #include "cli/cli.h"
 #include "cli/consumer.h"
 #include "cli/ctlclient.h"
@@ -278,7 +279,7 @@ int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed)
 	/* Every process first: nothing is changed unless all can be. */
 	for (int i = 0; i < o->npids; i++) {
 		t[nt].pid = o->pids[i];
-		if (fnt__ctl_open(&t[nt].c, o->pids[i], err, sizeof(err)) < 0) {
+		if (fnt__ctl_open_attach(&t[nt].c, o->pids[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "fntrace: %s\n", err);
 			goto out_close;
 		}

@@ -605,6 +605,7 @@ static void *agent_main(void *arg)
 			continue;
 		if (__atomic_load_n(&ag.quit, __ATOMIC_ACQUIRE))
 			break;
+		fnt__attach_reap();
 		if (fnt__recorder_stopping())
 			end_recording("the recorder did not drain the buffers in time");
 		for (int i = 1; i < n; i++)

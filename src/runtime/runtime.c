@@ -129,6 +129,94 @@ static void add(struct link_map *map, int quiescent)
 	fnt__notify_object(fnt__objects, 1);
 }
 
+/*
+ * Attached to a running process, the runtime has no LD_AUDIT: a dlclose()
+ * could unmap an object under its records.  So it traces only objects that
+ * stay mapped for good: the program, the objects it was linked with (the
+ * closure of DT_NEEDED from the program: loaded at start-up, never
+ * unloaded) and objects marked NODELETE.
+ */
+static const char *dyn_str(const ElfW(Dyn) *d, ElfW(Addr) strtab, ElfW(Sxword) tag, int i)
+{
+	for (; d && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == tag && !i--)
+			return (const char *)(strtab + d->d_un.d_val);
+	return NULL;
+}
+
+static ElfW(Addr) dyn_val(const ElfW(Dyn) *d, ElfW(Sxword) tag)
+{
+	for (; d && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == tag)
+			return d->d_un.d_val;
+	return 0;
+}
+
+/* The string table of map: the dynamic linker relocates DT_STRTAB in place,
+ * but not in a read-only dynamic section (the vDSO's), which keeps the
+ * offset from the load address. */
+static ElfW(Addr) strtab_of(struct link_map *map)
+{
+	ElfW(Addr) a = dyn_val(map->l_ld, DT_STRTAB);
+
+	return a && a < map->l_addr ? a + map->l_addr : a;
+}
+
+/* Is name (a DT_NEEDED entry) map's soname or file name? */
+static int names(struct link_map *map, const char *name)
+{
+	ElfW(Addr) strtab = strtab_of(map);
+	const char *so = strtab ? dyn_str(map->l_ld, strtab, DT_SONAME, 0) : NULL;
+	const char *base = map->l_name ? strrchr(map->l_name, '/') : NULL;
+
+	return (so && !strcmp(so, name)) || (base && !strcmp(base + 1, name)) ||
+	       (map->l_name && !strcmp(map->l_name, name));
+}
+
+#define PERM_MAX 1024
+static struct link_map *perm[PERM_MAX];
+static int nperm;
+
+static int is_perm(struct link_map *map)
+{
+	for (int i = 0; i < nperm; i++)
+		if (perm[i] == map)
+			return 1;
+	return 0;
+}
+
+/* Does a permanent object need map? */
+static int needed(struct link_map *map)
+{
+	for (int i = 0; i < nperm; i++) {
+		ElfW(Addr) strtab = strtab_of(perm[i]);
+		const char *n;
+
+		for (int k = 0; strtab && (n = dyn_str(perm[i]->l_ld, strtab, DT_NEEDED, k)); k++)
+			if (names(map, n))
+				return 1;
+	}
+	return 0;
+}
+
+/* The permanent objects, to a fixed point (the link map is short). */
+static void find_permanent(void)
+{
+	int more = 1;
+
+	nperm = 0;
+	perm[nperm++] = _r_debug.r_map;
+	while (more) {
+		more = 0;
+		for (struct link_map *m = _r_debug.r_map; m && nperm < PERM_MAX; m = m->l_next)
+			if (!is_perm(m) &&
+			    ((dyn_val(m->l_ld, DT_FLAGS_1) & DF_1_NODELETE) || needed(m))) {
+				perm[nperm++] = m;
+				more = 1;
+			}
+	}
+}
+
 static void audit_objopen(struct link_map *map)
 {
 	fnt__lock_take();
@@ -279,8 +367,14 @@ static void start(void)
 	/* release: pairs with the acquire in la_objopen of the audit copy. */
 	atomic_store_explicit(&fnt__rv.ready, 1, memory_order_release);
 	quiescent = nthreads() == 1;
+	if (fnt__attached)
+		find_permanent();
 	for (map = _r_debug.r_map; map; map = map->l_next)
-		add(map, quiescent);
+		if (!fnt__attached || is_perm(map))
+			add(map, quiescent);
+		else
+			fnt__dbg(1, "attached: %s may be unloaded without a word to the runtime "
+				 "(no LD_AUDIT): not traced", map->l_name);
 	fnt__lock_drop();
 	if (!atomic_load_explicit(&fnt__rv.audited, memory_order_relaxed))
 		fnt__dbg(1, "not loaded as LD_AUDIT: objects loaded later by dlopen are not traced");
@@ -295,6 +389,7 @@ __attribute__((constructor)) static void init(void)
 	if (my_lmid(&self) != LM_ID_BASE)
 		return;		/* the audit copy: see la_objopen below */
 	fnt__in_runtime++;
+	fnt__attach_detect();
 	start();
 	fnt__in_runtime--;
 }

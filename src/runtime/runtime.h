@@ -74,6 +74,14 @@ void fnt__agent_init(void);
 void fnt__agent_fork_child(void);
 /* Wakes the agent to look at the recording (async-signal-safe). */
 void fnt__agent_wake(void);
+
+/* attach.c: 1 once the runtime knows it was loaded into a running process
+ * by fntrace's attach (set by fnt__attach_detect(), in the constructor). */
+extern int fnt__attached;
+int fnt__attach_detect(void);
+/* attach.c: frees the attach's loader area once its threads are gone
+ * (the agent calls it; nothing to do in most processes). */
+void fnt__attach_reap(void);
 /* The process exits: the endpoint goes away. */
 void fnt__agent_exit(void);
 

@@ -1,0 +1,426 @@
+/*
+ * hijack.c - raw system calls on a thread of another process, through
+ * ptrace (see hijack.h).  Timeline of one call on thread T:
+ *
+ *   begin:    SEIZE T; INTERRUPT -> T stops (PTRACE_EVENT_STOP), wherever
+ *             it was, perhaps inside a blocking system call (its registers
+ *             then say -ERESTART*); its registers, mask and XSAVE area are
+ *             read; every signal is blocked on T while we hold it (those
+ *             that come stay pending and arrive once T runs on)
+ *   syscall:  a signal frame of T's own state is written below its red zone
+ *             (the way back should fntrace die from here on); T's registers
+ *             are set to run `syscall; ret` with that frame as its stack
+ *             and orig_rax = -1 (no restart of the call it was in)
+ *             SYSCALL -> entry stop; SYSCALL -> exit stop: the result
+ *             INTERRUPT; CONT -> T stops again before it returns to user
+ *             mode, in the kernel's signal path, where its own registers
+ *             are put back
+ *   end:      its mask back; DETACH: the kernel's restart logic runs on the
+ *             registers T had, so a call it was blocked in is restarted
+ *             (restart_syscall with the time left, for nanosleep) as after
+ *             any stop, and T goes on as if nothing happened
+ *
+ * If fntrace dies between the setting of the registers and their return,
+ * T runs on by itself: the syscall, then `ret` pops the C library's
+ * restorer, whose rt_sigreturn restores T's registers (the restart done
+ * by hand), XSAVE state and mask from the frame.  Its alternate signal
+ * stack is left alone: the frame holds an invalid one, which the kernel
+ * refuses and ignores.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arch/x86_64/inject/hijack.h"
+
+#ifndef PTRACE_GETSIGMASK
+#define PTRACE_GETSIGMASK 0x420a
+#define PTRACE_SETSIGMASK 0x420b
+#endif
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+#define RED_ZONE 128
+#define XSTATE_MAX 65536
+#ifndef FP_XSTATE_MAGIC1
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#endif
+#define SW_RESERVED 464		/* struct _fpx_sw_bytes in the XSAVE legacy area */
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define NR_restart_syscall 219
+
+static int fail(char *err, size_t cap, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t cap, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+	return -e;
+}
+
+int fnt__hijack_read(struct fnt_hijack *h, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = pread(h->memfd, buf, len, (off_t)addr);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+int fnt__hijack_write(struct fnt_hijack *h, uint64_t addr, const void *buf, size_t len)
+{
+	ssize_t n = pwrite(h->memfd, buf, len, (off_t)addr);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/*
+ * Waits for T's next stop.  Returns the stop's kind: 1 an interrupt stop
+ * (PTRACE_EVENT_STOP with SIGTRAP), 2 a system-call stop, 3 a group stop
+ * (job control stopped the process), or -errno (-ESRCH: T is gone).  A
+ * signal-delivery stop is passed on, with its signal, and waited past.
+ */
+static int next_stop(struct fnt_hijack *h)
+{
+	for (;;) {
+		int st, sig;
+
+		if (waitpid(h->tid, &st, __WALL) < 0)
+			return errno == ECHILD ? -ESRCH : -errno;
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			h->seized = 0;
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		sig = WSTOPSIG(st);
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			return sig == SIGTRAP ? 1 : 3;
+		if (sig == (SIGTRAP | 0x80))
+			return 2;
+		/* A signal for T (one that cannot be blocked, or one that came
+		 * before we blocked them): T takes it as it would have. */
+		if (ptrace(PTRACE_CONT, h->tid, 0, (void *)(long)sig) < 0)
+			return -errno;
+	}
+}
+
+static int read_state(struct fnt_hijack *h, char *err, size_t cap)
+{
+	struct iovec iov = { h->xstate, XSTATE_MAX };
+	uint32_t sw[12];
+	uint64_t xcr0;
+
+	if (ptrace(PTRACE_GETREGS, h->tid, 0, &h->orig) < 0)
+		return fail(err, cap, errno, "cannot read the registers of thread %d: %s", h->tid,
+			    strerror(errno));
+	if (ptrace(PTRACE_GETSIGMASK, h->tid, (void *)8, &h->mask) < 0)
+		return fail(err, cap, errno, "cannot read the signal mask of thread %d: %s",
+			    h->tid, strerror(errno));
+	if (ptrace(PTRACE_GETREGSET, h->tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		return fail(err, cap, errno, "cannot read the vector state of thread %d: %s",
+			    h->tid, strerror(errno));
+	h->xlen = iov.iov_len;
+	/* ptrace puts XCR0 in the area's first software bytes; a signal frame
+	 * wants struct _fpx_sw_bytes there (magic, sizes, features), and a
+	 * second magic word right after the area. */
+	memcpy(&xcr0, h->xstate + SW_RESERVED, 8);
+	if (h->xlen < 576 || h->xlen + 4 > XSTATE_MAX || !(xcr0 & 3))
+		return fail(err, cap, ENOTSUP,
+			    "thread %d: unexpected XSAVE layout (%zu bytes): not attaching", h->tid,
+			    h->xlen);
+	memset(sw, 0, sizeof(sw));
+	sw[0] = FP_XSTATE_MAGIC1;
+	sw[1] = (uint32_t)h->xlen + 4;
+	memcpy(&sw[2], &xcr0, 8);
+	sw[4] = (uint32_t)h->xlen;
+	memcpy(h->xstate + SW_RESERVED, sw, sizeof(sw));
+	return 0;
+}
+
+static int stack_mapping(struct fnt_hijack *h)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", h->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	h->stack_lo = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && h->orig.rsp > lo &&
+		    h->orig.rsp <= hi && perms[0] == 'r' && perms[1] == 'w') {
+			h->stack_lo = lo;
+			break;
+		}
+	}
+	fclose(f);
+	return h->stack_lo ? 0 : -ENOENT;
+}
+
+static int block_all(struct fnt_hijack *h)
+{
+	uint64_t all = ~0ull;
+
+	return ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &all) < 0 ? -errno : 0;
+}
+
+int fnt__hijack_begin(struct fnt_hijack *h, int pid, int tid, uint64_t gadget,
+		      uint64_t restorer, char *err, size_t cap)
+{
+	char path[64];
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = pid;
+	h->tid = tid;
+	h->gadget = gadget;
+	h->restorer = restorer;
+	h->memfd = -1;
+	h->xstate = aligned_alloc(64, XSTATE_MAX);
+	if (!h->xstate)
+		return fail(err, cap, ENOMEM, "out of memory");
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	h->memfd = open(path, O_RDWR | O_CLOEXEC);
+	if (h->memfd < 0)
+		return fail(err, cap, errno, "cannot open %s: %s", path, strerror(errno));
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
+		return fail(err, cap, errno, "cannot trace thread %d of process %d: %s", tid, pid,
+			    strerror(errno));
+	h->seized = 1;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+		return fail(err, cap, errno, "cannot stop thread %d: %s", tid, strerror(errno));
+	r = next_stop(h);
+	if (r == -ESRCH)
+		return fail(err, cap, ESRCH, "thread %d of process %d ended", tid, pid);
+	if (r == 3)
+		return fail(err, cap, EAGAIN, "process %d is stopped (job control): not attaching",
+			    pid);
+	if (r != 1)
+		return fail(err, cap, r < 0 ? -r : EPROTO, "thread %d did not stop as asked", tid);
+	r = read_state(h, err, cap);
+	if (r < 0)
+		return r;
+	if (stack_mapping(h) < 0)
+		return fail(err, cap, ENOENT, "thread %d: its stack is not in a writable mapping",
+			    tid);
+	r = block_all(h);
+	if (r < 0)
+		return fail(err, cap, -r, "cannot mask the signals of thread %d: %s", tid,
+			    strerror(-r));
+	return 0;
+}
+
+uint64_t fnt__hijack_ip(const struct fnt_hijack *h)
+{
+	return h->orig.rip;
+}
+
+long fnt__hijack_in_syscall(const struct fnt_hijack *h)
+{
+	return (long)h->orig.orig_rax;
+}
+
+int fnt__hijack_reseat(struct fnt_hijack *h, int usec, char *err, size_t cap)
+{
+	int r;
+
+	if (ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &h->mask) < 0 ||
+	    ptrace(PTRACE_CONT, h->tid, 0, 0) < 0)
+		return fail(err, cap, errno, "thread %d: %s", h->tid, strerror(errno));
+	usleep(usec);
+	if (ptrace(PTRACE_INTERRUPT, h->tid, 0, 0) < 0)
+		return fail(err, cap, errno, "cannot stop thread %d: %s", h->tid, strerror(errno));
+	r = next_stop(h);
+	if (r != 1)
+		return fail(err, cap, r == -ESRCH ? ESRCH : EAGAIN,
+			    "thread %d %s", h->tid, r == -ESRCH ? "ended" : "did not stop as asked");
+	r = read_state(h, err, cap);
+	if (!r)
+		r = block_all(h);
+	return r;
+}
+
+/* What the kernel would do to a stopped thread's registers as it returns
+ * to user mode without running a handler: restart the call it was in. */
+static void restart(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0)
+		return;
+	switch ((long)r->rax) {
+	case -512:	/* ERESTARTSYS */
+	case -513:	/* ERESTARTNOINTR */
+	case -514:	/* ERESTARTNOHAND */
+		r->rax = r->orig_rax;
+		r->rip -= 2;
+		break;
+	case -516:	/* ERESTART_RESTARTBLOCK */
+		r->rax = NR_restart_syscall;
+		r->rip -= 2;
+		break;
+	}
+}
+
+/*
+ * Writes the way back (a signal frame of T's own state) below T's red
+ * zone.  Returns the stack pointer T runs the call with: the restorer's
+ * address, which the gadget's `ret` pops, then the frame.
+ */
+static int write_frame(struct fnt_hijack *h, uint64_t *sp, char *err, size_t cap)
+{
+	uint64_t top = h->orig.rsp - RED_ZONE, fp, uc, f;
+	struct user_regs_struct r = h->orig;
+	size_t len;
+	uint8_t *buf;
+	ucontext_t *u;
+	uint32_t magic2 = FP_XSTATE_MAGIC2;
+	greg_t *g;
+	int ret;
+
+	fp = (top - (h->xlen + 4)) & ~63ull;
+	uc = (fp - sizeof(ucontext_t)) & ~15ull;
+	f = uc - 8;
+	if (f < h->stack_lo + 4096)
+		return fail(err, cap, ENOSPC, "thread %d has no room on its stack", h->tid);
+	len = top - f;
+	buf = calloc(1, len);
+	if (!buf)
+		return fail(err, cap, ENOMEM, "out of memory");
+	memcpy(buf, &h->restorer, 8);
+	u = (ucontext_t *)(buf + (uc - f));
+	u->uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	/* Not a valid mode: the kernel leaves the alternate stack alone. */
+	u->uc_stack.ss_flags = 3;
+	restart(&r);
+	g = u->uc_mcontext.gregs;
+	g[REG_R8] = (greg_t)r.r8;
+	g[REG_R9] = (greg_t)r.r9;
+	g[REG_R10] = (greg_t)r.r10;
+	g[REG_R11] = (greg_t)r.r11;
+	g[REG_R12] = (greg_t)r.r12;
+	g[REG_R13] = (greg_t)r.r13;
+	g[REG_R14] = (greg_t)r.r14;
+	g[REG_R15] = (greg_t)r.r15;
+	g[REG_RDI] = (greg_t)r.rdi;
+	g[REG_RSI] = (greg_t)r.rsi;
+	g[REG_RBP] = (greg_t)r.rbp;
+	g[REG_RBX] = (greg_t)r.rbx;
+	g[REG_RDX] = (greg_t)r.rdx;
+	g[REG_RAX] = (greg_t)r.rax;
+	g[REG_RCX] = (greg_t)r.rcx;
+	g[REG_RSP] = (greg_t)r.rsp;
+	g[REG_RIP] = (greg_t)r.rip;
+	g[REG_EFL] = (greg_t)r.eflags;
+	g[REG_CSGSFS] = (greg_t)((r.cs & 0xffff) | ((uint64_t)(r.ss & 0xffff) << 48));
+	u->uc_mcontext.fpregs = (fpregset_t)fp;
+	memcpy(&u->uc_sigmask, &h->mask, 8);
+	memcpy(buf + (fp - f), h->xstate, h->xlen);
+	memcpy(buf + (fp - f) + h->xlen, &magic2, 4);
+	ret = fnt__hijack_write(h, f, buf, len);
+	free(buf);
+	if (ret < 0)
+		return fail(err, cap, -ret, "cannot write to the stack of thread %d: %s", h->tid,
+			    strerror(-ret));
+	*sp = f;
+	return 0;
+}
+
+int fnt__hijack_syscall(struct fnt_hijack *h, long nr, const long args[6], long *ret, char *err,
+			size_t cap)
+{
+	struct user_regs_struct r = h->orig, out;
+	uint64_t sp = 0;
+	int k, e;
+
+	e = write_frame(h, &sp, err, cap);
+	if (e < 0)
+		return e;
+	r.rip = h->gadget;
+	r.rsp = sp;
+	r.rax = (uint64_t)nr;
+	r.orig_rax = (uint64_t)-1;
+	r.rdi = (uint64_t)args[0];
+	r.rsi = (uint64_t)args[1];
+	r.rdx = (uint64_t)args[2];
+	r.r10 = (uint64_t)args[3];
+	r.r8 = (uint64_t)args[4];
+	r.r9 = (uint64_t)args[5];
+	if (ptrace(PTRACE_SETREGS, h->tid, 0, &r) < 0)
+		return fail(err, cap, errno, "cannot set the registers of thread %d: %s", h->tid,
+			    strerror(errno));
+	/* Entry, then exit of the call. */
+	for (int i = 0; i < 2; i++) {
+		if (ptrace(PTRACE_SYSCALL, h->tid, 0, 0) < 0) {
+			e = errno;
+			goto back;
+		}
+		k = next_stop(h);
+		if (k != 2) {
+			e = k == -ESRCH ? ESRCH : EPROTO;
+			goto back;
+		}
+	}
+	if (ptrace(PTRACE_GETREGS, h->tid, 0, &out) < 0) {
+		e = errno;
+		goto back;
+	}
+	*ret = (long)out.rax;
+	/* Stop T again before it runs a user instruction, in the kernel's
+	 * signal path, where its registers go back. */
+	if (ptrace(PTRACE_INTERRUPT, h->tid, 0, 0) < 0 || ptrace(PTRACE_CONT, h->tid, 0, 0) < 0) {
+		e = errno;
+		goto back;
+	}
+	k = next_stop(h);
+	if (k != 1) {
+		e = k == -ESRCH ? ESRCH : EPROTO;
+		goto back;
+	}
+	if (ptrace(PTRACE_SETREGS, h->tid, 0, &h->orig) < 0)
+		return fail(err, cap, errno, "cannot restore the registers of thread %d: %s",
+			    h->tid, strerror(errno));
+	return 0;
+back:
+	/* Wherever T stopped, its own registers go back (if it still is). */
+	if (h->seized)
+		ptrace(PTRACE_SETREGS, h->tid, 0, &h->orig);
+	return fail(err, cap, e, "thread %d: the system call %ld did not run as planned (%s)",
+		    h->tid, nr, strerror(e));
+}
+
+void fnt__hijack_end(struct fnt_hijack *h)
+{
+	if (h->seized) {
+		ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &h->mask);
+		ptrace(PTRACE_DETACH, h->tid, 0, 0);
+		h->seized = 0;
+	}
+	if (h->memfd >= 0)
+		close(h->memfd);
+	h->memfd = -1;
+	free(h->xstate);
+	h->xstate = NULL;
+}
