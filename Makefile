@@ -28,7 +28,7 @@ CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/ctl/*.c src/core
 	   src/arch/x86_64/inject/hijack.c
 RT_OBJ  := $(patsubst %.c,$(O)/rt/%.o,$(RT_SRC)) $(patsubst %.S,$(O)/rt/%.o,$(RT_ASM))
 CLI_OBJ := $(patsubst %.c,$(O)/cli/%.o,$(CLI_SRC)) $(O)/cli/gen/loader_blob.o
-HDRS    := $(wildcard include/*.h src/*/*.h src/*/*/*.h)
+HDRS    := $(wildcard include/*.h src/*/*.h src/*/*/*.h src/*/*/*/*.h)
 
 LIB     := $(O)/libfntrace.so
 BIN     := $(O)/fntrace

@@ -37,7 +37,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,12 +177,21 @@ static void host_path(const struct target *t, const char *p, char *out, size_t c
 	snprintf(out, cap, "%s%s", t->root, p);
 }
 
-static int count_sites(const struct target *t, size_t *n, char *first, size_t cap)
+/*
+ * Counts the sites the attach could patch.  Sites in gcc's
+ * -fpatchable-function-entry form (five 1-byte NOPs) are rewritten into
+ * one NOP only before an object runs, so they do not count: *pfe says how
+ * many were seen (the first bytes of each object's first site tell).
+ */
+static int count_sites(const struct target *t, int memfd, size_t *n, size_t *pfe)
 {
-	*n = 0;
-	first[0] = 0;
+	static const uint8_t nop1x5[5] = { 0x90, 0x90, 0x90, 0x90, 0x90 };
+
+	*n = *pfe = 0;
 	for (int i = 0; i < t->nobjs; i++) {
 		char hp[PATH_MAX + 64], why[160];
+		uint64_t lo = ~0ull, bias = 0;
+		uint8_t b[5];
 		struct fnt_elf e;
 
 		if (i == t->libc || i == t->ldso || !t->objs[i].x_lo)
@@ -188,9 +199,16 @@ static int count_sites(const struct target *t, size_t *n, char *first, size_t ca
 		host_path(t, t->objs[i].path, hp, sizeof(hp));
 		if (fnt_elf_open_sites(&e, hp, why, sizeof(why)) < 0)
 			continue;
-		if (e.nsites && !first[0])
-			snprintf(first, cap, "%s", t->objs[i].path);
-		*n += e.nsites;
+		for (int k = 0; k < e.nsegs; k++)
+			if (e.segs[k].vaddr < lo)
+				lo = e.segs[k].vaddr;
+		if (e.is_dyn && lo != ~0ull)
+			bias = t->objs[i].base - (lo & ~0xfffull);
+		if (e.nsites && pread(memfd, b, 5, (off_t)(bias + e.sites[0])) == 5 &&
+		    !memcmp(b, nop1x5, 5))
+			*pfe += e.nsites;
+		else
+			*n += e.nsites;
 		fnt_elf_close(&e);
 	}
 	return 0;
@@ -251,6 +269,33 @@ static int check_masks(int pid, char *err, size_t cap)
 	}
 	closedir(dp);
 	return bad;
+}
+
+/* The thread to hijack: the main one, unless it has ended (a program whose
+ * main thread called pthread_exit keeps a zombie there). */
+static int pick_thread(int pid)
+{
+	char dir[64], val[64];
+	struct dirent *d;
+	DIR *dp;
+	int tid = 0;
+
+	if (status_field(pid, pid, "State", val, sizeof(val)) == 0 && val[0] != 'Z' &&
+	    val[0] != 'X')
+		return pid;
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	dp = opendir(dir);
+	if (!dp)
+		return pid;
+	while (!tid && (d = readdir(dp))) {
+		int t = atoi(d->d_name);
+
+		if (t > 0 && t != pid && status_field(pid, t, "State", val, sizeof(val)) == 0 &&
+		    val[0] != 'Z' && val[0] != 'X')
+			tid = t;
+	}
+	closedir(dp);
+	return tid ? tid : pid;
 }
 
 static int nthreads(int pid)
@@ -379,11 +424,16 @@ static int inject(struct target *t, int tid, const struct fnt_inj_params *p, uin
 		r = explain_eperm(t->pid, err, cap);
 	if (r < 0)
 		goto out;
-	for (int i = 0; one && !safe_point(t, &h); i++) {
+	/* Where T stopped must do: a stack to write the way back on, and
+	 * for a process of one thread a safe point (see the file comment). */
+	for (int i = 0; !fnt__hijack_has_stack(&h) || (one && !safe_point(t, &h)); i++) {
 		if (i == SAFE_POINT_TRIES) {
 			r = say(err, cap, EBUSY,
-				"process %d (one thread) stayed in its C library for 2 s: try again",
-				t->pid);
+				fnt__hijack_has_stack(&h)
+					? "process %d (one thread) stayed in its C library for 2 s: "
+					  "try again"
+					: "the main thread of process %d has no usable stack pointer "
+					  "for 2 s: try again", t->pid);
 			goto out;
 		}
 		r = fnt__hijack_reseat(&h, 1000, err, cap);
@@ -476,14 +526,14 @@ int fnt__attach(int pid, char *err, size_t cap)
 {
 	struct target t = { .pid = pid };
 	struct fnt_inj_params p = { .magic = FNT_INJ_MAGIC };
-	char lib[PATH_MAX], hp[PATH_MAX + 64], val[64], first[PATH_MAX];
+	char lib[PATH_MAX], hp[PATH_MAX + 64], val[64];
 	struct stat mine, theirs;
 	struct fnt_elf libc;
 	uint8_t *text = NULL;
 	uint64_t bias, gadget, restorer, area = 0;
 	static const uint8_t syscall_ret[] = { 0x0f, 0x05, 0xc3 };
 	static const uint8_t restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
-	size_t nsites, tlen;
+	size_t nsites, pfe, tlen;
 	long at;
 	int r, fd;
 
@@ -516,7 +566,24 @@ int fnt__attach(int pid, char *err, size_t cap)
 			"library): it cannot take the runtime", pid);
 		goto out;
 	}
-	count_sites(&t, &nsites, first, sizeof(first));
+	snprintf(hp, sizeof(hp), "/proc/%d/mem", pid);
+	fd = open(hp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == EACCES || errno == EPERM ? explain_eperm(pid, err, cap)
+						      : say(err, cap, errno, "cannot open %s: %s", hp,
+							    strerror(errno));
+		goto out;
+	}
+	count_sites(&t, fd, &nsites, &pfe);
+	close(fd);
+	if (!nsites && pfe) {
+		r = say(err, cap, ENOEXEC,
+			"process %d has only sites of gcc's -fpatchable-function-entry (five 1-byte "
+			"NOPs), which can be rewritten only before a program runs: start it with "
+			"'fntrace run', or build it with clang, or gcc -pg -mfentry -mrecord-mcount "
+			"-mnop-mcount (non-PIE); nothing was changed", pid);
+		goto out;
+	}
 	if (!nsites) {
 		r = say(err, cap, ENOEXEC,
 			"process %d has no patch sites: none of its objects was built with the "
@@ -580,7 +647,7 @@ int fnt__attach(int pid, char *err, size_t cap)
 			pid);
 		goto out;
 	}
-	r = inject(&t, pid, &p, gadget, restorer, &area, err, cap);
+	r = inject(&t, pick_thread(pid), &p, gadget, restorer, &area, err, cap);
 	if (r < 0)
 		goto out;
 	r = wait_loaded(pid, area, err, cap);
@@ -590,14 +657,50 @@ out:
 	return r;
 }
 
+/*
+ * One attach at a time per process: two fntrace commands (a 'record -p'
+ * and a 'ctl -p' started together) would both find no runtime, and the
+ * second one's ptrace would fail against the first's.  The lock is an
+ * abstract socket name, which the kernel frees when its holder dies.
+ * Returns the socket (close it to unlock), or -errno.
+ */
+static int attach_lock(int pid)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	long end = now_ms() + ATTACH_TIMEOUT_MS;
+	socklen_t len;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			  (size_t)snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1,
+					   "fntrace-attach-%d", pid));
+	while (bind(fd, (struct sockaddr *)&a, len) < 0) {
+		if (errno != EADDRINUSE || now_ms() > end) {
+			int e = errno == EADDRINUSE ? ETIMEDOUT : errno;
+
+			close(fd);
+			return -e;
+		}
+		usleep(5000);
+	}
+	return fd;
+}
+
 int fnt__ctl_open_attach(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 {
 	long end;
-	int r = fnt__ctl_open(c, pid, err, cap);
+	int r = fnt__ctl_open(c, pid, err, cap), lock;
 
 	if (r != -ENOENT || fnt__proc_has_runtime(pid) != 0)
 		return r;
-	r = fnt__attach(pid, err, cap);
+	lock = attach_lock(pid);
+	if (lock < 0)
+		return say(err, cap, -lock, "another attach to process %d does not finish", pid);
+	/* Another fntrace may have attached while we waited. */
+	r = fnt__proc_has_runtime(pid) == 0 ? fnt__attach(pid, err, cap) : 0;
+	close(lock);
 	if (r < 0)
 		return r;
 	/* The agent makes its socket as it starts. */

@@ -19,6 +19,7 @@
 struct fnt_hijack {
 	int pid, tid, memfd;
 	int seized;
+	int passed;		/* a signal was passed on before T stopped */
 	struct user_regs_struct orig;
 	uint64_t mask;		/* the thread's blocked signals */
 	uint8_t *xstate;	/* its XSAVE area (NT_X86_XSTATE) */
@@ -48,6 +49,10 @@ int fnt__hijack_write(struct fnt_hijack *h, uint64_t addr, const void *buf, size
  * system call, the call's number (else -1). */
 uint64_t fnt__hijack_ip(const struct fnt_hijack *h);
 long fnt__hijack_in_syscall(const struct fnt_hijack *h);
+/* 1 if the stopped thread's stack pointer lies in a writable mapping with
+ * room below it for the way back (a signal frame); a thread that borrows
+ * %rsp for data has none at that moment. */
+int fnt__hijack_has_stack(struct fnt_hijack *h);
 /* Lets the thread run a moment and stops it again (to find it elsewhere).
  * Returns 0 or -errno. */
 int fnt__hijack_reseat(struct fnt_hijack *h, int usec, char *err, size_t cap);
