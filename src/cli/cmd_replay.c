@@ -301,26 +301,17 @@ int fnt__cmd_replay(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+i:F:h", lopts, NULL)) != -1) {
-		char *end;
-
 		switch (c) {
 		case 'i':
 			path = optarg;
 			break;
 		case 'T':
-			if (ntids == 64)
-				return fnt__usage_error("replay", "too many --tid");
-			tids[ntids] = strtol(optarg, &end, 10);
-			if (*end || !*optarg || tids[ntids] < 0)
-				return fnt__usage_error("replay", "bad thread id '%s'", optarg);
-			ntids++;
+			if (fnt__opt_tid("replay", tids, &ntids, optarg))
+				return 2;
 			break;
 		case 'F':
-			if (strlen(filter) + strlen(optarg) + 2 > sizeof(filter))
-				return fnt__usage_error("replay", "filter too long");
-			if (filter[0])
-				strcat(filter, ",");
-			strcat(filter, optarg);
+			if (fnt__opt_glob("replay", filter, optarg))
+				return 2;
 			break;
 		case 'C':
 			if (!strcmp(optarg, "auto"))

@@ -41,16 +41,6 @@ static void usage(FILE *f)
 		"  --threads          one table per thread\n");
 }
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "fntrace: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 static void account(struct func *f, uint64_t total, uint64_t self)
 {
 	f->done++;
@@ -71,7 +61,7 @@ static uint32_t lookup(struct table *t, const struct fnt_tf *tf, uint32_t image,
 	while (t->n <= fid) {
 		if (t->n == t->cap) {
 			t->cap = t->cap ? t->cap * 2 : 256;
-			t->f = xrealloc(t->f, t->cap * sizeof(*t->f));
+			t->f = fnt__xrealloc(t->f, t->cap * sizeof(*t->f));
 		}
 		t->f[t->n] = (struct func){ t->names.name[t->n], 0, 0, 0, 0, UINT64_MAX, 0 };
 		t->n++;

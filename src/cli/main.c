@@ -23,6 +23,7 @@ static const struct {
 	{ "record", fnt__cmd_record, "run a program and record its function calls" },
 	{ "replay", fnt__cmd_replay, "print the recorded calls" },
 	{ "report", fnt__cmd_report, "per-function calls and times" },
+	{ "dump", fnt__cmd_dump, "convert a trace: Chrome JSON, Perfetto, folded stacks" },
 	{ "live", fnt__cmd_live, "record, then replay (-p PID: print calls as they happen)" },
 	{ "run", fnt__cmd_run, "run a program with the runtime, dormant (nothing traced)" },
 	{ "ctl", fnt__cmd_ctl, "show or change the recording of a running process" },

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/walk.h"
 
-static void *xrealloc(void *p, size_t n)
+void *fnt__xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n);
 	if (!p) {
@@ -24,7 +25,7 @@ struct fnt_call *fnt__stack_push(struct fnt_stack *s, uint32_t obj, uint32_t idx
 {
 	if (s->depth == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 64;
-		s->c = xrealloc(s->c, s->cap * sizeof(*s->c));
+		s->c = fnt__xrealloc(s->c, s->cap * sizeof(*s->c));
 	}
 	s->c[s->depth] = (struct fnt_call){ obj, idx, 0, 0, ns, 0 };
 	return &s->c[s->depth++];
@@ -161,6 +162,29 @@ void fnt__walk_free(struct fnt_walk *w)
 	memset(w, 0, sizeof(*w));
 }
 
+int fnt__opt_tid(const char *cmd, long *tids, int *ntids, const char *arg)
+{
+	char *end;
+
+	if (*ntids == 64)
+		return fnt__usage_error(cmd, "too many --tid");
+	tids[*ntids] = strtol(arg, &end, 10);
+	if (*end || !*arg || tids[*ntids] < 0)
+		return fnt__usage_error(cmd, "bad thread id '%s'", arg);
+	(*ntids)++;
+	return 0;
+}
+
+int fnt__opt_glob(const char *cmd, char *list, const char *arg)
+{
+	if (strlen(list) + strlen(arg) + 2 > 4096)
+		return fnt__usage_error(cmd, "filter too long");
+	if (list[0])
+		strcat(list, ",");
+	strcat(list, arg);
+	return 0;
+}
+
 int fnt__tid_selected(const long *tids, int ntids, int32_t tid)
 {
 	for (int k = 0; k < ntids; k++)
@@ -204,7 +228,7 @@ uint32_t fnt__names_id(struct fnt_names *t, const char *name)
 			return t->hash[i] - 1;
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 256;
-		t->name = xrealloc(t->name, t->cap * sizeof(*t->name));
+		t->name = fnt__xrealloc(t->name, t->cap * sizeof(*t->name));
 	}
 	t->name[t->n] = strdup(name);
 	if (!t->name[t->n]) {

@@ -69,6 +69,14 @@ void fnt__walk_skip(struct fnt_walk *w, struct fnt_wstream *ws);
 void fnt__walk_drop(struct fnt_walk *w, struct fnt_wstream *ws);
 void fnt__walk_free(struct fnt_walk *w);
 
+/* --tid and -F of the reading commands: adds a thread id to tids[64], or
+ * a glob list to list[4096] (comma-separated).  Returns 0, or prints the
+ * usage error of cmd and returns its status (2). */
+int fnt__opt_tid(const char *cmd, long *tids, int *ntids, const char *arg);
+int fnt__opt_glob(const char *cmd, char *list, const char *arg);
+/* realloc, or the end of the command on out of memory. */
+void *fnt__xrealloc(void *p, size_t n);
+
 /* Is thread tid among tids[ntids] (every thread when ntids is 0)? */
 int fnt__tid_selected(const long *tids, int ntids, int32_t tid);
 
