@@ -39,12 +39,13 @@ struct dump {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fntrace dump --chrome|--folded [-i PATH] [-o FILE] [--tid N]\n"
+		"usage: fntrace dump --chrome|--perfetto|--folded [-i PATH] [-o FILE] [--tid N]\n"
 		"                    [-F GLOB] [-N GLOB] [--time-range START~END] [--weight W]\n"
 		"Converts a trace for other tools: Chrome trace-event JSON (Perfetto's UI,\n"
-		"chrome://tracing, speedscope) or folded stacks\n"
+		"chrome://tracing, speedscope), Perfetto's protobuf trace, or folded stacks\n"
 		"(flame graphs).  Streamed: memory does not grow with the trace.\n"
 		"  --chrome           Chrome trace-event JSON, one track per thread\n"
+		"  --perfetto         Perfetto's protobuf trace (ui.perfetto.dev)\n"
 		"  --folded           folded stacks, 'main;work;leaf VALUE' lines\n"
 		"  -i, --input PATH   trace file (default fntrace.data)\n"
 		"  -o, --output FILE  where to write (default standard output)\n"
@@ -292,6 +293,7 @@ int fnt__cmd_dump(int argc, char **argv)
 		{ "weight", required_argument, NULL, 'W' },
 		{ "chrome", no_argument, NULL, 'c' },
 		{ "folded", no_argument, NULL, 'f' },
+		{ "perfetto", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -344,10 +346,11 @@ int fnt__cmd_dump(int argc, char **argv)
 		case 'p':
 		case 'f': {
 			const struct fnt_export_ops *ops = c == 'c' ? &fnt__export_chrome
+							 : c == 'p' ? &fnt__export_perfetto
 								    : &fnt__export_folded;
 
 			if (d.ops && d.ops != ops)
-				return fnt__usage_error("dump", "give one of --chrome and --folded");
+				return fnt__usage_error("dump", "give one of --chrome, --perfetto and --folded");
 			d.ops = ops;
 			break;
 		}
@@ -361,7 +364,7 @@ int fnt__cmd_dump(int argc, char **argv)
 	if (optind < argc)
 		return fnt__usage_error("dump", "unexpected argument '%s'", argv[optind]);
 	if (!d.ops)
-		return fnt__usage_error("dump", "say which format: --chrome or --folded");
+		return fnt__usage_error("dump", "say which format: --chrome, --perfetto or --folded");
 	if (only[0]) {
 		if (fnt_filter_parse(&d.only, only, err, sizeof(err)) < 0)
 			return fnt__usage_error("dump", "%s", err);
