@@ -11,8 +11,12 @@
  * bytes.  The encoder is our own, a few lines: varints and
  * length-delimited fields are all this needs, and a library would bring a
  * code generator for five messages.  The field numbers are those of
- * Perfetto's protos (trace_packet.proto, track_descriptor.proto,
- * track_event.proto, interned_data.proto, debug_annotation.proto).
+ * Perfetto's protos, each checked against google/perfetto's
+ * protos/perfetto/trace/: trace.proto (Trace), trace_packet.proto
+ * (TracePacket and its SequenceFlags), track_event/track_descriptor.proto,
+ * track_event/process_descriptor.proto, track_event/thread_descriptor.proto,
+ * track_event/track_event.proto (TrackEvent, its Type, EventName),
+ * interned_data/interned_data.proto and track_event/debug_annotation.proto.
  */
 #include <stdlib.h>
 #include <string.h>
