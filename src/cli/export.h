@@ -1,8 +1,10 @@
 /*
- * export.h - the writers of 'fntrace dump' (export_chrome.c,
- * export_folded.c, export_perfetto.c) and what cmd_dump.c gives them.
+ * export.h - the writers of the converting commands ('fntrace dump':
+ * export_chrome.c, export_folded.c, export_perfetto.c; 'fntrace
+ * flamegraph' and 'graph': export_tree.c) and the walk that feeds them
+ * (export_walk.c).
  *
- * cmd_dump.c walks the trace, every selected thread merged by time, and
+ * export_walk.c walks the trace, every selected thread merged by time, and
  * hands each writer calls that are already well formed: every begun call
  * ends, on its thread, before its caller does and at a time no earlier
  * than its start, whatever the trace lost or unwound.  A writer only
@@ -73,6 +75,7 @@ struct fnt_export {
 	enum fnt_weight weight;
 	struct fnt_xthread *threads;	/* the selected ones */
 	size_t nthreads;
+	const void *arg;	/* the command's own settings for its writer */
 	void *priv;
 };
 
@@ -81,9 +84,54 @@ static inline const char *fnt_x_name(const struct fnt_export *x, uint32_t fid)
 	return x->names->name[fid];
 }
 
+/* The call-tree node of the caller of a call at depth (aux of the call
+ * below it, when that one is shown), or FNT_CT_NONE: the call is a root. */
+static inline uint32_t fnt__xparent(const struct fnt_xthread *t, size_t depth)
+{
+	return depth > 0 && (long)depth - 1 >= t->lo ? t->stk.c[depth - 1].aux : UINT32_MAX;
+}
+
 extern const struct fnt_export_ops fnt__export_chrome;
 extern const struct fnt_export_ops fnt__export_folded;
 extern const struct fnt_export_ops fnt__export_perfetto;
+
+/* The selection the converting commands share: -i, --tid, -F, -N and
+ * --time-range (uftrace's START~END), as getopt_long options. */
+struct fnt_xsel {
+	const char *path;	/* NULL: fntrace.data */
+	long tids[64];
+	int ntids;
+	char only[4096], skip[4096];	/* -F, -N: comma-separated globs */
+	uint64_t t0, t1;	/* calls that begin in [t0, t1) */
+	int have_t1;
+};
+
+#define FNT_XSEL_SHORT "i:F:N:"
+#define FNT_XSEL_LONG                                                                       \
+	{ "input", required_argument, NULL, 'i' }, { "tid", required_argument, NULL, 'T' },  \
+	{ "filter", required_argument, NULL, 'F' }, { "notrace", required_argument, NULL, 'N' }, \
+	{ "time-range", required_argument, NULL, 'R' }
+#define FNT_XSEL_HELP                                                                      \
+	"  -i, --input PATH   trace file (default fntrace.data)\n"                             \
+	"  --tid N            only thread N (repeatable)\n"                                    \
+	"  -F, --filter GLOB  only matching functions, and what they call\n"                   \
+	"  -N, --notrace GLOB not matching functions, nor what they call\n"                    \
+	"  --time-range R     only calls that begin in R, START~END (either may be left\n"     \
+	"                     out): seconds since the recording started as replay prints\n"    \
+	"                     them (1.5), or a time with a unit (ns, us, ms, s); END may\n"    \
+	"                     be +DURATION, relative to START; calls still running at END\n"   \
+	"                     end there\n"
+
+/* Takes option c (from FNT_XSEL_LONG or FNT_XSEL_SHORT) into s.  Returns
+ * 0, -1 if c is none of them, or 2 (the usage error is printed). */
+int fnt__xsel_opt(const char *cmd, struct fnt_xsel *s, int c, const char *arg);
+/* --weight self|total|calls.  Returns 0 or 2 (the usage error printed). */
+int fnt__xweight(const char *cmd, const char *arg, enum fnt_weight *w);
+/* Opens the trace, walks the selection into ops, written to out (NULL or
+ * "-": the standard output), with x.weight and x.arg set.  Errors are one
+ * line prefixed by cmd.  Returns the exit status. */
+int fnt__export_run(const char *cmd, const struct fnt_xsel *sel, const struct fnt_export_ops *ops,
+		    enum fnt_weight weight, const void *arg, const char *out);
 
 /* Writes s as the inside of a JSON string: quotes, backslashes and
  * control characters escaped, and bytes that are not UTF-8 written as the
