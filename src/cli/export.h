@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "cli/calltree.h"
 #include "cli/cli.h"
 #include "cli/tracefile.h"
 #include "cli/walk.h"
@@ -58,8 +59,8 @@ struct fnt_export_ops {
 	/* A call given as one event: a call of the function tracer or one
 	 * past the runtime's timed depth (untimed, dur 0), or a call of at
 	 * least the recording's time threshold.  Its callers are the
-	 * thread's visible open calls. */
-	void (*complete)(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid,
+	 * thread's visible open calls; obj is the object it is in. */
+	void (*complete)(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid, uint32_t obj,
 			 uint64_t start, uint64_t dur, int untimed);
 	/* n events were lost at ns. */
 	void (*lost)(struct fnt_export *x, struct fnt_xthread *t, uint64_t ns, uint64_t n);
@@ -91,9 +92,28 @@ static inline uint32_t fnt__xparent(const struct fnt_xthread *t, size_t depth)
 	return depth > 0 && (long)depth - 1 >= t->lo ? t->stk.c[depth - 1].aux : UINT32_MAX;
 }
 
+/* export_tree.c: the call tree of the whole selection, for the commands
+ * that draw it (flamegraph, graph).  x.arg is their fnt_xtree_cfg. */
+struct fnt_xtree;
+struct fnt_xtree_cfg {
+	int inverted;		/* the callers' view: paths from each function up */
+	size_t max_nodes;	/* calls beyond stay in their callers, counted */
+	/* Writes the output from the finished tree.  Returns 0 or -1. */
+	int (*write)(struct fnt_export *x, struct fnt_xtree *xt, const char *partial);
+	const void *arg;	/* the command's own settings */
+};
+struct fnt_xtree {
+	struct fnt_ctree tree;
+	struct fnt_names objs;	/* a node's obj: the object's path by id */
+	uint64_t dropped;	/* calls the tree had no room for */
+	uint64_t lost;		/* events the trace lost */
+	const struct fnt_xtree_cfg *cfg;
+};
+
 extern const struct fnt_export_ops fnt__export_chrome;
 extern const struct fnt_export_ops fnt__export_folded;
 extern const struct fnt_export_ops fnt__export_perfetto;
+extern const struct fnt_export_ops fnt__export_tree;
 
 /* The selection the converting commands share: -i, --tid, -F, -N and
  * --time-range (uftrace's START~END), as getopt_long options. */
@@ -137,5 +157,8 @@ int fnt__export_run(const char *cmd, const struct fnt_xsel *sel, const struct fn
  * control characters escaped, and bytes that are not UTF-8 written as the
  * Latin-1 characters they would be, so the output is always valid JSON. */
 void fnt__json_str(struct fnt_out *o, const char *s);
+/* The length of the well-formed UTF-8 sequence (no overlong forms, no
+ * surrogates) of two bytes or more at p, or 0. */
+size_t fnt__utf8_seq(const unsigned char *p);
 
 #endif

@@ -20,6 +20,27 @@ struct chrome {
 	int first;		/* no event written yet: no comma before it */
 };
 
+size_t fnt__utf8_seq(const unsigned char *p)
+{
+	unsigned char ch = *p;
+	size_t len = 0, k = 1;
+
+	if (ch >= 0xc2 && ch <= 0xdf)
+		len = 2;
+	else if (ch >= 0xe0 && ch <= 0xef)
+		len = 3;
+	else if (ch >= 0xf0 && ch <= 0xf4)
+		len = 4;
+	if (!len)
+		return 0;
+	while (k < len && (p[k] & 0xc0) == 0x80)
+		k++;
+	if (k < len || (ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0) ||
+	    (ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return len;
+}
+
 void fnt__json_str(struct fnt_out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -44,25 +65,13 @@ void fnt__json_str(struct fnt_out *o, const char *s)
 			p++;
 			continue;
 		}
-		/* A well-formed UTF-8 sequence (no overlong forms, no
-		 * surrogates) is copied; any other byte is escaped. */
-		if (ch >= 0xc2 && ch <= 0xdf)
-			len = 2;
-		else if (ch >= 0xe0 && ch <= 0xef)
-			len = 3;
-		else if (ch >= 0xf0 && ch <= 0xf4)
-			len = 4;
+		/* A well-formed UTF-8 sequence is copied; any other byte is
+		 * escaped. */
+		len = fnt__utf8_seq(p);
 		if (len) {
-			size_t k = 1;
-
-			while (k < len && (p[k] & 0xc0) == 0x80)
-				k++;
-			if (k == len && !(ch == 0xe0 && p[1] < 0xa0) && !(ch == 0xed && p[1] >= 0xa0) &&
-			    !(ch == 0xf0 && p[1] < 0x90) && !(ch == 0xf4 && p[1] >= 0x90)) {
-				fnt_out_mem(o, (const char *)p, len);
-				p += len;
-				continue;
-			}
+			fnt_out_mem(o, (const char *)p, len);
+			p += len;
+			continue;
 		}
 		fnt_out_mem(o, "\\u00", 4);
 		fnt_out_ch(o, hex[ch >> 4]);
@@ -189,7 +198,7 @@ static void chrome_end(struct fnt_export *x, struct fnt_xthread *t, size_t depth
 }
 
 static void chrome_complete(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid,
-			    uint64_t start, uint64_t dur, int untimed)
+			    uint32_t obj, uint64_t start, uint64_t dur, int untimed)
 {
 	head(x, t, 'X');
 	fnt_out_mem(&x->out, ",\"ts\":", 6);

@@ -134,7 +134,7 @@ static void folded_end(struct fnt_export *x, struct fnt_xthread *t, size_t depth
 }
 
 static void folded_complete(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid,
-			    uint64_t start, uint64_t dur, int untimed)
+			    uint32_t obj, uint64_t start, uint64_t dur, int untimed)
 {
 	uint32_t id;
 	/* Its caller is the innermost open call, if that one is shown. */

@@ -302,7 +302,7 @@ static void perfetto_end(struct fnt_export *x, struct fnt_xthread *t, size_t dep
 }
 
 static void perfetto_complete(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid,
-			      uint64_t start, uint64_t dur, int untimed)
+			      uint32_t obj, uint64_t start, uint64_t dur, int untimed)
 {
 	track_event(x, t, start, SLICE_BEGIN, fid, untimed ? "untimed" : NULL, 0);
 	track_event(x, t, start + dur, SLICE_END, 0, NULL, 0);

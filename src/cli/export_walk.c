@@ -190,7 +190,7 @@ static void event(struct dump *d, struct dstream *s, const struct fnt_ev *ev, ui
 		uint32_t fid = fnt__names_site(d->x.names, tf, t->s->image, ev->obj, ev->idx);
 
 		if (selects(d, s, fid, ev->obj, ns, 0))
-			d->ops->complete(&d->x, t, fid, ns, 0, 1);
+			d->ops->complete(&d->x, t, fid, ev->obj, ns, 0, 1);
 		return;
 	}
 	case FNT_EV_EXIT_DUR: {
@@ -203,7 +203,7 @@ static void event(struct dump *d, struct dstream *s, const struct fnt_ev *ev, ui
 		if (d->sel->have_t1 && start + dur > d->sel->t1)
 			dur = d->sel->t1 - start;
 		if (selects(d, s, fid, ev->obj, start, 0))
-			d->ops->complete(&d->x, t, fid, start, dur, 0);
+			d->ops->complete(&d->x, t, fid, ev->obj, start, dur, 0);
 		return;
 	}
 	}

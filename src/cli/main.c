@@ -24,6 +24,7 @@ static const struct {
 	{ "replay", fnt__cmd_replay, "print the recorded calls" },
 	{ "report", fnt__cmd_report, "per-function calls and times" },
 	{ "dump", fnt__cmd_dump, "convert a trace: Chrome JSON, Perfetto, folded stacks" },
+	{ "flamegraph", fnt__cmd_flamegraph, "draw the calls as an interactive flame graph (SVG)" },
 	{ "live", fnt__cmd_live, "record, then replay (-p PID: print calls as they happen)" },
 	{ "run", fnt__cmd_run, "run a program with the runtime, dormant (nothing traced)" },
 	{ "ctl", fnt__cmd_ctl, "show or change the recording of a running process" },
@@ -36,7 +37,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fntrace COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].what);
 	fprintf(f, "\n'fntrace help COMMAND' (or 'fntrace COMMAND --help') describes each command's "
 		   "options;\n'fntrace --version' prints the version.\n");
 }
