@@ -25,6 +25,7 @@ static const struct {
 	{ "report", fnt__cmd_report, "per-function calls and times" },
 	{ "dump", fnt__cmd_dump, "convert a trace: Chrome JSON, Perfetto, folded stacks" },
 	{ "flamegraph", fnt__cmd_flamegraph, "draw the calls as an interactive flame graph (SVG)" },
+	{ "graph", fnt__cmd_graph, "the aggregated call tree, below a function or of it all" },
 	{ "live", fnt__cmd_live, "record, then replay (-p PID: print calls as they happen)" },
 	{ "run", fnt__cmd_run, "run a program with the runtime, dormant (nothing traced)" },
 	{ "ctl", fnt__cmd_ctl, "show or change the recording of a running process" },
