@@ -9,9 +9,7 @@
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 source "$ROOT/tests/browser/setup.bash"
 
-clang -O2 -g -fpatchable-function-entry=5 -fPIC -shared -o "$W/libflame.so" "$PROGS/flame_lib.c"
-clang -O2 -g -fpatchable-function-entry=5 -o "$W/flame" "$PROGS/flame_main.c" -L"$W" -lflame \
-	-Wl,-rpath,"$W"
+build_flame
 rec -o "$W/f.data" "$W/flame" 40 >/dev/null
 "$FNTRACE" flamegraph -i "$W/f.data" -o "$W/flame.svg"
 timeout 120 node "$ROOT/tests/browser/flamegraph.js" "$W/flame.svg" lib_work lib_inner \

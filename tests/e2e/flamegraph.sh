@@ -75,9 +75,7 @@ for want in "0 leaf 200" "1 main 100" "1 mid 100" "2 main 100" "0 mid 100"; do
 done
 
 note "colours by object"
-clang -O2 -g -fpatchable-function-entry=5 -fPIC -shared -o "$W/libflame.so" "$PROGS/flame_lib.c"
-clang -O2 -g -fpatchable-function-entry=5 -o "$W/flame" "$PROGS/flame_main.c" -L"$W" -lflame \
-	-Wl,-rpath,"$W"
+build_flame
 rec -o "$W/f.data" "$W/flame" 30 >/dev/null
 "$FNTRACE" report -i "$W/f.data" >"$W/report"
 "$FNTRACE" flamegraph --min-width 0 -i "$W/f.data" -o "$W/f.svg"
@@ -114,29 +112,17 @@ expect_grep '^0 main 1 ' "$W/tid.frames" "--tid: main"
 ! grep -q 'thread_fn' "$W/tid.frames" || fail "--tid: other threads"
 
 note "bad input"
-# fg_rc EXPECTED WHAT ARGS...: the status, and stderr is one line.
-fg_rc() {
-	local want=$1 what=$2 rc=0; shift 2
-	"$FNTRACE" flamegraph "$@" >"$W/out" 2>"$W/err" || rc=$?
-	expect_eq "$rc" "$want" "$what: status ($(cat "$W/err"))"
-	expect_eq "$(wc -l <"$W/err")" 1 "$what: stderr lines"
-	expect_grep '^fntrace: ' "$W/err" "$what: message"
-}
 rec -o "$W/big.data" "$W/calls" threads 4 2000 >/dev/null
-size=$(stat -c %s "$W/big.data")
-head -c $((size / 2)) "$W/big.data" >"$W/cut.data"
-fg_rc 0 "truncated" --min-width 0 -i "$W/cut.data"
+bad_traces "$W/big.data"
+expect_rc flamegraph 0 "truncated" --min-width 0 -i "$W/cut.data"
 python3 "$CHECK" frames "$W/out" >/dev/null || fail "truncated: not well formed"
 expect_grep 'partial: ' "$W/out" "truncated: marked partial"
-cp "$W/big.data" "$W/bad.data"
-printf '\xff\xfe\xfd\xfc' | dd of="$W/bad.data" bs=1 seek=$((size / 2)) conv=notrunc status=none
-fg_rc 1 "corrupted" -i "$W/bad.data"
-head -c 4096 /dev/urandom >"$W/junk.data"
-fg_rc 1 "junk" -i "$W/junk.data"
-fg_rc 1 "missing" -i "$W/nosuch.data"
-fg_rc 1 "unwritable" -i "$W/c.data" -o "$W/nosuch/x.svg"
-fg_rc 2 "bad weight" --weight max -i "$W/c.data"
-fg_rc 2 "bad min-width" --min-width -1 -i "$W/c.data"
-fg_rc 2 "bad range" --time-range 5ms~2ms -i "$W/c.data"
-fg_rc 2 "extra argument" -i "$W/c.data" extra
+expect_rc flamegraph 1 "corrupted" -i "$W/bad.data"
+expect_rc flamegraph 1 "junk" -i "$W/junk.data"
+expect_rc flamegraph 1 "missing" -i "$W/nosuch.data"
+expect_rc flamegraph 1 "unwritable" -i "$W/c.data" -o "$W/nosuch/x.svg"
+expect_rc flamegraph 2 "bad weight" --weight max -i "$W/c.data"
+expect_rc flamegraph 2 "bad min-width" --min-width -1 -i "$W/c.data"
+expect_rc flamegraph 2 "bad range" --time-range 5ms~2ms -i "$W/c.data"
+expect_rc flamegraph 2 "extra argument" -i "$W/c.data" extra
 echo "flamegraph: ok"

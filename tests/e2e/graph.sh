@@ -64,25 +64,14 @@ expect_eq "$(grep -c '^(1) recurse$' "$W/deep")" "$(calls_of <("$FNTRACE" report
 	"recursion: every level once, below the outermost"
 
 note "bad input"
-gr_rc() {
-	local want=$1 what=$2 rc=0; shift 2
-	"$FNTRACE" graph "$@" >"$W/out" 2>"$W/err" || rc=$?
-	expect_eq "$rc" "$want" "$what: status ($(cat "$W/err"))"
-	expect_eq "$(wc -l <"$W/err")" 1 "$what: stderr lines"
-	expect_grep '^fntrace: ' "$W/err" "$what: message"
-}
 rec -o "$W/big.data" "$W/calls" threads 4 2000 >/dev/null
-size=$(stat -c %s "$W/big.data")
-head -c $((size / 2)) "$W/big.data" >"$W/cut.data"
-gr_rc 0 "truncated" -i "$W/cut.data"
+bad_traces "$W/big.data"
+expect_rc graph 0 "truncated" -i "$W/cut.data"
 expect_grep '^# partial: ' "$W/out" "truncated: marked partial"
-cp "$W/big.data" "$W/bad.data"
-printf '\xff\xfe\xfd\xfc' | dd of="$W/bad.data" bs=1 seek=$((size / 2)) conv=notrunc status=none
-gr_rc 1 "corrupted" -i "$W/bad.data"
-head -c 4096 /dev/urandom >"$W/junk.data"
-gr_rc 1 "junk" -i "$W/junk.data"
-gr_rc 1 "missing" -i "$W/nosuch.data"
-gr_rc 2 "bad fields" -f max -i "$W/c.data"
-gr_rc 2 "bad FUNC glob" 'a[' -i "$W/c.data"
-gr_rc 2 "two FUNCs" mid leaf -i "$W/c.data"
+expect_rc graph 1 "corrupted" -i "$W/bad.data"
+expect_rc graph 1 "junk" -i "$W/junk.data"
+expect_rc graph 1 "missing" -i "$W/nosuch.data"
+expect_rc graph 2 "bad fields" -f max -i "$W/c.data"
+expect_rc graph 2 "bad FUNC glob" 'a[' -i "$W/c.data"
+expect_rc graph 2 "two FUNCs" mid leaf -i "$W/c.data"
 echo "graph: ok"
