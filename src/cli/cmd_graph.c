@@ -142,6 +142,9 @@ static void print_tree(struct fnt_export *x, const struct fnt_ctree *t, int whic
 	struct printer p = { .o = &x->out, .which = which };
 	struct fnt_out *o = &x->out;
 
+	/* Room from the start: the prefix is written out even when empty. */
+	put_prefix(&p, 0, " ");
+
 	fields(o, which, top, top->total, top->self);
 	fnt_out_str(o, "(");
 	fnt__out_u64(o, top->calls, 0);
