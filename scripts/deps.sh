@@ -24,9 +24,14 @@ pkgs_demo=("${pkgs_build[@]}" clang)
 # procps: pgrep; spin: tests/e2e/model.sh; g++: tests/e2e/userproj.sh;
 # googletest (its sources) and cmake: tests/e2e/real_gtest.sh; pkgconf and
 # man-db: tests/e2e/install.sh; libclang-rt-14-dev: libFuzzer and the
-# sanitizers' runtimes for clang (mk/fuzz.mk, tests/e2e/fuzz.sh).
+# sanitizers' runtimes for clang (mk/fuzz.mk, tests/e2e/fuzz.sh);
+# protobuf-compiler: protoc decodes dump --perfetto (tests/e2e/dump_perfetto.sh);
+# chromium and nodejs (whose npm the machine image has from nodejs itself; Debian's npm
+# package would conflict with it): the browser tests (tests/e2e/browser.sh) drive
+# Debian's chromium with playwright-core, installed by npm from
+# tests/browser/package-lock.json.
 pkgs_test=("${pkgs_demo[@]}" g++ libstdc++-12-dev procps spin googletest cmake pkgconf man-db
-	libclang-rt-14-dev python3)
+	libclang-rt-14-dev python3 protobuf-compiler chromium nodejs)
 # bench/run.sh: uftrace, LLVM XRay (llvm-14, libclang-rt-14-dev),
 # valgrind, and python3 for the report.
 pkgs_bench=("${pkgs_demo[@]}" python3 uftrace valgrind llvm-14 libclang-rt-14-dev)

@@ -20,6 +20,9 @@ int fnt__cmd_info(int argc, char **argv);
 int fnt__cmd_run(int argc, char **argv);
 int fnt__cmd_ctl(int argc, char **argv);
 int fnt__cmd_ps(int argc, char **argv);
+int fnt__cmd_dump(int argc, char **argv);
+int fnt__cmd_flamegraph(int argc, char **argv);
+int fnt__cmd_graph(int argc, char **argv);
 
 /* cmd_record.c: finding and injecting the runtime. */
 /* libfntrace.so next to the binary, in ../lib, or $FNTRACE_LIB.  0 or -ENOENT. */

@@ -21,22 +21,12 @@
 
 #include "cli/cli.h"
 #include "cli/tracefile.h"
+#include "cli/walk.h"
 #include "core/filter.h"
 
-struct frame {
-	uint32_t obj, idx;
-	uint64_t ns;
-};
-
 struct rs {
-	struct fnt_tf_cursor cur;
-	const struct fnt_tf_rstream *s;
-	struct fnt_ev ev;	/* the next event, if have */
-	uint64_t ns;		/* its time */
-	uint64_t last_ns;
-	int have;
-	struct frame *stk;
-	size_t depth, cap;
+	struct fnt_wstream w;	/* w.ev: the next event, if w.have */
+	struct fnt_stack stk;
 	long show_from;		/* -F: depth of the matching frame, or -1 */
 	char tid[16];		/* " [  1234] | ", formatted once */
 	size_t tid_len;
@@ -48,8 +38,7 @@ struct replay {
 	struct fnt_filter filter;
 	int use_filter;
 	int graph;
-	struct rs **heap;
-	size_t nheap;
+	struct fnt_walk walk;
 	uint64_t caller_addr;	/* one-entry cache for caller names */
 	uint32_t caller_image;
 	const char *caller_name;
@@ -69,39 +58,6 @@ static void usage(FILE *f)
 		"  --color WHEN       auto (default: when the output is a terminal), always or\n"
 		"                     never; durations of 1 ms or more in red, of 100 us or more\n"
 		"                     in yellow\n");
-}
-
-static void advance(struct replay *r, struct rs *s)
-{
-	s->have = fnt__tf_next(&s->cur, &s->ev);
-	if (s->have) {
-		s->ns = s->ev.no_time ? s->last_ns : fnt__tf_ns(r->tf, s->ev.ticks);
-		s->last_ns = s->ns;
-	}
-}
-
-static int before(const struct rs *a, const struct rs *b)
-{
-	return a->ns < b->ns || (a->ns == b->ns && a->s->id < b->s->id);
-}
-
-static void sift_down(struct replay *r, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-		struct rs *t;
-
-		if (l < r->nheap && before(r->heap[l], r->heap[m]))
-			m = l;
-		if (l + 1 < r->nheap && before(r->heap[l + 1], r->heap[m]))
-			m = l + 1;
-		if (m == i)
-			return;
-		t = r->heap[i];
-		r->heap[i] = r->heap[m];
-		r->heap[m] = t;
-		i = m;
-	}
 }
 
 /* The colour of a duration as fnt__fmt_dur() wrote it ("123.456 us"), as
@@ -166,20 +122,7 @@ static int visible(struct replay *r, struct rs *s)
 
 static const char *site(struct replay *r, struct rs *s, uint32_t obj, uint32_t idx)
 {
-	return fnt__tf_site_name(r->tf, s->s->image, obj, idx);
-}
-
-static void push(struct rs *s, uint32_t obj, uint32_t idx, uint64_t ns)
-{
-	if (s->depth == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->stk = realloc(s->stk, s->cap * sizeof(*s->stk));
-		if (!s->stk) {
-			fprintf(stderr, "fntrace: out of memory\n");
-			exit(1);
-		}
-	}
-	s->stk[s->depth++] = (struct frame){ obj, idx, ns };
+	return fnt__tf_site_name(r->tf, s->w.s->image, obj, idx);
 }
 
 static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, uint64_t ns)
@@ -190,62 +133,55 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 	switch (ev->type) {
 	case FNT_EV_ENTRY: {
 		const char *name = site(r, s, ev->obj, ev->idx);
-		int leaf = s->have && (s->ev.type == FNT_EV_EXIT || s->ev.type == FNT_EV_UNWOUND) &&
-			   s->ev.obj == ev->obj && s->ev.idx == ev->idx;
+		const struct fnt_ev *next = &s->w.ev;
+		int leaf = s->w.have && (next->type == FNT_EV_EXIT || next->type == FNT_EV_UNWOUND) &&
+			   next->obj == ev->obj && next->idx == ev->idx;
 
 		if (r->use_filter && s->show_from < 0 &&
 		    fnt_filter_match(&r->filter, name, NULL))
-			s->show_from = (long)s->depth;
+			s->show_from = (long)s->stk.depth;
 		if (leaf) {
-			int unwound = s->ev.type == FNT_EV_UNWOUND;
+			int unwound = next->type == FNT_EV_UNWOUND;
 
 			if (visible(r, s)) {
-				fnt__fmt_dur(dur, s->ns - ns);
+				fnt__fmt_dur(dur, s->w.ns - ns);
 				prefix(r, s, dur);
-				indent(r, s, s->depth);
+				indent(r, s, s->stk.depth);
 				fnt_out_str(o, name);
 				fnt_out_str(o, unwound ? "(); /* unwound */\n" : "();\n");
 			}
-			if (s->show_from == (long)s->depth)
+			if (s->show_from == (long)s->stk.depth)
 				s->show_from = -1;
-			advance(r, s);
+			fnt__walk_skip(&r->walk, &s->w);
 			return;
 		}
 		if (visible(r, s)) {
 			prefix(r, s, NULL);
-			indent(r, s, s->depth);
+			indent(r, s, s->stk.depth);
 			fnt_out_str(o, name);
 			fnt_out_mem(o, "() {\n", 5);
 		}
-		push(s, ev->obj, ev->idx, ns);
+		fnt__stack_push(&s->stk, ev->obj, ev->idx, ns);
 		return;
 	}
 	case FNT_EV_EXIT:
 	case FNT_EV_UNWOUND: {
 		const char *name = site(r, s, ev->obj, ev->idx);
-		size_t k = s->depth;
-		int found = 0;
-
 		/* Find the frame; entries may be missing (lost, overwritten). */
-		while (k > 0 && s->depth - k < 16) {
-			k--;
-			if (s->stk[k].obj == ev->obj && s->stk[k].idx == ev->idx) {
-				found = 1;
-				break;
-			}
-		}
-		if (found) {
-			s->depth = k;
-			fnt__fmt_dur(dur, ns - s->stk[k].ns);
+		long k = fnt__stack_find(&s->stk, ev->obj, ev->idx);
+
+		if (k >= 0) {
+			s->stk.depth = (size_t)k;
+			fnt__fmt_dur(dur, ns - s->stk.c[k].ns);
 		}
 		if (visible(r, s)) {
-			prefix(r, s, found ? dur : NULL);
-			indent(r, s, s->depth);
+			prefix(r, s, k >= 0 ? dur : NULL);
+			indent(r, s, s->stk.depth);
 			fnt_out_mem(o, "} /* ", 5);
 			fnt_out_str(o, name);
 			fnt_out_str(o, ev->type == FNT_EV_UNWOUND ? " (unwound) */\n" : " */\n");
 		}
-		if (s->show_from >= (long)s->depth)
+		if (s->show_from >= (long)s->stk.depth)
 			s->show_from = -1;
 		return;
 	}
@@ -255,7 +191,7 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 
 		if (visible(r, s)) {
 			prefix(r, s, NULL);
-			indent(r, s, s->depth);
+			indent(r, s, s->stk.depth);
 			fnt_out_str(o, name);
 			fnt_out_str(o, "(); /* too deep: not timed */\n");
 		}
@@ -293,12 +229,12 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 
 	if (r->use_filter && !fnt_filter_match(&r->filter, name, NULL))
 		return;
-	if (ev->caller != r->caller_addr || s->s->image != r->caller_image) {
+	if (ev->caller != r->caller_addr || s->w.s->image != r->caller_image) {
 		r->caller_addr = ev->caller;
-		r->caller_image = s->s->image;
+		r->caller_image = s->w.s->image;
 		if (r->caller_name && r->caller_owned)
 			free((char *)r->caller_name);
-		r->caller_name = fnt__tf_addr_name(r->tf, s->s->image, ev->caller);
+		r->caller_name = fnt__tf_addr_name(r->tf, s->w.s->image, ev->caller);
 		r->caller_owned = 0;
 		if (r->caller_name) {
 			const char *d = fnt__tf_demangle(r->caller_name);
@@ -310,7 +246,7 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 	caller = ev->type == FNT_EV_FUNC ? r->caller_name : NULL;
 	timestamp(o, ns);
 	fnt_out_mem(o, " [", 2);
-	fnt__out_u64(o, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
+	fnt__out_u64(o, (uint64_t)(s->w.s->tid < 0 ? 0 : s->w.s->tid), 6);
 	fnt_out_mem(o, "] | ", 4);
 	fnt_out_str(o, name);
 	fnt_out_mem(o, " <- ", 4);
@@ -333,11 +269,11 @@ static void lost_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 
 	if (r->graph) {
 		prefix(r, s, NULL);
-		indent(r, s, s->depth);
+		indent(r, s, s->stk.depth);
 	} else {
 		timestamp(&r->out, ns);
 		fnt_out_mem(&r->out, " [", 2);
-		fnt__out_u64(&r->out, (uint64_t)(s->s->tid < 0 ? 0 : s->s->tid), 6);
+		fnt__out_u64(&r->out, (uint64_t)(s->w.s->tid < 0 ? 0 : s->w.s->tid), 6);
 		fnt_out_mem(&r->out, "] | ", 4);
 	}
 	snprintf(b, sizeof(b), "/* LOST %llu events */\n", (unsigned long long)ev->lost);
@@ -365,26 +301,17 @@ int fnt__cmd_replay(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+i:F:h", lopts, NULL)) != -1) {
-		char *end;
-
 		switch (c) {
 		case 'i':
 			path = optarg;
 			break;
 		case 'T':
-			if (ntids == 64)
-				return fnt__usage_error("replay", "too many --tid");
-			tids[ntids] = strtol(optarg, &end, 10);
-			if (*end || !*optarg || tids[ntids] < 0)
-				return fnt__usage_error("replay", "bad thread id '%s'", optarg);
-			ntids++;
+			if (fnt__opt_tid("replay", tids, &ntids, optarg))
+				return 2;
 			break;
 		case 'F':
-			if (strlen(filter) + strlen(optarg) + 2 > sizeof(filter))
-				return fnt__usage_error("replay", "filter too long");
-			if (filter[0])
-				strcat(filter, ",");
-			strcat(filter, optarg);
+			if (fnt__opt_glob("replay", filter, optarg))
+				return 2;
 			break;
 		case 'C':
 			if (!strcmp(optarg, "auto"))
@@ -424,39 +351,34 @@ int fnt__cmd_replay(int argc, char **argv)
 	r.caller_addr = ~0ull;
 	fnt__out_init(&r.out, 1);
 	all = calloc(tf.nstreams + 1, sizeof(*all));
-	r.heap = calloc(tf.nstreams + 1, sizeof(*r.heap));
-	if (!all || !r.heap) {
+	if (!all || fnt__walk_init(&r.walk, &tf) < 0) {
 		fprintf(stderr, "fntrace: out of memory\n");
 		exit(1);
 	}
 	for (size_t i = 0; i < tf.nstreams; i++) {
 		struct rs *s = &all[i];
-		int keep = ntids == 0;
+		int32_t tid = tf.streams[i].tid;
 
-		for (int k = 0; k < ntids; k++)
-			keep |= tf.streams[i].tid == tids[k];
-		if (!keep)
+		if (!fnt__tid_selected(tids, ntids, tid))
 			continue;
-		s->s = &tf.streams[i];
 		s->show_from = -1;
-		s->tid_len = (size_t)snprintf(s->tid, sizeof(s->tid), " [%6d] | ",
-					      s->s->tid < 0 ? 0 : s->s->tid);
-		fnt__tf_cursor_init(&s->cur, &tf, s->s);
-		advance(&r, s);
-		if (s->have)
-			r.heap[r.nheap++] = s;
+		s->tid_len = (size_t)snprintf(s->tid, sizeof(s->tid), " [%6d] | ", tid < 0 ? 0 : tid);
+		fnt__walk_add(&r.walk, &s->w, &tf.streams[i]);
 	}
-	for (size_t i = r.nheap; i-- > 0;)
-		sift_down(&r, i);
 
 	fnt_out_str(&r.out, r.graph ? "# DURATION     TID     FUNCTION\n"
 				    : "#    TIMESTAMP      TID     FUNCTION\n");
-	while (r.nheap) {
-		struct rs *s = r.heap[0];
-		struct fnt_ev ev = s->ev;
-		uint64_t ns = s->ns;
+	for (;;) {
+		struct fnt_wstream *ws;
+		struct fnt_ev ev;
+		uint64_t ns;
+		struct rs *s;
 
-		advance(&r, s);
+		ws = fnt__walk_next(&r.walk, &ev, &ns);
+		if (!ws)
+			break;
+		/* w is the first member of struct rs. */
+		s = (struct rs *)ws;
 		if (ev.type == FNT_EV_EXT)
 			lost_event(&r, s, &ev, ns);
 		else if (r.graph)
@@ -465,9 +387,6 @@ int fnt__cmd_replay(int argc, char **argv)
 		 * --tracer): its entries are hits too, its exits nothing. */
 		else if (ev.type == FNT_EV_FUNC || ev.type == FNT_EV_ENTRY)
 			func_event(&r, s, &ev, ns);
-		if (!s->have)
-			r.heap[0] = r.heap[--r.nheap];
-		sift_down(&r, 0);
 		if (r.out.err)
 			break;	/* stdout closed (e.g. "| head") */
 	}
@@ -475,9 +394,9 @@ int fnt__cmd_replay(int argc, char **argv)
 	if (r.caller_owned)
 		free((char *)r.caller_name);
 	for (size_t i = 0; i < tf.nstreams; i++)
-		free(all[i].stk);
+		fnt__stack_free(&all[i].stk);
 	free(all);
-	free(r.heap);
+	fnt__walk_free(&r.walk);
 	fnt__tf_close(&tf);
 out_filter:
 	if (r.use_filter)

@@ -13,31 +13,20 @@
 
 #include "cli/cli.h"
 #include "cli/tracefile.h"
+#include "cli/walk.h"
 
 struct func {
-	const char *name;
+	const char *name;	/* the name table's */
 	uint64_t calls;		/* entries: a call still running at the end counts */
 	uint64_t done;		/* calls that returned: the times are theirs */
 	uint64_t total, self, min, max;
 };
 
-struct site_cache;
-
+/* Per function id of the name table: the functions' statistics. */
 struct table {
+	struct fnt_names names;
 	struct func *f;
 	size_t n, cap;
-	uint32_t *hash;		/* open addressing: index + 1, 0 = empty */
-	size_t hcap;
-	/* Last-site cache (1024 entries), shared by the streams the table
-	 * sums: one per stream cost 20 KB of zeroing per thread, more than a
-	 * short-lived thread's events. */
-	struct site_cache *cache;
-};
-
-struct open_call {
-	uint32_t fid;
-	uint32_t obj, idx;
-	uint64_t ns, child;
 };
 
 enum sort_key { BY_TOTAL, BY_SELF, BY_CALLS, BY_AVG };
@@ -52,60 +41,6 @@ static void usage(FILE *f)
 		"  --threads          one table per thread\n");
 }
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "fntrace: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-static uint32_t func_id(struct table *t, const char *name)
-{
-	uint64_t h;
-	size_t i;
-
-	if (t->n * 2 >= t->hcap) {
-		size_t ncap = t->hcap ? t->hcap * 2 : 1024;
-
-		free(t->hash);
-		t->hash = calloc(ncap, sizeof(*t->hash));
-		if (!t->hash) {
-			fprintf(stderr, "fntrace: out of memory\n");
-			exit(1);
-		}
-		t->hcap = ncap;
-		for (size_t k = 0; k < t->n; k++) {
-			i = hash_str(t->f[k].name) & (ncap - 1);
-			while (t->hash[i])
-				i = (i + 1) & (ncap - 1);
-			t->hash[i] = (uint32_t)k + 1;
-		}
-	}
-	h = hash_str(name);
-	for (i = h & (t->hcap - 1); t->hash[i]; i = (i + 1) & (t->hcap - 1))
-		if (strcmp(t->f[t->hash[i] - 1].name, name) == 0)
-			return t->hash[i] - 1;
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 256;
-		t->f = xrealloc(t->f, t->cap * sizeof(*t->f));
-	}
-	t->f[t->n] = (struct func){ strdup(name), 0, 0, 0, 0, UINT64_MAX, 0 };
-	t->hash[i] = (uint32_t)t->n + 1;
-	return (uint32_t)t->n++;
-}
-
 static void account(struct func *f, uint64_t total, uint64_t self)
 {
 	f->done++;
@@ -117,40 +52,30 @@ static void account(struct func *f, uint64_t total, uint64_t self)
 		f->max = total;
 }
 
-/* Last-site cache: most consecutive events hit the same few sites. */
-struct site_cache {
-	uint32_t image, obj, idx, fid;
-	int valid;
-};
-
-static uint32_t lookup(struct table *t, const struct fnt_tf *tf, struct site_cache *c,
-		       uint32_t image, uint32_t obj, uint32_t idx)
+/* The statistics of a site's function, added when new. */
+static uint32_t lookup(struct table *t, const struct fnt_tf *tf, uint32_t image, uint32_t obj,
+		       uint32_t idx)
 {
-	struct site_cache *e = &c[(obj * 31 + idx) & 1023];
+	uint32_t fid = fnt__names_site(&t->names, tf, image, obj, idx);
 
-	if (e->valid && e->image == image && e->obj == obj && e->idx == idx)
-		return e->fid;
-	e->valid = 1;
-	e->image = image;
-	e->obj = obj;
-	e->idx = idx;
-	e->fid = func_id(t, fnt__tf_site_name(tf, image, obj, idx));
-	return e->fid;
+	while (t->n <= fid) {
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 256;
+			t->f = fnt__xrealloc(t->f, t->cap * sizeof(*t->f));
+		}
+		t->f[t->n] = (struct func){ t->names.name[t->n], 0, 0, 0, 0, UINT64_MAX, 0 };
+		t->n++;
+	}
+	return fid;
 }
 
 static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_rstream *s,
 		 uint64_t *lost)
 {
-	struct site_cache *cache = t->cache ? t->cache : (t->cache = calloc(1024, sizeof(*cache)));
-	struct open_call *stk = NULL;
-	size_t depth = 0, cap = 0;
+	struct fnt_stack stk = { 0 };
 	struct fnt_tf_cursor cur;
 	struct fnt_ev ev;
 
-	if (!cache) {
-		fprintf(stderr, "fntrace: out of memory\n");
-		exit(1);
-	}
 	fnt__tf_cursor_init(&cur, tf, s);
 	while (fnt__tf_next(&cur, &ev)) {
 		uint64_t ns;
@@ -161,52 +86,42 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 			break;
 		case FNT_EV_FUNC: {
 			/* lookup() may grow t->f: index it afterwards. */
-			uint32_t fid = lookup(t, tf, cache, s->image, ev.obj, ev.idx);
+			uint32_t fid = lookup(t, tf, s->image, ev.obj, ev.idx);
 
 			t->f[fid].calls++;
 			break;
 		}
-		case FNT_EV_ENTRY:
-			if (depth == cap) {
-				cap = cap ? cap * 2 : 64;
-				stk = xrealloc(stk, cap * sizeof(*stk));
-			}
-			stk[depth] = (struct open_call){
-				lookup(t, tf, cache, s->image, ev.obj, ev.idx), ev.obj, ev.idx,
-				fnt__tf_ns(tf, ev.ticks), 0
-			};
-			t->f[stk[depth++].fid].calls++;
+		case FNT_EV_ENTRY: {
+			uint32_t fid = lookup(t, tf, s->image, ev.obj, ev.idx);
+
+			fnt__stack_push(&stk, ev.obj, ev.idx, fnt__tf_ns(tf, ev.ticks))->fid = fid;
+			t->f[fid].calls++;
 			break;
+		}
 		case FNT_EV_EXIT:
 		case FNT_EV_UNWOUND: {
-			size_t k = depth;
-			int found = 0;
+			long k = fnt__stack_find(&stk, ev.obj, ev.idx);
+			struct fnt_call *c;
 
-			while (k > 0 && depth - k < 16) {
-				k--;
-				if (stk[k].obj == ev.obj && stk[k].idx == ev.idx) {
-					found = 1;
-					break;
-				}
-			}
-			if (!found)
+			if (k < 0)
 				break;	/* its entry was lost */
+			c = &stk.c[k];
 			ns = fnt__tf_ns(tf, ev.ticks);
 			{
-				uint64_t total = ns > stk[k].ns ? ns - stk[k].ns : 0;
-				uint64_t self = total > stk[k].child ? total - stk[k].child : 0;
+				uint64_t total = ns > c->ns ? ns - c->ns : 0;
+				uint64_t self = total > c->child ? total - c->child : 0;
 
-				account(&t->f[stk[k].fid], total, self);
-				depth = k;
-				if (depth)
-					stk[depth - 1].child += total;
+				account(&t->f[c->fid], total, self);
+				stk.depth = (size_t)k;
+				if (stk.depth)
+					stk.c[stk.depth - 1].child += total;
 			}
 			break;
 		}
 		case FNT_EV_EXIT_DUR: {
 			uint64_t end = fnt__tf_ns(tf, ev.ticks);
 			uint64_t total = end - fnt__tf_ns(tf, ev.ticks - ev.dur);
-			uint32_t fid = lookup(t, tf, cache, s->image, ev.obj, ev.idx);
+			uint32_t fid = lookup(t, tf, s->image, ev.obj, ev.idx);
 
 			t->f[fid].calls++;
 			account(&t->f[fid], total, total);
@@ -214,7 +129,7 @@ static void walk(struct table *t, const struct fnt_tf *tf, const struct fnt_tf_r
 		}
 		}
 	}
-	free(stk);
+	fnt__stack_free(&stk);
 }
 
 static enum sort_key g_key;
@@ -275,11 +190,8 @@ static void print_table(struct table *t, int graph, enum sort_key key)
 
 static void free_table(struct table *t)
 {
-	for (size_t i = 0; i < t->n; i++)
-		free((char *)t->f[i].name);
+	fnt__names_free(&t->names);
 	free(t->f);
-	free(t->hash);
-	free(t->cache);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -23,6 +23,9 @@ static const struct {
 	{ "record", fnt__cmd_record, "run a program and record its function calls" },
 	{ "replay", fnt__cmd_replay, "print the recorded calls" },
 	{ "report", fnt__cmd_report, "per-function calls and times" },
+	{ "dump", fnt__cmd_dump, "convert a trace: Chrome JSON, Perfetto, folded stacks" },
+	{ "flamegraph", fnt__cmd_flamegraph, "draw the calls as an interactive flame graph (SVG)" },
+	{ "graph", fnt__cmd_graph, "the aggregated call tree, below a function or of it all" },
 	{ "live", fnt__cmd_live, "record, then replay (-p PID: print calls as they happen)" },
 	{ "run", fnt__cmd_run, "run a program with the runtime, dormant (nothing traced)" },
 	{ "ctl", fnt__cmd_ctl, "show or change the recording of a running process" },
@@ -35,7 +38,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fntrace COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].what);
 	fprintf(f, "\n'fntrace help COMMAND' (or 'fntrace COMMAND --help') describes each command's "
 		   "options;\n'fntrace --version' prints the version.\n");
 }

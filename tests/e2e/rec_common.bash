@@ -68,3 +68,34 @@ rec() {
 	"$FNTRACE" record "$@" || rc=$?
 	[ $rc -eq 0 ] || fail "fntrace record $*: status $rc"
 }
+
+# build_flame: tests/progs/flame_main.c as $W/flame, with its library
+# flame_lib.c as $W/libflame.so, both traceable (clang -O2).
+build_flame() {
+	clang -O2 -g -fpatchable-function-entry=5 -fPIC -shared -o "$W/libflame.so" "$PROGS/flame_lib.c"
+	clang -O2 -g -fpatchable-function-entry=5 -o "$W/flame" "$PROGS/flame_main.c" -L"$W" -lflame \
+		-Wl,-rpath,"$W"
+}
+
+# expect_rc CMD EXPECTED WHAT ARGS...: runs fntrace CMD ARGS into $W/out
+# and $W/err, checks the status, and that stderr is one "fntrace: " line
+# (no crash: a signal would give 128+).
+expect_rc() {
+	local cmd=$1 want=$2 what=$3 rc=0; shift 3
+	"$FNTRACE" "$cmd" "$@" >"$W/out" 2>"$W/err" || rc=$?
+	expect_eq "$rc" "$want" "$what: status ($(cat "$W/err"))"
+	expect_eq "$(wc -l <"$W/err")" 1 "$what: stderr lines"
+	expect_grep '^fntrace: ' "$W/err" "$what: message"
+}
+
+# bad_traces DATA: $W/cut.data (DATA cut in half), $W/bad.data (four bytes
+# changed in the middle: a record's CRC no longer matches) and
+# $W/junk.data (no trace at all).
+bad_traces() {
+	local size
+	size=$(stat -c %s "$1")
+	head -c $((size / 2)) "$1" >"$W/cut.data"
+	cp "$1" "$W/bad.data"
+	printf '\xff\xfe\xfd\xfc' | dd of="$W/bad.data" bs=1 seek=$((size / 2)) conv=notrunc status=none
+	head -c 4096 /dev/urandom >"$W/junk.data"
+}

@@ -1,0 +1,248 @@
+/*
+ * export_chrome.c - 'fntrace dump --chrome': Chrome's trace-event JSON
+ * (the "JSON Object Format"), which Perfetto's UI, chrome://tracing and
+ * speedscope open.
+ *
+ * Calls are B/E pairs on the thread's track ("pid", "tid"), so a call is
+ * written when it begins and when it ends, never held back; calls given as
+ * one event are X events.  Times are microseconds with the nanoseconds as
+ * three decimals.  An E event carries in args why the call ended when it
+ * did not return (unwound, exit lost, cut by the time range, still running
+ * at the end); lost events are instant events where they were lost.  An
+ * incomplete trace is said in otherData.partial, and the JSON stays whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/export.h"
+
+struct chrome {
+	int first;		/* no event written yet: no comma before it */
+};
+
+size_t fnt__utf8_seq(const unsigned char *p)
+{
+	unsigned char ch = *p;
+	size_t len = 0, k = 1;
+
+	if (ch >= 0xc2 && ch <= 0xdf)
+		len = 2;
+	else if (ch >= 0xe0 && ch <= 0xef)
+		len = 3;
+	else if (ch >= 0xf0 && ch <= 0xf4)
+		len = 4;
+	if (!len)
+		return 0;
+	while (k < len && (p[k] & 0xc0) == 0x80)
+		k++;
+	if (k < len || (ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0) ||
+	    (ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+void fnt__json_str(struct fnt_out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned char ch = *p;
+		size_t len = 0;
+
+		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
+			const unsigned char *q = p;
+
+			while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+				q++;
+			fnt_out_mem(o, (const char *)p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		if (ch == '"' || ch == '\\') {
+			fnt_out_ch(o, '\\');
+			fnt_out_ch(o, (char)ch);
+			p++;
+			continue;
+		}
+		/* A well-formed UTF-8 sequence is copied; any other byte is
+		 * escaped. */
+		len = fnt__utf8_seq(p);
+		if (len) {
+			fnt_out_mem(o, (const char *)p, len);
+			p += len;
+			continue;
+		}
+		fnt_out_mem(o, "\\u00", 4);
+		fnt_out_ch(o, hex[ch >> 4]);
+		fnt_out_ch(o, hex[ch & 15]);
+		p++;
+	}
+}
+
+static void sep(struct fnt_export *x)
+{
+	struct chrome *c = x->priv;
+
+	if (c->first)
+		c->first = 0;
+	else
+		fnt_out_mem(&x->out, ",\n", 2);
+}
+
+/* Microseconds with three decimals: the nanoseconds, exactly. */
+static void ts(struct fnt_out *o, uint64_t ns)
+{
+	char frac[3] = { (char)('0' + ns / 100 % 10), (char)('0' + ns / 10 % 10),
+			 (char)('0' + ns % 10) };
+
+	fnt__out_u64(o, ns / 1000, 0);
+	fnt_out_ch(o, '.');
+	fnt_out_mem(o, frac, 3);
+}
+
+/* "ph":"?","pid":P,"tid":T: the start of every event of a thread. */
+static void head(struct fnt_export *x, const struct fnt_xthread *t, char ph)
+{
+	struct fnt_out *o = &x->out;
+
+	sep(x);
+	fnt_out_mem(o, "{\"ph\":\"", 7);
+	fnt_out_ch(o, ph);
+	fnt_out_mem(o, "\",\"pid\":", 8);
+	fnt__out_u64(o, (uint64_t)(t->s->pid < 0 ? 0 : t->s->pid), 0);
+	fnt_out_mem(o, ",\"tid\":", 7);
+	fnt__out_u64(o, (uint64_t)(t->s->tid < 0 ? 0 : t->s->tid), 0);
+}
+
+static void name(struct fnt_export *x, uint32_t fid)
+{
+	fnt_out_mem(&x->out, ",\"name\":\"", 9);
+	fnt__json_str(&x->out, fnt_x_name(x, fid));
+	fnt_out_ch(&x->out, '"');
+}
+
+static int chrome_open(struct fnt_export *x)
+{
+	struct chrome *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -1;
+	c->first = 1;
+	x->priv = c;
+	fnt_out_str(&x->out, "{\"traceEvents\":[\n");
+	return 0;
+}
+
+static const char *base(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static void chrome_thread(struct fnt_export *x, const struct fnt_xthread *t)
+{
+	struct fnt_out *o = &x->out;
+	int seen = 0;
+
+	/* One process_name per process: the threads before t are few
+	 * (streams, not events), so a scan is enough. */
+	for (const struct fnt_xthread *u = x->threads; u < t; u++)
+		seen |= u->s->pid == t->s->pid;
+	if (!seen) {
+		head(x, t, 'M');
+		fnt_out_str(o, ",\"name\":\"process_name\",\"args\":{\"name\":\"");
+		fnt__json_str(o, t->exe);
+		fnt_out_str(o, "\"}}");
+	}
+	head(x, t, 'M');
+	fnt_out_str(o, ",\"name\":\"thread_name\",\"args\":{\"name\":\"");
+	fnt__json_str(o, base(t->exe));
+	if (t->s->tid != t->s->pid) {
+		fnt_out_mem(o, " ", 1);
+		fnt__out_u64(o, (uint64_t)(t->s->tid < 0 ? 0 : t->s->tid), 0);
+	}
+	fnt_out_str(o, "\"}}");
+}
+
+static void chrome_begin(struct fnt_export *x, struct fnt_xthread *t, size_t depth)
+{
+	const struct fnt_call *c = &t->stk.c[depth];
+
+	head(x, t, 'B');
+	fnt_out_mem(&x->out, ",\"ts\":", 6);
+	ts(&x->out, c->ns);
+	name(x, c->fid);
+	fnt_out_ch(&x->out, '}');
+}
+
+static void chrome_end(struct fnt_export *x, struct fnt_xthread *t, size_t depth, uint64_t ns,
+		       enum fnt_xend how)
+{
+	static const char *const why[] = {
+		[FNT_XEND_UNWOUND] = ",\"args\":{\"unwound\":true}",
+		[FNT_XEND_LOST] = ",\"args\":{\"exit_lost\":true}",
+		[FNT_XEND_CUT] = ",\"args\":{\"cut_by_time_range\":true}",
+		[FNT_XEND_OPEN] = ",\"args\":{\"still_running\":true}",
+	};
+
+	head(x, t, 'E');
+	fnt_out_mem(&x->out, ",\"ts\":", 6);
+	ts(&x->out, ns);
+	/* The name too: viewers such as speedscope match an E to its B. */
+	name(x, t->stk.c[depth].fid);
+	if (how != FNT_XEND_RETURN)
+		fnt_out_str(&x->out, why[how]);
+	fnt_out_ch(&x->out, '}');
+}
+
+static void chrome_complete(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid,
+			    uint32_t obj, uint64_t start, uint64_t dur, int untimed)
+{
+	head(x, t, 'X');
+	fnt_out_mem(&x->out, ",\"ts\":", 6);
+	ts(&x->out, start);
+	fnt_out_mem(&x->out, ",\"dur\":", 7);
+	ts(&x->out, dur);
+	name(x, fid);
+	if (untimed)
+		fnt_out_str(&x->out, ",\"args\":{\"untimed\":true}");
+	fnt_out_ch(&x->out, '}');
+}
+
+static void chrome_lost(struct fnt_export *x, struct fnt_xthread *t, uint64_t ns, uint64_t n)
+{
+	head(x, t, 'i');
+	fnt_out_mem(&x->out, ",\"ts\":", 6);
+	ts(&x->out, ns);
+	fnt_out_str(&x->out, ",\"s\":\"t\",\"name\":\"lost events\",\"args\":{\"lost\":");
+	fnt__out_u64(&x->out, n, 0);
+	fnt_out_str(&x->out, "}}");
+}
+
+static int chrome_close(struct fnt_export *x, const char *partial)
+{
+	struct fnt_out *o = &x->out;
+
+	fnt_out_str(o, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"fntrace\"");
+	if (partial) {
+		fnt_out_str(o, ",\"partial\":\"");
+		fnt__json_str(o, partial);
+		fnt_out_ch(o, '"');
+	}
+	fnt_out_str(o, "}}\n");
+	free(x->priv);
+	x->priv = NULL;
+	return 0;
+}
+
+const struct fnt_export_ops fnt__export_chrome = {
+	.open = chrome_open,
+	.thread = chrome_thread,
+	.begin = chrome_begin,
+	.end = chrome_end,
+	.complete = chrome_complete,
+	.lost = chrome_lost,
+	.close = chrome_close,
+};
