@@ -68,6 +68,11 @@ struct fnt_arch_ops {
 	/* Adds to set the signals every thread must take, the runtime's own
 	 * included (SIGTRAP, a sync's signal): its agent blocks the rest. */
 	void (*needed_signals)(sigset_t *set);
+	/* The bytes that make the dynamic linker's debugger hook at rbrk (cur:
+	 * n >= 16 bytes read there) call fnt__rbrk_hit() and return to its
+	 * caller; -EINVAL if the hook is not the empty function expected. */
+	int (*rbrk_prepare)(uintptr_t rbrk, const uint8_t *cur, size_t n, uint8_t old[5],
+			    uint8_t new_[5], void **page);
 };
 
 extern const struct fnt_arch_ops fnt__arch;

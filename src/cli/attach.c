@@ -688,11 +688,62 @@ static int attach_lock(int pid)
 	return fd;
 }
 
+static int hex5(const char *s, uint8_t out[5])
+{
+	for (int i = 0; i < 5; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return s[10] == 0 || s[10] == ' ' ? 0 : -1;
+}
+
+/*
+ * The runtime of an attach hears of objects loaded and unloaded later
+ * through the dynamic linker's debugger hook, once five bytes there are a
+ * call (see src/arch/x86_64/rbrk.c).  It checked them and says which in
+ * HELLO; they are written with every other thread stopped (the agent's
+ * excepted: it never runs the hook), then the runtime is told.  Without
+ * it the attach still holds, and later objects go untraced: said once.
+ */
+static void arm_rbrk(struct fnt_ctl_conn *c, int pid)
+{
+	char err[256], a[24], o[16], n[16];
+	const char *body;
+	uint8_t old[5], new_[5];
+	uint64_t addr;
+	uint32_t len;
+
+	if (!c->rbrk[0] || !strcmp(c->rbrk, "armed"))
+		return;
+	if (sscanf(c->rbrk, "%23s %15s %15s", a, o, n) != 3 || hex5(o, old) || hex5(n, new_)) {
+		fprintf(stderr, "fntrace: process %d: a bad rbrk in its HELLO: objects it loads "
+			"from now on are not traced\n", pid);
+		return;
+	}
+	addr = strtoull(a, NULL, 16);
+	if (fnt__poke_stopped(pid, "fntrace-agent", addr, old, new_, 5, err, sizeof(err)) < 0 ||
+	    fnt__ctl_call(c, FNT_CTL_ARM, "", 0, -1, 5000, &body, &len, err, sizeof(err)) < 0)
+		fprintf(stderr, "fntrace: process %d: %s: objects it loads from now on are not "
+			"traced\n", pid, err);
+}
+
 int fnt__ctl_open_attach(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 {
 	long end;
 	int r = fnt__ctl_open(c, pid, err, cap), lock;
 
+	if (r == 0 && c->rbrk[0] && strcmp(c->rbrk, "armed")) {
+		/* Attached before, and the hook is not written yet. */
+		lock = attach_lock(pid);
+		if (lock >= 0) {
+			arm_rbrk(c, pid);
+			close(lock);
+		}
+		return 0;
+	}
 	if (r != -ENOENT || fnt__proc_has_runtime(pid) != 0)
 		return r;
 	lock = attach_lock(pid);
@@ -708,8 +759,10 @@ int fnt__ctl_open_attach(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 	do {
 		r = fnt__ctl_open(c, pid, err, cap);
 		if (r != -ENOENT)
-			return r;
+			break;
 		usleep(2000);
 	} while (now_ms() < end);
+	if (r == 0)
+		arm_rbrk(c, pid);
 	return r;
 }

@@ -305,6 +305,8 @@ int fnt__ctl_open(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 		c->hello[0] = 0;
 	if (fnt__ctl_get(body, len, "state", c->state, sizeof(c->state)) < 0)
 		c->state[0] = 0;
+	if (fnt__ctl_get(body, len, "rbrk", c->rbrk, sizeof(c->rbrk)) < 0)
+		c->rbrk[0] = 0;
 	(void)v;
 	return 0;
 

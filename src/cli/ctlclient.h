@@ -22,6 +22,7 @@ struct fnt_ctl_conn {
 	} in;
 	char hello[1024];	/* "exe" of the HELLO reply */
 	char state[32];		/* "state" of the HELLO reply */
+	char rbrk[80];		/* "rbrk": an attached runtime's hook to write */
 };
 
 /* Connects to the agent of pid, checks who serves it and says HELLO.

@@ -19,7 +19,7 @@ int fnt__ctl_check_hdr(const struct fnt_ctl_hdr *h, const char **why)
 		return *why = "protocol version 1 expected", -EPROTO;
 	if (h->len > FNT_CTL_MAX)
 		return *why = "message too long", -EPROTO;
-	if (!(h->type >= FNT_CTL_HELLO && h->type <= FNT_CTL_ADOPT) && h->type != FNT_CTL_REPLY &&
+	if (!(h->type >= FNT_CTL_HELLO && h->type <= FNT_CTL_ARM) && h->type != FNT_CTL_REPLY &&
 	    h->type != FNT_CTL_ERROR)
 		return *why = "unknown message type", -EPROTO;
 	return 0;

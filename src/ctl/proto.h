@@ -34,6 +34,7 @@ enum fnt_ctl_type {
 	FNT_CTL_SET = 4,	/* filter, notrace, depth, thresh_ticks -> REPLY */
 	FNT_CTL_STOP = 5,	/* -> REPLY once every site is a NOP again */
 	FNT_CTL_ADOPT = 6,	/* a forked child's recording: this connection owns it */
+	FNT_CTL_ARM = 7,	/* an attach wrote the dynamic linker's hook (see "rbrk") */
 	FNT_CTL_REPLY = 0x80,
 	FNT_CTL_ERROR = 0x81,	/* body: error=one line */
 };

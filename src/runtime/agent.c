@@ -242,6 +242,7 @@ static void describe(char *b, uint32_t *len)
 	fnt__ctl_put_u64(b, FNT_CTL_MAX, len, "pid", (uint64_t)getpid());
 	fnt__ctl_put(b, FNT_CTL_MAX, len, "exe", exe);
 	fnt__recorder_describe(b, FNT_CTL_MAX, len);
+	fnt__rtld_describe(b, FNT_CTL_MAX, len);
 	if (ag.owner >= 0)
 		fnt__ctl_put_u64(b, FNT_CTL_MAX, len, "owner_pid", (uint64_t)ag.owner_pid);
 	if (fnt_status(&st) == 0) {
@@ -312,6 +313,12 @@ static void handle(int k)
 	case FNT_CTL_HELLO:
 	case FNT_CTL_STATUS:
 		reply(c, h->seq);
+		return;
+	case FNT_CTL_ARM:
+		if (fnt__rtld_arm(&why) < 0)
+			send_error(c, h->seq, "ARM: %s", why);
+		else
+			reply(c, h->seq);
 		return;
 	case FNT_CTL_START:
 		if (fnt__recorder_kind()) {

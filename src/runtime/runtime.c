@@ -39,6 +39,7 @@
 
 #include "arch/arch.h"
 #include "core/core.h"
+#include "ctl/proto.h"
 #include "runtime/runtime.h"
 #include "util/env.h"
 #include "util/errors.h"
@@ -251,6 +252,155 @@ static void audit_objclose(struct link_map *map)
 	fnt__lock_drop();
 }
 
+/*
+ * The dynamic linker's debugger hook (arch rbrk_prepare), for an attached
+ * runtime.  Timeline:
+ *
+ *   start():  the hook's bytes are checked and the call that replaces them
+ *             is made ready (state PREPARED); HELLO shows both
+ *   fntrace:  stops every other thread, checks the old bytes, writes the
+ *             call, lets them go, says ARM
+ *   ARM:      the bytes are checked again (state ARMED); objects there
+ *             now that may be unloaded stay left out (see fnt__rtld_arm)
+ *   a dlopen: RT_ADD, then RT_CONSISTENT once its objects are mapped and
+ *             before their constructors run: new objects are added
+ *   a dlclose: RT_DELETE before anything is unmapped: which objects go is
+ *             not said, so every one that may be unloaded is removed; at
+ *             RT_CONSISTENT the ones still there are added back
+ *
+ * The handler runs on the thread that loads or unloads, inside the dynamic
+ * linker with its lock held, where LD_AUDIT's callbacks run too.
+ */
+enum { RBRK_NONE, RBRK_PREPARED, RBRK_ARMED };
+static struct {
+	uintptr_t at;
+	uint8_t old[5], new_[5];
+	void *page;
+	int state;
+	struct link_map *gone[PERM_MAX];	/* removed at the last RT_DELETE */
+	int ngone;
+	struct link_map *old_maps[PERM_MAX];	/* there when it was armed */
+	int nold;
+} rbrk;
+
+static void rbrk_prepare(void)
+{
+	int r;
+
+	rbrk.at = _r_debug.r_brk;
+	if (!rbrk.at)
+		return;
+	r = fnt__arch.rbrk_prepare(rbrk.at, (const uint8_t *)rbrk.at, 16, rbrk.old, rbrk.new_,
+				   &rbrk.page);
+	if (r < 0) {
+		fnt__dbg(1, "attached: the dynamic linker's hook at %#lx is not one we know (%s): "
+			 "objects loaded later are not traced", (unsigned long)rbrk.at,
+			 fnt__strerror(r));
+		return;
+	}
+	rbrk.state = RBRK_PREPARED;
+}
+
+void fnt__rtld_describe(char *b, uint32_t cap, uint32_t *len)
+{
+	char v[80];
+
+	if (rbrk.state == RBRK_ARMED) {
+		fnt__ctl_put(b, cap, len, "rbrk", "armed");
+	} else if (rbrk.state == RBRK_PREPARED) {
+		snprintf(v, sizeof(v), "%lx %02x%02x%02x%02x%02x %02x%02x%02x%02x%02x",
+			 (unsigned long)rbrk.at, rbrk.old[0], rbrk.old[1], rbrk.old[2], rbrk.old[3],
+			 rbrk.old[4], rbrk.new_[0], rbrk.new_[1], rbrk.new_[2], rbrk.new_[3],
+			 rbrk.new_[4]);
+		fnt__ctl_put(b, cap, len, "rbrk", v);
+	}
+}
+
+/* Under the dynamic linker's write lock (dl_iterate_phdr holds it, and a
+ * dlclose unlinks and unmaps under it): the objects there now. */
+static int snapshot(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	rbrk.nold = 0;
+	for (struct link_map *m = _r_debug.r_map; m && rbrk.nold < PERM_MAX; m = m->l_next)
+		rbrk.old_maps[rbrk.nold++] = m;
+	return 1;
+}
+
+/*
+ * Objects that were there before the hook was armed stay untraced if they
+ * may be unloaded: a dlclose of one may have passed its RT_DELETE before
+ * (unheard) and be about to unmap it.  Those loaded from now on are seen
+ * whole, from RT_ADD to their RT_DELETE.
+ */
+int fnt__rtld_arm(const char **why)
+{
+	if (rbrk.state != RBRK_PREPARED) {
+		*why = rbrk.state == RBRK_ARMED ? "the hook is armed already" : "no hook prepared";
+		return -EINVAL;
+	}
+	if (memcmp((const void *)rbrk.at, rbrk.new_, 5) != 0) {
+		*why = "the dynamic linker's hook does not hold the call";
+		return -EINVAL;
+	}
+	fnt__lock_take();
+	dl_iterate_phdr(snapshot, NULL);
+	__atomic_store_n(&rbrk.state, RBRK_ARMED, __ATOMIC_RELEASE);
+	fnt__lock_drop();
+	return 0;
+}
+
+static int rbrk_old(struct link_map *map)
+{
+	for (int i = 0; i < rbrk.nold; i++)
+		if (rbrk.old_maps[i] == map)
+			return 1;
+	return 0;
+}
+
+static int rbrk_gone(struct link_map *map)
+{
+	for (int i = 0; i < rbrk.ngone; i++)
+		if (rbrk.gone[i] == map)
+			return 1;
+	return 0;
+}
+
+__attribute__((visibility("hidden"))) void fnt__rbrk_hit(void)
+{
+	int saved = errno;
+
+	if (__atomic_load_n(&rbrk.state, __ATOMIC_ACQUIRE) != RBRK_ARMED ||
+	    atomic_load_explicit(&exiting, memory_order_relaxed))
+		return;
+	fnt__in_runtime++;
+	fnt__lock_take();
+	if (_r_debug.r_state == RT_DELETE) {
+		struct fnt_object *o;
+
+		/* Collected first: removing changes the list. */
+		rbrk.ngone = 0;
+		for (o = fnt__objects; o && rbrk.ngone < PERM_MAX; o = o->next)
+			if (o->handle && !is_perm(o->handle))
+				rbrk.gone[rbrk.ngone++] = o->handle;
+		for (int i = 0; i < rbrk.ngone; i++) {
+			for (o = fnt__objects; o; o = o->next)
+				if (o->handle == rbrk.gone[i])
+					fnt__notify_object(o, 0);
+			fnt__object_remove(rbrk.gone[i]);
+		}
+	} else if (_r_debug.r_state == RT_CONSISTENT) {
+		/* New objects are not running yet; those removed at RT_DELETE
+		 * that are still here may be. */
+		for (struct link_map *map = _r_debug.r_map; map; map = map->l_next)
+			if (is_perm(map) || !rbrk_old(map))
+				add(map, !rbrk_gone(map));
+		rbrk.ngone = 0;
+	}
+	fnt__lock_drop();
+	fnt__in_runtime--;
+	errno = saved;
+}
+
 static int nthreads(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -367,8 +517,10 @@ static void start(void)
 	/* release: pairs with the acquire in la_objopen of the audit copy. */
 	atomic_store_explicit(&fnt__rv.ready, 1, memory_order_release);
 	quiescent = nthreads() == 1;
-	if (fnt__attached)
+	if (fnt__attached) {
 		find_permanent();
+		rbrk_prepare();
+	}
 	for (map = _r_debug.r_map; map; map = map->l_next)
 		if (!fnt__attached || is_perm(map))
 			add(map, quiescent);

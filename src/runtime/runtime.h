@@ -79,6 +79,11 @@ void fnt__agent_wake(void);
  * by fntrace's attach (set by fnt__attach_detect(), in the constructor). */
 extern int fnt__attached;
 int fnt__attach_detect(void);
+/* runtime.c: the dynamic linker's hook of an attached runtime: its state
+ * for HELLO ("rbrk" = "ADDR OLD NEW" while fntrace is to write it, "armed"
+ * after), and ARM, once fntrace has written it.  0 or -EINVAL (*why). */
+void fnt__rtld_describe(char *b, uint32_t cap, uint32_t *len);
+int fnt__rtld_arm(const char **why);
 /* attach.c: frees the attach's loader area once its threads are gone
  * (the agent calls it; nothing to do in most processes). */
 void fnt__attach_reap(void);

@@ -12,7 +12,8 @@
  * dlclose, map a MAP_SHARED "device" where its text was, filled with a
  * copy of that text (so that a stale record would even find the bytes it
  * expects).  The devices stay mapped; at the end every one must hold the
- * bytes it was given.  Prints "calls caller N", "devices N", then "OK", or
+ * bytes it was given.  Prints "calls caller N", "calls pf0 N" (the plugin
+ * counts its own, summed over its loads), "devices N", then "OK", or
  * "FAILED ..." and exits 1.
  */
 #define _GNU_SOURCE
@@ -35,6 +36,7 @@ static pthread_rwlock_t plug_lock = PTHREAD_RWLOCK_INITIALIZER;
 static fn_t funcs[NFUNCS];
 static _Atomic int loaded, stop;
 static _Atomic long n_caller;
+static long n_pf0;	/* the plugin's own count of pf0, summed over its loads */
 
 __attribute__((noinline)) int call_plugin(int i, int x)
 {
@@ -146,6 +148,7 @@ int main(int argc, char **argv)
 		memcpy(dev[ndev].copy, (void *)text.lo, dev[ndev].len);
 		pthread_rwlock_wrlock(&plug_lock);
 		loaded = 0;
+		n_pf0 += *(long *)dlsym(h, "n_pf0");
 		dlclose(h);
 		pthread_rwlock_unlock(&plug_lock);
 		/* The "device", where the text was. */
@@ -168,6 +171,6 @@ int main(int argc, char **argv)
 			printf("FAILED: device %d at %p was written\n", d, (void *)dev[d].at);
 			return 1;
 		}
-	printf("calls caller %ld\ndevices %d\nOK\n", (long)n_caller, ndev);
+	printf("calls caller %ld\ncalls pf0 %ld\ndevices %d\nOK\n", (long)n_caller, n_pf0, ndev);
 	return 0;
 }

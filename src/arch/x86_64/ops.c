@@ -31,4 +31,5 @@ const struct fnt_arch_ops fnt__arch = {
 	.sync_threads = fnt__x86_sync,
 	.forget_object = fnt__x86_forget_object,
 	.needed_signals = fnt__x86_needed_signals,
+	.rbrk_prepare = fnt__x86_rbrk_prepare,
 };

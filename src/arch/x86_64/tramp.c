@@ -31,7 +31,7 @@ static int reachable(uintptr_t p, uintptr_t lo, uintptr_t hi)
 	return b - a < REACH;
 }
 
-static void *map_near(uintptr_t lo, uintptr_t hi)
+void *fnt__x86_map_near(uintptr_t lo, uintptr_t hi)
 {
 	uintptr_t start = (hi + PAGE - 1) & ~(PAGE - 1);
 
@@ -61,7 +61,7 @@ int fnt__x86_object_init(struct fnt_object *o)
 {
 	uintptr_t lo = o->sites[0].addr, hi = o->sites[o->nsites - 1].addr + 8;
 	uint64_t obj = (uintptr_t)o, tramp = (uintptr_t)fnt__tramp_entry;
-	uint8_t *p = map_near(lo, hi);
+	uint8_t *p = fnt__x86_map_near(lo, hi);
 
 	if (!p)
 		return -ENOMEM;
@@ -83,6 +83,15 @@ void fnt__x86_object_fini(struct fnt_object *o)
 	if (o->arch)
 		munmap(o->arch, PAGE);
 	o->arch = NULL;
+}
+
+int fnt__x86_seal_near(void *p)
+{
+	if (mprotect(p, PAGE, PROT_READ | PROT_EXEC)) {
+		munmap(p, PAGE);
+		return -EPERM;
+	}
+	return 0;
 }
 
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o)

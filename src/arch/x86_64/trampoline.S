@@ -207,4 +207,24 @@ __fentry__:
 	.cfi_endproc
 	.size	__fentry__, .-__fentry__
 
+/*
+ * The dynamic linker's debugger hook, patched into `call <near page>` by
+ * rbrk.c, arrives here with the call's return address (hook + 5) on top
+ * and the hook's caller's below it: dropping the first makes the handler's
+ * own return go straight back to that caller, as the hook's `ret` did
+ * (and leaves %rsp as at a function's entry, 8 mod 16).  The handler is a
+ * C function: it keeps what the ABI says a callee keeps.
+ */
+	.globl	fnt__rbrk_tramp
+	.hidden	fnt__rbrk_tramp
+	.type	fnt__rbrk_tramp, @function
+	.p2align 4
+fnt__rbrk_tramp:
+	.cfi_startproc
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	jmp	fnt__rbrk_hit
+	.cfi_endproc
+	.size	fnt__rbrk_tramp, .-fnt__rbrk_tramp
+
 	.section .note.GNU-stack,"",@progbits

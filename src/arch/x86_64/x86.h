@@ -48,6 +48,14 @@ int fnt__x86_threads_trappable(int *tid);
 int fnt__x86_object_init(struct fnt_object *o);
 void fnt__x86_object_fini(struct fnt_object *o);
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o);
+/* tramp.c: a writable page within rel32 reach of [lo, hi), or NULL; then
+ * made read+exec (or unmapped on failure: -EPERM). */
+void *fnt__x86_map_near(uintptr_t lo, uintptr_t hi);
+int fnt__x86_seal_near(void *p);
+
+/* rbrk.c */
+int fnt__x86_rbrk_prepare(uintptr_t rbrk, const uint8_t *cur, size_t n, uint8_t old[5],
+			  uint8_t new_[5], void **page);
 
 
 void fnt__x86_needed_signals(sigset_t *set);

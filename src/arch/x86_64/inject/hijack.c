@@ -27,6 +27,7 @@
  * stack is left alone: the frame holds an invalid one, which the kernel
  * refuses and ignores.
  */
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -452,4 +453,138 @@ void fnt__hijack_end(struct fnt_hijack *h)
 	h->memfd = -1;
 	free(h->xstate);
 	h->xstate = NULL;
+}
+
+/* --- a write with the world stopped ------------------------------------ */
+
+#define POKE_MAX_THREADS 4096
+
+static int comm_is(int pid, int tid, const char *name)
+{
+	char path[64], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return !strcmp(buf, name);
+}
+
+/* Seizes and stops every thread not yet in held[], until a listing finds
+ * no new one.  Returns the count held, or -errno. */
+static int stop_all(int pid, const char *skip, int *held, int nheld)
+{
+	for (int more = 1; more;) {
+		char dir[64];
+		struct dirent *d;
+		DIR *dp;
+
+		more = 0;
+		snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+		dp = opendir(dir);
+		if (!dp)
+			return -errno;
+		while ((d = readdir(dp))) {
+			int tid = atoi(d->d_name), have = 0, st;
+
+			if (tid <= 0 || comm_is(pid, tid, skip))
+				continue;
+			for (int i = 0; i < nheld && !have; i++)
+				have = held[i] == tid;
+			if (have)
+				continue;
+			if (nheld == POKE_MAX_THREADS) {
+				closedir(dp);
+				return -E2BIG;
+			}
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+				if (errno == ESRCH)
+					continue;	/* it ended */
+				closedir(dp);
+				return -errno;
+			}
+			held[nheld++] = tid;
+			more = 1;
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+				continue;
+			for (int passed = 0;;) {
+				struct user_regs_struct regs;
+
+				if (waitpid(tid, &st, __WALL) < 0 || !WIFSTOPPED(st))
+					break;
+				if ((st >> 16) == PTRACE_EVENT_STOP) {
+					/* As unstop(): a call the stop failed with EINTR
+					 * is made again. */
+					if (!passed && ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0 &&
+					    (long)regs.orig_rax >= 0 && (long)regs.rax == -EINTR) {
+						regs.rax = regs.orig_rax;
+						regs.rip -= 2;
+						ptrace(PTRACE_SETREGS, tid, 0, &regs);
+					}
+					break;
+				}
+				/* A signal on its way: the thread takes it. */
+				passed = 1;
+				ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st));
+			}
+		}
+		closedir(dp);
+	}
+	return nheld;
+}
+
+int fnt__poke_stopped(int pid, const char *skip, uint64_t addr, const uint8_t *old,
+		      const uint8_t *new_, size_t n, char *err, size_t cap)
+{
+	int *held = calloc(POKE_MAX_THREADS, sizeof(int)), nheld, fd = -1, r = 0;
+	uint8_t cur[16];
+	char path[64];
+
+	if (!held || n > sizeof(cur))
+		return fail(err, cap, ENOMEM, "out of memory");
+	nheld = stop_all(pid, skip, held, 0);
+	if (nheld < 0) {
+		r = fail(err, cap, -nheld, "cannot stop the threads of process %d: %s", pid,
+			 strerror(-nheld));
+		nheld = 0;
+		goto out;
+	}
+	for (int i = 0; i < nheld; i++) {
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_GETREGS, held[i], 0, &regs) == 0 && regs.rip > addr &&
+		    regs.rip < addr + n) {
+			r = fail(err, cap, EBUSY, "thread %d of process %d is inside %#lx", held[i],
+				 pid, (unsigned long)addr);
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || pread(fd, cur, n, (off_t)addr) != (ssize_t)n) {
+		r = fail(err, cap, errno ? errno : EIO, "cannot read %#lx in process %d",
+			 (unsigned long)addr, pid);
+		goto out;
+	}
+	if (memcmp(cur, old, n)) {
+		r = fail(err, cap, EILSEQ, "the bytes at %#lx in process %d are not the expected "
+			 "ones: not written", (unsigned long)addr, pid);
+		goto out;
+	}
+	if (pwrite(fd, new_, n, (off_t)addr) != (ssize_t)n ||
+	    pread(fd, cur, n, (off_t)addr) != (ssize_t)n || memcmp(cur, new_, n))
+		r = fail(err, cap, EIO, "cannot write %#lx in process %d", (unsigned long)addr,
+			 pid);
+out:
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < nheld; i++)
+		ptrace(PTRACE_DETACH, held[i], 0, 0);
+	free(held);
+	return r;
 }

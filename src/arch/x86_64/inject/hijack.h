@@ -57,4 +57,11 @@ int fnt__hijack_has_stack(struct fnt_hijack *h);
  * Returns 0 or -errno. */
 int fnt__hijack_reseat(struct fnt_hijack *h, int usec, char *err, size_t cap);
 
+/* Writes n bytes at addr in pid while every thread but those named skip
+ * (their comm) is stopped, after checking that the bytes there are old and
+ * that no stopped thread's instruction pointer lies inside them (past
+ * their first byte).  Returns 0 or -errno with one line in err. */
+int fnt__poke_stopped(int pid, const char *skip, uint64_t addr, const uint8_t *old,
+		      const uint8_t *new_, size_t n, char *err, size_t cap);
+
 #endif
