@@ -298,6 +298,18 @@ static int pick_thread(int pid)
 	return tid ? tid : pid;
 }
 
+/* Has pid ended: gone, or a zombie (not a leader that ended before its
+ * other threads, which run on)? */
+static int ended(int pid)
+{
+	char val[64], n[16];
+
+	if (status_field(pid, 0, "State", val, sizeof(val)) < 0)
+		return 1;
+	return (val[0] == 'Z' || val[0] == 'X') &&
+	       (status_field(pid, 0, "Threads", n, sizeof(n)) < 0 || atoi(n) <= 1);
+}
+
 static int nthreads(int pid)
 {
 	char val[32];
@@ -412,6 +424,25 @@ static int fill_area(struct fnt_hijack *h, uint64_t area, const struct fnt_inj_p
 	return 0;
 }
 
+/*
+ * A process of one thread gets a second one (N), made by R, which is not T:
+ * pthread_create marks the process as threaded (its global flag) and the
+ * calling thread (R), but not T, whose own flag would still let its libc
+ * skip every lock.  So T, still stopped where it cannot be in the C
+ * library, gets its flag set, and stays stopped until R has made N.
+ */
+static void alone_no_more(struct fnt_hijack *h, uint64_t area)
+{
+	uint32_t one = 1, state = 0;
+	long end = now_ms() + ATTACH_TIMEOUT_MS;
+
+	fnt__hijack_write(h, h->orig.fs_base + 0x18, &one, 4);
+	while (now_ms() < end &&
+	       fnt__hijack_read(h, area + offsetof(struct fnt_inj_params, state), &state, 4) == 0 &&
+	       state < FNT_INJ_CREATED)
+		usleep(200);
+}
+
 static int inject(struct target *t, int tid, const struct fnt_inj_params *p, uint64_t gadget,
 		  uint64_t restorer, uint64_t *area_out, char *err, size_t cap)
 {
@@ -467,6 +498,8 @@ static int inject(struct target *t, int tid, const struct fnt_inj_params *p, uin
 			strerror((int)-rtid));
 		goto unmap;
 	}
+	if (one)
+		alone_no_more(&h, (uint64_t)area);
 	goto out;
 unmap:
 	/* Nothing runs in the area yet: it goes. */
@@ -492,7 +525,7 @@ static int wait_loaded(int pid, uint64_t area, char *err, size_t cap)
 	while (now_ms() < end) {
 		struct fnt_inj_params p;
 
-		if (kill(pid, 0) < 0 && errno == ESRCH) {
+		if (ended(pid)) {
 			ret = say(err, cap, ESRCH, "process %d ended during the attach", pid);
 			break;
 		}
@@ -560,6 +593,10 @@ int fnt__attach(int pid, char *err, size_t cap)
 		r = say(err, cap, EEXIST, "process %d already has the fntrace runtime", pid);
 		goto out;
 	}
+	if (ended(pid) || !t.nobjs) {
+		r = say(err, cap, ESRCH, "process %d ended", pid);
+		goto out;
+	}
 	if (t.ldso < 0 || t.libc < 0) {
 		r = say(err, cap, ENOEXEC,
 			"process %d runs a statically linked program (or not one of the GNU C "
@@ -593,7 +630,7 @@ int fnt__attach(int pid, char *err, size_t cap)
 	host_path(&t, lib, hp, sizeof(hp));
 	if (stat(lib, &mine) < 0 || stat(hp, &theirs) < 0 || mine.st_dev != theirs.st_dev ||
 	    mine.st_ino != theirs.st_ino) {
-		r = say(err, cap, ENOENT,
+		r = ended(pid) ? say(err, cap, ESRCH, "process %d ended", pid) : say(err, cap, ENOENT,
 			"%s is not at the same path in the mount namespace of process %d: not "
 			"attaching", lib, pid);
 		goto out;

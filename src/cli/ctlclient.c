@@ -311,7 +311,8 @@ int fnt__ctl_open(struct fnt_ctl_conn *c, int pid, char *err, size_t cap)
 	return 0;
 
 not_ours:
-	snprintf(err, cap, "process %d belongs to uid %ld: permission denied", pid, uid);
+	snprintf(err, cap, "process %d belongs to uid %ld: permission denied (run fntrace as "
+		 "that user, or as root)", pid, uid);
 	return -EACCES;
 }
 

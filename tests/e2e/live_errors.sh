@@ -137,7 +137,7 @@ wait_for 10 "the runtime mapped in $noagent" grep -q libfntrace "/proc/$noagent/
 for cmd in "ctl -p" "ctl --stop -p" "ctl -F main -p" "record -o $W/none.data -d 1s -p"; do
 	refused "$cmd 999999999" 'no process with pid 999999999$' nz $FNTRACE $cmd 999999999
 	refused "$cmd $free (free)" "no process with pid $free\$" nz $FNTRACE $cmd $free
-	refused "$cmd (sleep)" "process $plain has no fntrace runtime" nz $FNTRACE $cmd $plain
+	refused "$cmd (sleep)" "process $plain has no patch sites" nz $FNTRACE $cmd $plain
 	refused "$cmd (FNTRACE_AGENT=0)" "process $noagent has the fntrace runtime but no control endpoint" nz \
 		$FNTRACE $cmd $noagent
 done

@@ -5,17 +5,18 @@
  *   begin:    SEIZE T; INTERRUPT -> T stops (PTRACE_EVENT_STOP), wherever
  *             it was, perhaps inside a blocking system call (its registers
  *             then say -ERESTART*); its registers, mask and XSAVE area are
- *             read; every signal is blocked on T while we hold it (those
- *             that come stay pending and arrive once T runs on)
+ *             read
  *   syscall:  a signal frame of T's own state is written below its red zone
  *             (the way back should fntrace die from here on); T's registers
  *             are set to run `syscall; ret` with that frame as its stack
- *             and orig_rax = -1 (no restart of the call it was in)
+ *             and orig_rax = -1 (no restart of the call it was in), and
+ *             every signal is blocked on T while it runs them (those that
+ *             come stay pending and arrive once T runs on)
  *             SYSCALL -> entry stop; SYSCALL -> exit stop: the result
  *             INTERRUPT; CONT -> T stops again before it returns to user
  *             mode, in the kernel's signal path, where its own registers
- *             are put back
- *   end:      its mask back; DETACH: the kernel's restart logic runs on the
+ *             are put back, its mask first
+ *   end:      DETACH: the kernel's restart logic runs on the
  *             registers T had, so a call it was blocked in is restarted
  *             (restart_syscall with the time left, for nanosleep) as after
  *             any stop, and T goes on as if nothing happened
@@ -243,10 +244,6 @@ int fnt__hijack_begin(struct fnt_hijack *h, int pid, int tid, uint64_t gadget,
 	if (r < 0)
 		return r;
 	unstop(h);
-	r = block_all(h);
-	if (r < 0)
-		return fail(err, cap, -r, "cannot mask the signals of thread %d: %s", tid,
-			    strerror(-r));
 	return 0;
 }
 
@@ -269,8 +266,7 @@ int fnt__hijack_reseat(struct fnt_hijack *h, int usec, char *err, size_t cap)
 {
 	int r;
 
-	if (ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &h->mask) < 0 ||
-	    ptrace(PTRACE_CONT, h->tid, 0, 0) < 0)
+	if (ptrace(PTRACE_CONT, h->tid, 0, 0) < 0)
 		return fail(err, cap, errno, "thread %d: %s", h->tid, strerror(errno));
 	usleep(usec);
 	if (ptrace(PTRACE_INTERRUPT, h->tid, 0, 0) < 0)
@@ -281,10 +277,8 @@ int fnt__hijack_reseat(struct fnt_hijack *h, int usec, char *err, size_t cap)
 			    "thread %d %s", h->tid, r == -ESRCH ? "ended" : "did not stop as asked");
 	h->passed = 0;
 	r = read_state(h, err, cap);
-	if (!r) {
+	if (!r)
 		unstop(h);
-		r = block_all(h);
-	}
 	return r;
 }
 
@@ -397,6 +391,14 @@ int fnt__hijack_syscall(struct fnt_hijack *h, long nr, const long args[6], long 
 	if (ptrace(PTRACE_SETREGS, h->tid, 0, &r) < 0)
 		return fail(err, cap, errno, "cannot set the registers of thread %d: %s", h->tid,
 			    strerror(errno));
+	/* Every signal waits while T runs the gadget (set after the registers:
+	 * should fntrace die in between, T's own mask is what its frame puts
+	 * back anyway; and put back before them, below). */
+	e = block_all(h);
+	if (e < 0) {
+		e = -e;
+		goto back;
+	}
 	/* Test hook (e2e/attach_states): fntrace dies holding T, which must
 	 * find its way back by the frame alone. */
 	if (getenv("FNTRACE_TEST_HIJACK_DIE"))
@@ -429,14 +431,19 @@ int fnt__hijack_syscall(struct fnt_hijack *h, long nr, const long args[6], long 
 		e = k == -ESRCH ? ESRCH : EPROTO;
 		goto back;
 	}
-	if (ptrace(PTRACE_SETREGS, h->tid, 0, &h->orig) < 0)
-		return fail(err, cap, errno, "cannot restore the registers of thread %d: %s",
+	/* The mask first: should fntrace die between the two, T still runs
+	 * the gadget and its frame, which restore both. */
+	if (ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &h->mask) < 0 ||
+	    ptrace(PTRACE_SETREGS, h->tid, 0, &h->orig) < 0)
+		return fail(err, cap, errno, "cannot restore the state of thread %d: %s",
 			    h->tid, strerror(errno));
 	return 0;
 back:
-	/* Wherever T stopped, its own registers go back (if it still is). */
-	if (h->seized)
+	/* Wherever T stopped, its own state goes back (if it still is). */
+	if (h->seized) {
+		ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &h->mask);
 		ptrace(PTRACE_SETREGS, h->tid, 0, &h->orig);
+	}
 	return fail(err, cap, e, "thread %d: the system call %ld did not run as planned (%s)",
 		    h->tid, nr, strerror(e));
 }
@@ -444,7 +451,6 @@ back:
 void fnt__hijack_end(struct fnt_hijack *h)
 {
 	if (h->seized) {
-		ptrace(PTRACE_SETSIGMASK, h->tid, (void *)8, &h->mask);
 		ptrace(PTRACE_DETACH, h->tid, 0, 0);
 		h->seized = 0;
 	}
