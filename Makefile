@@ -130,6 +130,10 @@ bench: $(LIB) $(BIN)
 bench-live: $(LIB) $(BIN)
 	O=$(O) bash bench/live.sh
 
+# Attaching to a process started without fntrace (issue 12): build/bench/attach.md.
+bench-attach: $(LIB) $(BIN)
+	O=$(O) bash bench/attach.sh
+
 # The man pages are made from the binary's own help (scripts/mkman.sh), so
 # they cannot drift from what the commands accept.
 MAN_DIR := $(O)/man

@@ -690,6 +690,13 @@ def write_md(results, plan, size, size_cmds, count_cmds, read_cmds, read_t, dis_
             text = f.read()
         L.append(text.replace("## Live control", "## 8. Live control", 1).rstrip("\n"))
         w("")
+    # Attaching (issue 12): bench/attach.sh, run by bench/run.sh before us.
+    attach = os.path.join(ROOT, os.environ.get("O", "build"), "bench", "attach.md")
+    if os.path.exists(attach):
+        with open(attach) as f:
+            text = f.read()
+        L.append(text.replace("## Attaching", "## 9. Attaching", 1).rstrip("\n"))
+        w("")
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")
 

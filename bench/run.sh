@@ -34,4 +34,6 @@ fi
 [ -x "$O/fntrace" ] && [ -f "$O/libfntrace.so" ] || { echo "bench: build fntrace first (make)" >&2; exit 1; }
 # Live control (issue 11): its own section, included by bench.py.
 O=$O bash "$ROOT/bench/live.sh" >/dev/null || echo "bench: bench/live.sh failed" >&2
+# Attaching (issue 12): its own section, included by bench.py.
+O=$O bash "$ROOT/bench/attach.sh" >/dev/null || echo "bench: bench/attach.sh failed" >&2
 exec python3 "$ROOT/bench/bench.py"
