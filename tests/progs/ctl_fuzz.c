@@ -526,7 +526,7 @@ static void one_case(void)
 				ver = 0;
 			break;
 		default: {
-			static const uint16_t bad[] = { 0, 7, 8, 0x7f, FNT_CTL_REPLY, FNT_CTL_ERROR, 0x82, 0xffff };
+			static const uint16_t bad[] = { 0, FNT_CTL_ARM + 1, FNT_CTL_ARM + 2, 0x7f, FNT_CTL_REPLY, FNT_CTL_ERROR, 0x82, 0xffff };
 
 			t = bad[below(sizeof(bad) / sizeof(bad[0]))];
 		}
