@@ -310,6 +310,16 @@ static int ended(int pid)
 	       (status_field(pid, 0, "Threads", n, sizeof(n)) < 0 || atoi(n) <= 1);
 }
 
+/* Has pid ended or begun to?  A process on its way out loses its root
+ * before /proc shows it ended, and its files seen through that root go with
+ * it: a root that cannot be read is an ending, not a missing file. */
+static int gone(const struct target *t, int pid)
+{
+	struct stat st;
+
+	return ended(pid) || stat(t->root, &st) < 0;
+}
+
 static int nthreads(int pid)
 {
 	char val[32];
@@ -593,7 +603,7 @@ int fnt__attach(int pid, char *err, size_t cap)
 		r = say(err, cap, EEXIST, "process %d already has the fntrace runtime", pid);
 		goto out;
 	}
-	if (ended(pid) || !t.nobjs) {
+	if (gone(&t, pid) || !t.nobjs) {
 		r = say(err, cap, ESRCH, "process %d ended", pid);
 		goto out;
 	}
@@ -613,6 +623,10 @@ int fnt__attach(int pid, char *err, size_t cap)
 	}
 	count_sites(&t, fd, &nsites, &pfe);
 	close(fd);
+	if (!nsites && gone(&t, pid)) {
+		r = say(err, cap, ESRCH, "process %d ended", pid);
+		goto out;
+	}
 	if (!nsites && pfe) {
 		r = say(err, cap, ENOEXEC,
 			"process %d has only sites of gcc's -fpatchable-function-entry (five 1-byte "
@@ -630,7 +644,7 @@ int fnt__attach(int pid, char *err, size_t cap)
 	host_path(&t, lib, hp, sizeof(hp));
 	if (stat(lib, &mine) < 0 || stat(hp, &theirs) < 0 || mine.st_dev != theirs.st_dev ||
 	    mine.st_ino != theirs.st_ino) {
-		r = ended(pid) ? say(err, cap, ESRCH, "process %d ended", pid) : say(err, cap, ENOENT,
+		r = gone(&t, pid) ? say(err, cap, ESRCH, "process %d ended", pid) : say(err, cap, ENOENT,
 			"%s is not at the same path in the mount namespace of process %d: not "
 			"attaching", lib, pid);
 		goto out;
@@ -752,6 +766,7 @@ static void arm_rbrk(struct fnt_ctl_conn *c, int pid)
 	uint8_t old[5], new_[5];
 	uint64_t addr;
 	uint32_t len;
+	int r;
 
 	if (!c->rbrk[0] || !strcmp(c->rbrk, "armed"))
 		return;
@@ -761,8 +776,12 @@ static void arm_rbrk(struct fnt_ctl_conn *c, int pid)
 		return;
 	}
 	addr = strtoull(a, NULL, 16);
-	if (fnt__poke_stopped(pid, "fntrace-agent", addr, old, new_, 5, err, sizeof(err)) < 0 ||
-	    fnt__ctl_call(c, FNT_CTL_ARM, "", 0, -1, 5000, &body, &len, err, sizeof(err)) < 0)
+	r = fnt__poke_stopped(pid, "fntrace-agent", addr, old, new_, 5, err, sizeof(err));
+	if (r == 0)
+		r = fnt__ctl_call(c, FNT_CTL_ARM, "", 0, -1, 5000, &body, &len, err, sizeof(err));
+	if (r < 0 && ended(pid))
+		fprintf(stderr, "fntrace: process %d ended\n", pid);
+	else if (r < 0)
 		fprintf(stderr, "fntrace: process %d: %s: objects it loads from now on are not "
 			"traced\n", pid, err);
 }

@@ -39,7 +39,7 @@
 # Rounds run in subshells: all run, and the failures are counted and shown.
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
-ROUNDS=${ROUNDS:-100} KROUNDS=${KROUNDS:-12}
+ROUNDS=${ROUNDS:-100} KROUNDS=${KROUNDS:-40}
 clang -O2 -g -fpatchable-function-entry=5 -o "$W/target" "$PROGS/attach_target.c" -lpthread
 
 P= FP=
@@ -298,7 +298,7 @@ point() {
 	for ((c = 0; c < cont; c++)); do ex+=(-ex continue); done
 	ex+=(-ex kill)
 	start $args
-	timeout -k 5 120 gdb -q -batch -nx -ex 'set confirm off' -ex 'set pagination off' "${ex[@]}" \
+	timeout -k 5 120 gdb -q -batch -nx -ex 'set confirm off' -ex 'set pagination off' -ex 'set breakpoint pending on' "${ex[@]}" \
 		--args "$FNTRACE" ctl -p "$P" >"$W/gdb.log" 2>&1 || true
 	if [ "$bp" = usleep ] && ! grep -q '^Breakpoint 1,' "$W/gdb.log" &&
 		grep -q 'exited normally' "$W/gdb.log"; then
@@ -316,6 +316,9 @@ if command -v gdb >/dev/null; then
 	SECONDS=0
 	F0=$FAILS
 	SYS='ptrace if $rdi == 24'	# PTRACE_SYSCALL
+	# ASan's interceptor is a second location of "ptrace" (each call would
+	# count twice): stop at the interceptor alone.
+	[ -n "${SAN:-}" ] && SYS='__interceptor_ptrace if $rdi == 24'
 	pt_begin() { point "before the mmap (the thread stopped, its own registers)" -Z fnt__hijack_syscall; }
 	pt_mmap() { point "at the mmap's entry, in nanosleep (the frame its way back)" -Z "$SYS"; }
 	pt_clone() { point "at the clone's entry, in nanosleep (the frame its way back)" -Z "$SYS" 2; }

@@ -481,22 +481,80 @@ static int comm_is(int pid, int tid, const char *name)
 	return !strcmp(buf, name);
 }
 
-/* Seizes and stops every thread not yet in held[], until a listing finds
- * no new one.  Returns the count held, or -errno. */
-static int stop_all(int pid, const char *skip, int *held, int nheld)
+/* Waits for the interrupt stop of tid, which was seized and interrupted;
+ * a signal on its way is passed on first.  As unstop(): a call the stop
+ * failed with EINTR is made again. */
+static void wait_stop(int tid)
 {
+	for (int passed = 0, st;;) {
+		struct user_regs_struct regs;
+
+		if (waitpid(tid, &st, __WALL) < 0 || !WIFSTOPPED(st))
+			return;
+		if ((st >> 16) == PTRACE_EVENT_STOP) {
+			if (!passed && ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0 &&
+			    (long)regs.orig_rax >= 0 && (long)regs.rax == -EINTR) {
+				regs.rax = regs.orig_rax;
+				regs.rip -= 2;
+				ptrace(PTRACE_SETREGS, tid, 0, &regs);
+			}
+			return;
+		}
+		passed = 1;
+		ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st));
+	}
+}
+
+/* Is the process on its way out (its task list gone, or a zombie)?  Its
+ * threads then refuse a seize with EPERM, which is no permission problem. */
+static int exiting(int pid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/*
+ * Seizes and stops every thread not yet in held[], until a listing finds
+ * no new one; *nheld counts them, also on failure, for the caller to
+ * detach.  Returns 0 or -errno (-ESRCH: the process is ending).  Each listing interrupts all its new threads before it waits
+ * for any, so every thread's pause is one stop, not the sum of the stops
+ * before it.
+ */
+static int stop_all(int pid, const char *skip, int *held, int *nheldp)
+{
+	int nheld = *nheldp;
+
 	for (int more = 1; more;) {
 		char dir[64];
 		struct dirent *d;
 		DIR *dp;
+		int first = nheld, r = 0;
+		/* Threads of this listing the interrupt reached (bit i - first). */
+		unsigned char intr[POKE_MAX_THREADS / 8] = { 0 };
 
 		more = 0;
 		snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
 		dp = opendir(dir);
-		if (!dp)
-			return -errno;
+		if (!dp) {
+			*nheldp = nheld;
+			return errno == ENOENT ? -ESRCH : -errno;
+		}
 		while ((d = readdir(dp))) {
-			int tid = atoi(d->d_name), have = 0, st;
+			int tid = atoi(d->d_name), have = 0;
 
 			if (tid <= 0 || comm_is(pid, tid, skip))
 				continue;
@@ -505,59 +563,52 @@ static int stop_all(int pid, const char *skip, int *held, int nheld)
 			if (have)
 				continue;
 			if (nheld == POKE_MAX_THREADS) {
-				closedir(dp);
-				return -E2BIG;
+				r = -E2BIG;
+				break;
 			}
 			if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
 				if (errno == ESRCH)
 					continue;	/* it ended */
-				closedir(dp);
-				return -errno;
+				r = exiting(pid) ? -ESRCH : -errno;
+				break;
 			}
 			held[nheld++] = tid;
 			more = 1;
-			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
-				continue;
-			for (int passed = 0;;) {
-				struct user_regs_struct regs;
-
-				if (waitpid(tid, &st, __WALL) < 0 || !WIFSTOPPED(st))
-					break;
-				if ((st >> 16) == PTRACE_EVENT_STOP) {
-					/* As unstop(): a call the stop failed with EINTR
-					 * is made again. */
-					if (!passed && ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0 &&
-					    (long)regs.orig_rax >= 0 && (long)regs.rax == -EINTR) {
-						regs.rax = regs.orig_rax;
-						regs.rip -= 2;
-						ptrace(PTRACE_SETREGS, tid, 0, &regs);
-					}
-					break;
-				}
-				/* A signal on its way: the thread takes it. */
-				passed = 1;
-				ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st));
-			}
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
+				intr[(nheld - 1 - first) / 8] |= 1u << ((nheld - 1 - first) % 8);
 		}
 		closedir(dp);
+		/* Every thread seized in this listing is waited for, also when
+		 * the listing failed: the caller detaches them all. */
+		for (int i = first; i < nheld; i++)
+			if (intr[(i - first) / 8] & (1u << ((i - first) % 8)))
+				wait_stop(held[i]);
+		*nheldp = nheld;
+		if (r < 0)
+			return r;
 	}
-	return nheld;
+	return 0;
 }
 
 int fnt__poke_stopped(int pid, const char *skip, uint64_t addr, const uint8_t *old,
 		      const uint8_t *new_, size_t n, char *err, size_t cap)
 {
-	int *held = calloc(POKE_MAX_THREADS, sizeof(int)), nheld, fd = -1, r = 0;
+	int *held = calloc(POKE_MAX_THREADS, sizeof(int)), nheld = 0, fd = -1, r = 0;
 	uint8_t cur[16];
 	char path[64];
 
-	if (!held || n > sizeof(cur))
+	if (!held || n > sizeof(cur)) {
+		free(held);
 		return fail(err, cap, ENOMEM, "out of memory");
-	nheld = stop_all(pid, skip, held, 0);
-	if (nheld < 0) {
-		r = fail(err, cap, -nheld, "cannot stop the threads of process %d: %s", pid,
-			 strerror(-nheld));
-		nheld = 0;
+	}
+	r = stop_all(pid, skip, held, &nheld);
+	if (r == -ESRCH) {
+		r = fail(err, cap, ESRCH, "process %d ended", pid);
+		goto out;
+	}
+	if (r < 0) {
+		r = fail(err, cap, -r, "cannot stop the threads of process %d: %s", pid,
+			 strerror(-r));
 		goto out;
 	}
 	for (int i = 0; i < nheld; i++) {
