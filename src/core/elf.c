@@ -438,24 +438,16 @@ const struct fnt_elf_sym *fnt_elf_sym_at(const struct fnt_elf *e, uint64_t vaddr
 	return s;
 }
 
-long fnt_elf_read_vaddr(const char *path, const struct fnt_elf *e, uint64_t vaddr,
-			void *buf, size_t len)
+int fnt_elf_vaddr_off(const struct fnt_elf *e, uint64_t vaddr, uint64_t *off, uint64_t *avail)
 {
 	for (int i = 0; i < e->nsegs; i++) {
 		const struct fnt_elf_seg *g = &e->segs[i];
-		ssize_t n;
-		int fd;
 
 		if (vaddr < g->vaddr || vaddr >= g->vaddr + g->filesz)
 			continue;
-		if (len > g->vaddr + g->filesz - vaddr)
-			len = g->vaddr + g->filesz - vaddr;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = pread(fd, buf, len, (off_t)(g->offset + (vaddr - g->vaddr)));
-		close(fd);
-		return n < 0 ? -errno : n;
+		*off = g->offset + (vaddr - g->vaddr);
+		*avail = g->vaddr + g->filesz - vaddr;
+		return 0;
 	}
 	return -ERANGE;
 }

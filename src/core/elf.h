@@ -62,9 +62,9 @@ int fnt_elf_open_sites(struct fnt_elf *e, const char *path, char *err, size_t er
 void fnt_elf_close(struct fnt_elf *e);
 /* The function symbol containing link-time address vaddr, or NULL. */
 const struct fnt_elf_sym *fnt_elf_sym_at(const struct fnt_elf *e, uint64_t vaddr);
-/* Reads up to len bytes at link-time address vaddr from the file.  Returns
- * the number of bytes read, or -errno. */
-long fnt_elf_read_vaddr(const char *path, const struct fnt_elf *e, uint64_t vaddr,
-			void *buf, size_t len);
+/* Where link-time address vaddr lies in the file: its offset, and how many
+ * bytes of its segment's file image follow it.  Returns 0, or -ERANGE when
+ * no segment holds it in the file. */
+int fnt_elf_vaddr_off(const struct fnt_elf *e, uint64_t vaddr, uint64_t *off, uint64_t *avail);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,28 +126,61 @@ static int in_text(const struct fnt_object *o, uintptr_t a, size_t len)
 	return 0;
 }
 
-/* The bytes mapped at every site must be the file's bytes. */
+/*
+ * The bytes mapped at every site must be the file's bytes.  The file is
+ * opened once and read in windows: an object has up to hundreds of
+ * thousands of sites, and a call of open and pread for each one was most
+ * of an attach's start-up (BENCHMARKS.md, attach).
+ */
+#define FILE_WINDOW (64 * 1024)
+
 static int same_as_file(const struct fnt_object *o, const struct fnt_elf *e, char *why,
 			size_t whylen)
 {
-	for (uint32_t i = 0; i < o->nsites; i++) {
-		uint8_t f[8];
-		uintptr_t a = o->sites[i].addr;
-		long n = fnt_elf_read_vaddr(o->path, e, a - o->bias, f, sizeof(f));
+	uint64_t wlo = 0, whi = 0;	/* file offsets the window holds */
+	uint8_t *w = malloc(FILE_WINDOW);
+	int fd = open(o->path, O_RDONLY | O_CLOEXEC), ret = 0;
 
-		if (n <= 0) {
-			snprintf(why, whylen, "cannot read site %#lx from the file",
-				 (unsigned long)a);
-			return -EFAULT;
+	if (!w || fd < 0) {
+		snprintf(why, whylen, "cannot read the file: %s", strerror(w ? errno : ENOMEM));
+		ret = -EFAULT;
+		goto out;
+	}
+	for (uint32_t i = 0; i < o->nsites; i++) {
+		uintptr_t a = o->sites[i].addr;
+		uint64_t off, avail, n;
+
+		if (fnt_elf_vaddr_off(e, a - o->bias, &off, &avail) < 0) {
+			snprintf(why, whylen, "site %#lx is not in the file", (unsigned long)a);
+			ret = -EFAULT;
+			goto out;
 		}
-		if (memcmp((void *)a, f, (size_t)n)) {
+		n = avail < 8 ? avail : 8;
+		if (off < wlo || off + n > whi) {
+			ssize_t got = pread(fd, w, FILE_WINDOW, (off_t)off);
+
+			if (got < (ssize_t)n) {
+				snprintf(why, whylen, "cannot read site %#lx from the file",
+					 (unsigned long)a);
+				ret = -EFAULT;
+				goto out;
+			}
+			wlo = off;
+			whi = off + (uint64_t)got;
+		}
+		if (memcmp((void *)a, w + (off - wlo), (size_t)n)) {
 			snprintf(why, whylen,
 				 "the mapped code differs from the file at %#lx (file replaced "
 				 "since it was loaded?)", (unsigned long)a);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto out;
 		}
 	}
-	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(w);
+	return ret;
 }
 
 /* Sites with no symbol (a stripped file) are named by address. */

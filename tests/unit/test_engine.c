@@ -14,6 +14,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -247,6 +248,105 @@ static void child_changed_bytes(void)
 	CHECK_EQ(fnt__update(), -ENODEV);
 }
 
+/* Builds dir/NAME.so of n functions, each long enough that the sites span
+ * many of the registration's 64 KiB file windows; returns 0 or -1. */
+static int build_many(const char *name, int n)
+{
+	char c[1024], path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.c", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	for (int i = 0; i < n; i++)
+		fprintf(f, "__attribute__((noinline)) int m_%d(int x) "
+			"{ __asm__ volatile(\".skip 128, 0x90\"); return x + %d; }\n", i, i);
+	fclose(f);
+	snprintf(c, sizeof(c),
+		 "cd %s && clang -O2 -fPIC -shared -fpatchable-function-entry=5 -o %s.so %s.c",
+		 dir, name, name);
+	return system(c) ? -1 : 0;
+}
+
+/* Registers the object loaded from path; returns its record or NULL. */
+static struct fnt_object *load_and_add(const char *path)
+{
+	struct link_map *lm;
+	void *h = dlopen(path, RTLD_NOW);
+	int r;
+
+	if (!h || dlinfo(h, RTLD_DI_LINKMAP, &lm))
+		return NULL;
+	pthread_mutex_lock(&fnt__lock);
+	r = fnt__object_add(lm->l_name, lm->l_addr, lm, 0);
+	pthread_mutex_unlock(&fnt__lock);
+	return r ? NULL : fnt__objects;
+}
+
+/*
+ * Registration compares the mapped bytes of every site with the file's.
+ * An object of 2,000 sites over some 280 KiB is accepted; one whose file
+ * was replaced after it was mapped, with a single byte changed at its last
+ * site (far past the first window), is refused whole.
+ */
+static void test_file_check(void)
+{
+	char path[600], tmp[600], c[1400];
+	struct fnt_object *m;
+	struct fnt_elf e;
+	uint64_t off = 0, avail = 0, last = 0;
+	char err[256];
+	int fd;
+	uint8_t b;
+
+	if (build_many("many", 2000)) {
+		fprintf(stderr, "FAIL: cannot build many.so\n");
+		check_failures++;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/many.so", dir);
+	m = load_and_add(path);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	CHECK_EQ(m->nsites, 2000);
+	CHECK_EQ(m->refused, 0);
+	CHECK(m->sites[m->nsites - 1].addr - m->sites[0].addr > 3 * 64 * 1024);
+
+	/* A copy, loaded, then replaced on disk by a copy with its last
+	 * site's first byte changed (the mapping keeps the old file). */
+	snprintf(c, sizeof(c), "cd %s && cp many.so copy.so && cp many.so next.so", dir);
+	CHECK_EQ(system(c), 0);
+	snprintf(path, sizeof(path), "%s/copy.so", dir);
+	snprintf(tmp, sizeof(tmp), "%s/next.so", dir);
+	CHECK_EQ(fnt_elf_open(&e, tmp, err, sizeof(err)), 0);
+	last = e.sites[e.nsites - 1];
+	CHECK_EQ(fnt_elf_vaddr_off(&e, last, &off, &avail), 0);
+	fnt_elf_close(&e);
+	fd = open(tmp, O_RDWR);
+	CHECK(fd >= 0 && pread(fd, &b, 1, (off_t)off) == 1);
+	b ^= 0xff;
+	CHECK(fd >= 0 && pwrite(fd, &b, 1, (off_t)off) == 1);
+	if (fd >= 0)
+		close(fd);
+	{
+		void *h = dlopen(path, RTLD_NOW);
+		struct link_map *lm;
+
+		CHECK(h != NULL && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0);
+		CHECK_EQ(rename(tmp, path), 0);
+		pthread_mutex_lock(&fnt__lock);
+		CHECK_EQ(fnt__object_add(lm->l_name, lm->l_addr, lm, 0), 0);
+		pthread_mutex_unlock(&fnt__lock);
+		m = fnt__objects;
+		CHECK(!strcmp(m->path, lm->l_name));
+		CHECK_EQ(m->refused, 1);
+		for (uint32_t i = 0; i < m->nsites; i++)
+			CHECK(m->sites[i].flags & FNT_SITE_FAILED);
+	}
+}
+
 int main(void)
 {
 	char c[600];
@@ -258,6 +358,7 @@ int main(void)
 		return 1;
 	}
 	test_update();
+	test_file_check();
 	pid = fork();
 	if (!pid) {
 		check_failures = 0;
