@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <sys/uio.h>
@@ -481,50 +482,109 @@ static int comm_is(int pid, int tid, const char *name)
 	return !strcmp(buf, name);
 }
 
-/* Waits for the interrupt stop of tid, which was seized and interrupted;
- * a signal on its way is passed on first.  As unstop(): a call the stop
- * failed with EINTR is made again. */
-static void wait_stop(int tid)
+/* The state letter of thread tid of pid ('?' when it is gone). */
+static char task_state(int pid, int tid)
 {
-	for (int passed = 0, st;;) {
-		struct user_regs_struct regs;
-
-		if (waitpid(tid, &st, __WALL) < 0 || !WIFSTOPPED(st))
-			return;
-		if ((st >> 16) == PTRACE_EVENT_STOP) {
-			if (!passed && ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0 &&
-			    (long)regs.orig_rax >= 0 && (long)regs.rax == -EINTR) {
-				regs.rax = regs.orig_rax;
-				regs.rip -= 2;
-				ptrace(PTRACE_SETREGS, tid, 0, &regs);
-			}
-			return;
-		}
-		passed = 1;
-		ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st));
-	}
-}
-
-/* Is the process on its way out (its task list gone, or a zombie)?  Its
- * threads then refuse a seize with EPERM, which is no permission problem. */
-static int exiting(int pid)
-{
-	char path[64], buf[512];
+	char path[80], buf[512];
+	const char *p;
 	ssize_t n;
 	int fd;
-	const char *p;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 1;
+		return '?';
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 1;
+		return '?';
 	buf[n] = 0;
 	p = strrchr(buf, ')');
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Has a thread ended (a zombie, dead or gone)?  It runs no more code, and
+ * waiting for its stop could wait for ever: a zombie leader is reported
+ * only once every other thread is reaped, by us among others. */
+static int task_ended(int pid, int tid)
+{
+	char st = task_state(pid, tid);
+
+	return st == 'Z' || st == 'X' || st == '?';
+}
+
+/* One look for tid's interrupt stop: 1 when it stopped or ended, 0 when
+ * not yet.  A signal on its way is passed on first; as unstop(), a call
+ * the stop failed with EINTR is made again (*passed: a signal was passed,
+ * so an EINTR is the program's own). */
+static int poll_stop(int pid, int tid, int *passed)
+{
+	struct user_regs_struct regs;
+	int st;
+	pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+
+	if (w == 0)
+		return task_ended(pid, tid);
+	if (w < 0 || !WIFSTOPPED(st))
+		return 1;
+	if ((st >> 16) == PTRACE_EVENT_STOP) {
+		if (!*passed && ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0 &&
+		    (long)regs.orig_rax >= 0 && (long)regs.rax == -EINTR) {
+			regs.rax = regs.orig_rax;
+			regs.rip -= 2;
+			ptrace(PTRACE_SETREGS, tid, 0, &regs);
+		}
+		return 1;
+	}
+	*passed = 1;
+	ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st));
+	return 0;
+}
+
+/* Waits until each of the n threads tids[] whose bit is set in pend[] has
+ * stopped or ended.  Polled rather than blocking on one thread, so that no
+ * thread's stop waits behind another's exit. */
+static void wait_stops(int pid, const int *tids, int n, unsigned char *pend)
+{
+	unsigned char passed[POKE_MAX_THREADS] = { 0 };
+
+	for (int left = 1; left;) {
+		left = 0;
+		for (int i = 0; i < n; i++) {
+			int p = passed[i];
+
+			if (!(pend[i / 8] & (1u << (i % 8))))
+				continue;
+			if (poll_stop(pid, tids[i], &p))
+				pend[i / 8] &= (unsigned char)~(1u << (i % 8));
+			else
+				left = 1;
+			passed[i] = (unsigned char)p;
+		}
+		if (left)
+			usleep(20);
+	}
+}
+
+/* Is the process on its way out: no thread left that has not ended?  Its
+ * threads then refuse a seize with EPERM, which is no permission problem.
+ * (A leader that ended before its threads is a zombie while they run on.) */
+static int exiting(int pid)
+{
+	char path[64];
+	struct dirent *d;
+	int live = 0;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dp = opendir(path);
+	if (!dp)
+		return 1;
+	while ((d = readdir(dp)))
+		if (atoi(d->d_name) > 0 && !task_ended(pid, atoi(d->d_name)))
+			live = 1;
+	closedir(dp);
+	return !live;
 }
 
 /*
@@ -556,7 +616,7 @@ static int stop_all(int pid, const char *skip, int *held, int *nheldp)
 		while ((d = readdir(dp))) {
 			int tid = atoi(d->d_name), have = 0;
 
-			if (tid <= 0 || comm_is(pid, tid, skip))
+			if (tid <= 0 || comm_is(pid, tid, skip) || task_ended(pid, tid))
 				continue;
 			for (int i = 0; i < nheld && !have; i++)
 				have = held[i] == tid;
@@ -580,9 +640,7 @@ static int stop_all(int pid, const char *skip, int *held, int *nheldp)
 		closedir(dp);
 		/* Every thread seized in this listing is waited for, also when
 		 * the listing failed: the caller detaches them all. */
-		for (int i = first; i < nheld; i++)
-			if (intr[(i - first) / 8] & (1u << ((i - first) % 8)))
-				wait_stop(held[i]);
+		wait_stops(pid, held + first, nheld - first, intr);
 		*nheldp = nheld;
 		if (r < 0)
 			return r;
