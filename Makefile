@@ -77,7 +77,7 @@ $(LIB): $(RT_OBJ)
 	$(CC) -shared -o $@ $^ -Wl,-z,nodelete -lelf -ldl -lpthread
 
 $(BIN): $(CLI_OBJ)
-	$(CC) $(SANFL) -o $@ $^ -lelf -lpthread -lm
+	$(CC) $(SANFL) -o $@ $^ -ldw -lelf -lpthread -lm
 
 # Unit and stress tests link the runtime's objects from a static archive
 # (not through LD_PRELOAD), built with the sanitizers in a SAN build.

@@ -17,9 +17,10 @@
 # include, every library they link and every tool the tests run.
 set -euo pipefail
 
+# libdw-dev: the CLI reads DWARF for --srcline (src/cli/srcline.c).
 # Recommends are not installed: libc6-dev (gcc only recommends it) and
 # libstdc++-12-dev (clang++'s headers, g++ depends on it) are listed.
-pkgs_build=(make gcc libc6-dev libelf-dev binutils)
+pkgs_build=(make gcc libc6-dev libelf-dev libdw-dev binutils)
 pkgs_demo=("${pkgs_build[@]}" clang)
 # procps: pgrep; spin: tests/e2e/model.sh; g++: tests/e2e/userproj.sh;
 # googletest (its sources) and cmake: tests/e2e/real_gtest.sh; pkgconf and
