@@ -166,6 +166,20 @@ static void chrome_thread(struct fnt_export *x, const struct fnt_xthread *t)
 	fnt_out_str(o, "\"}}");
 }
 
+/* --srcline: "srcline":"file:line" in args (after what else it holds,
+ * more says), if the function's is known.  Returns whether args is open. */
+static int srcline(struct fnt_export *x, uint32_t fid, int more)
+{
+	const char *s = fnt__xsrcline(x, fid);
+
+	if (!s)
+		return more;
+	fnt_out_str(&x->out, more ? ",\"srcline\":\"" : ",\"args\":{\"srcline\":\"");
+	fnt__json_str(&x->out, s);
+	fnt_out_ch(&x->out, '"');
+	return 1;
+}
+
 static void chrome_begin(struct fnt_export *x, struct fnt_xthread *t, size_t depth)
 {
 	const struct fnt_call *c = &t->stk.c[depth];
@@ -174,6 +188,8 @@ static void chrome_begin(struct fnt_export *x, struct fnt_xthread *t, size_t dep
 	fnt_out_mem(&x->out, ",\"ts\":", 6);
 	ts(&x->out, c->ns);
 	name(x, c->fid);
+	if (x->srcline && srcline(x, c->fid, 0))
+		fnt_out_ch(&x->out, '}');
 	fnt_out_ch(&x->out, '}');
 }
 
@@ -207,7 +223,9 @@ static void chrome_complete(struct fnt_export *x, struct fnt_xthread *t, uint32_
 	ts(&x->out, dur);
 	name(x, fid);
 	if (untimed)
-		fnt_out_str(&x->out, ",\"args\":{\"untimed\":true}");
+		fnt_out_str(&x->out, ",\"args\":{\"untimed\":true");
+	if ((x->srcline && srcline(x, fid, untimed)) || untimed)
+		fnt_out_ch(&x->out, '}');
 	fnt_out_ch(&x->out, '}');
 }
 

@@ -142,6 +142,23 @@ static char *fmt(const char *file, int line)
 	return s;
 }
 
+/* The function's DW_AT_decl_file (through abstract_origin and
+ * specification).  Not dwarf_decl_file(): libdw 0.188 takes file 0 for
+ * "none", which DWARF 5 made the primary source file, and clang 14 names
+ * it so. */
+static const char *decl_file(Dwarf_Die *cu, Dwarf_Die *fn)
+{
+	Dwarf_Attribute a;
+	Dwarf_Files *files;
+	Dwarf_Word idx;
+	size_t n;
+
+	if (!dwarf_attr_integrate(fn, DW_AT_decl_file, &a) || dwarf_formudata(&a, &idx) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &n) != 0 || idx >= n)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
 static char *lookup(Dwarf *dw, Dwarf_Addr addr)
 {
 	Dwarf_Die cu, *scopes = NULL, *fn = NULL;
@@ -160,7 +177,7 @@ static char *lookup(Dwarf *dw, Dwarf_Addr addr)
 			break;
 		}
 	if (fn) {
-		file = dwarf_decl_file(fn);
+		file = decl_file(&cu, fn);
 		if (file && dwarf_decl_line(fn, &line) == 0 && line > 0) {
 			res = fmt(rel(&cu, file), line);
 			goto out;
