@@ -134,6 +134,11 @@ bench-live: $(LIB) $(BIN)
 bench-attach: $(LIB) $(BIN)
 	O=$(O) bash bench/attach.sh
 
+# Conversion throughput (issue 13): dump --chrome, --perfetto, --folded
+# against uftrace dump --chrome: build/bench/export.md.
+bench-export: $(LIB) $(BIN)
+	O=$(O) bash bench/export.sh
+
 # The man pages are made from the binary's own help (scripts/mkman.sh), so
 # they cannot drift from what the commands accept.
 MAN_DIR := $(O)/man
