@@ -14,12 +14,12 @@
 # Prints a markdown section and writes it to $O/bench/export.md.  Not part
 # of 'make test'.
 #
-#   O=build bash bench/export.sh      (RUNS=7 ITERS=300000: 4.2 M events)
+#   O=build bash bench/export.sh      (RUNS=7 ITERS=500000: 7 M events)
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 O=${O:-build}; B=$ROOT/$O; W=$B/bench/export
-RUNS=${RUNS:-7}; ITERS=${ITERS:-300000}
+RUNS=${RUNS:-7}; ITERS=${ITERS:-500000}
 cd "$ROOT"
 T0=$EPOCHREALTIME
 
@@ -57,7 +57,7 @@ cmds=(
 	"fntrace dump --folded|$fnt_events|$FNT dump --folded -i fnt.data"
 	"uftrace dump --chrome|$uft_events|uftrace dump --chrome -d uftrace.data"
 )
-declare -A times bytes
+declare -A times cpu bytes
 for c in "${cmds[@]}"; do
 	IFS='|' read -r name ev cmd <<<"$c"
 	bytes[$name]=$($cmd | wc -c)
@@ -67,27 +67,38 @@ for r in $(seq "$RUNS"); do
 	for c in "${cmds[@]}"; do
 		IFS='|' read -r name ev cmd <<<"$c"
 		t=$EPOCHREALTIME
-		$cmd >/dev/null
+		/usr/bin/time -f '%U %S' -o "$W/time" $cmd >/dev/null
 		times[$name]+="$(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }') "
+		read -r u s <"$W/time"
+		cpu[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') "
 	done
 done
 med() { printf '%s\n' $1 | sort -g | awk '{ v[NR] = $1 } END { printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 rng() { printf '%s\n' $1 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f–%.3f", lo, hi }'; }
 uft_med=$(med "${times[uftrace dump --chrome]}")
 uft_eps=$(awk -v e="$uft_events" -v t="$uft_med" 'BEGIN { printf "%.0f", e / t }')
+uft_cpu=$(med "${cpu[uftrace dump --chrome]}")
+uft_cps=$(awk -v e="$uft_events" -v t="$uft_cpu" 'BEGIN { printf "%.0f", e / t }')
 {
-	echo "Tree workload, $ITERS iterations: fntrace \`function_graph\` ($fnt_events events), uftrace \`-pg\` ($uft_events events); output to /dev/null. Seconds: median [min–max] of $RUNS, round-robin; events per second from the median; bytes per event of the output; the last column is events/s over uftrace's in the same run. Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; whole run $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; $(git -C "$ROOT" rev-parse --short HEAD)."
+	echo "Tree workload, $ITERS iterations: fntrace \`function_graph\` ($fnt_events events), uftrace \`-pg\` ($uft_events events); output to /dev/null. Wall seconds: median [min–max] of $RUNS, round-robin; events per second from the median; CPU seconds (user + system, GNU time's 10 ms resolution), median, and events per CPU second, which other jobs on this shared machine inflate less; bytes per event of the output (its total size for the folded stacks, which are aggregated); the last two columns are events/s over uftrace's in the same run, by wall and by CPU time. Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; whole run $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; $(git -C "$ROOT" rev-parse --short HEAD)."
 	echo
-	echo "| command | seconds | events/s | bytes/event | × uftrace |"
-	echo "|---|---|---|---|---|"
+	echo "| command | wall s | events/s | CPU s | events/CPU s | bytes/event | × uftrace (wall) | × uftrace (CPU) |"
+	echo "|---|---|---|---|---|---|---|---|"
 	for c in "${cmds[@]}"; do
 		IFS='|' read -r name ev cmd <<<"$c"
 		m=$(med "${times[$name]}")
-		awk -v n="$name" -v m="$m" -v r="$(rng "${times[$name]}")" -v e="$ev" -v b="${bytes[$name]}" -v u="$uft_eps" 'BEGIN {
-			eps = e / m
-			s = sprintf("%.0f", eps); t = ""
+		awk -v n="$name" -v m="$m" -v r="$(rng "${times[$name]}")" -v c="$(med "${cpu[$name]}")" \
+		    -v e="$ev" -v b="${bytes[$name]}" -v u="$uft_eps" -v uc="$uft_cps" '
+		function th(v,  s, t) {
+			s = sprintf("%.0f", v); t = ""
 			while (length(s) > 3) { t = "," substr(s, length(s) - 2) t; s = substr(s, 1, length(s) - 3) }
-			printf "| `%s` | %.3f [%s] | %s%s | %.1f | %.1f× |\n", n, m, r, s, t, b / e, eps / u }'
+			return s t
+		}
+		BEGIN {
+			eps = e / m; cps = c > 0 ? e / c : 0
+			bpe = b / e >= 0.1 ? sprintf("%.1f", b / e) : sprintf("(%s bytes)", th(b))
+			printf "| `%s` | %.3f [%s] | %s | %.2f | %s | %s | %.1f× | %.1f× |\n", n, m, r, th(eps), c,
+				th(cps), bpe, eps / u, cps / uc }'
 	done
 } >"$W/export.md.tmp"
 mv "$W/export.md.tmp" "$W/../export.md"
