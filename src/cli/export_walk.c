@@ -141,10 +141,16 @@ static int selects(struct dump *d, struct dstream *s, uint32_t fid, uint32_t obj
 		   int push)
 {
 	struct fnt_xthread *t = s->t;
-	long depth = (long)t->stk.depth - (push ? 1 : 0);
-	const char *name = fnt_x_name(&d->x, fid);
-	int shown = !d->use_only || s->show_from >= 0;
-	int hidden = t->hide >= 0;
+	long depth;
+	const char *name;
+	int shown, hidden;
+
+	if (!d->use_only && !d->use_skip)	/* no -F, no -N: every event asks */
+		return t->hide < 0 && ns >= d->sel->t0;
+	depth = (long)t->stk.depth - (push ? 1 : 0);
+	name = fnt_x_name(&d->x, fid);
+	shown = !d->use_only || s->show_from >= 0;
+	hidden = t->hide >= 0;
 
 	if (!shown && fnt_filter_match(&d->only, name, obj_path(d, t, obj))) {
 		shown = 1;

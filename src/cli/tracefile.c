@@ -726,13 +726,12 @@ const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, si
 	return NULL;
 }
 
-uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks)
+uint64_t fnt__tf_ns_slow(const struct fnt_tf *tf, uint64_t ticks)
 {
 	uint64_t ns;
 
-	/* The fast path: a multiply instead of a 128-bit division per event. */
-	if (tf->mult_ok && ticks >= tf->clock.a.ticks)
-		return (uint64_t)(((unsigned __int128)(ticks - tf->clock.a.ticks) * tf->mult) >> 32);
+	/* fnt__tf_ns() multiplies when it can: a 128-bit division per event
+	 * here. */
 	ns = fnt__clock_to_ns(&tf->clock.a, &tf->clock.b, ticks);
 
 	return ns > tf->clock.a.ns ? ns - tf->clock.a.ns : 0;

@@ -263,8 +263,15 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen);
 void fnt__tf_close(struct fnt_tf *tf);
 /* The INFO value of key, or NULL.  Copies it into buf. */
 const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, size_t len);
-/* Nanoseconds since the start of the recording. */
-uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks);
+/* Nanoseconds since the start of the recording: a multiply, inline (the
+ * readers call it for every event), or fnt__tf_ns_slow(). */
+uint64_t fnt__tf_ns_slow(const struct fnt_tf *tf, uint64_t ticks);
+static inline uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks)
+{
+	if (tf->mult_ok && ticks >= tf->clock.a.ticks)
+		return (uint64_t)(((unsigned __int128)(ticks - tf->clock.a.ticks) * tf->mult) >> 32);
+	return fnt__tf_ns_slow(tf, ticks);
+}
 /* The image of that id, or NULL (binary search). */
 const struct fnt_tf_rimage *fnt__tf_image(const struct fnt_tf *tf, uint32_t id);
 const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id);
