@@ -42,11 +42,19 @@ static const char digits2[201] =
  * place from its last digit, two at a time. */
 static char *put_u64(char *q, uint64_t v)
 {
-	size_t n = 1;
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+		10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	};
+	/* Digits: log10 from the bit length (1233/4096 ~ log10(2)), then
+	 * one comparison corrects it. */
+	size_t n = (size_t)(((64 - __builtin_clzll(v | 1)) * 1233) >> 12);
 	char *p;
 
-	for (uint64_t k = 10; n < 20 && v >= k; k *= 10)
-		n++;
+	n += n < 20 && v >= pow10[n];
+	n += !n;
 	p = q + n;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
