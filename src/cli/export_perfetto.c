@@ -291,19 +291,15 @@ static void track_event_fast(struct fnt_export *x, const struct fnt_xthread *t, 
 	o->len += (size_t)(q - p0);
 }
 
-/* A TrackEvent on thread t: begin or instant (named) or end. */
-static void track_event(struct fnt_export *x, const struct fnt_xthread *t, uint64_t ns, int type,
-			uint32_t fid, const char *why, uint64_t lost)
+/* A TrackEvent on thread t, the general way: anything track_event()
+ * does not write itself.  Apart, so the common path saves no registers. */
+static __attribute__((noinline)) void track_event_slow(struct fnt_export *x,
+						       const struct fnt_xthread *t, uint64_t ns,
+						       int type, uint32_t fid, const char *why,
+						       uint64_t lost)
 {
 	struct perfetto *pf = x->priv;
 	size_t a;
-
-	if (!pf->first && !why && (type == SLICE_END ||
-				   (type == SLICE_BEGIN && fid < pf->ninterned && pf->interned[fid]))) {
-		track_event_fast(x, t, ns, type, fid,
-				 type == SLICE_BEGIN && (pf->interned[fid] & SENT_SRCLOC));
-		return;
-	}
 
 	packet(x, ns, 1, 1);
 	if (type != SLICE_END)
@@ -326,6 +322,20 @@ static void track_event(struct fnt_export *x, const struct fnt_xthread *t, uint6
 	}
 	end(&pf->pkt, a, PKT_TRACK_EVENT);
 	flush_packet(x);
+}
+
+/* A TrackEvent on thread t: begin or instant (named) or end. */
+static inline void track_event(struct fnt_export *x, const struct fnt_xthread *t, uint64_t ns,
+			       int type, uint32_t fid, const char *why, uint64_t lost)
+{
+	struct perfetto *pf = x->priv;
+
+	if (!pf->first && !why && (type == SLICE_END ||
+				   (type == SLICE_BEGIN && fid < pf->ninterned && pf->interned[fid])))
+		track_event_fast(x, t, ns, type, fid,
+				 type == SLICE_BEGIN && (pf->interned[fid] & SENT_SRCLOC));
+	else
+		track_event_slow(x, t, ns, type, fid, why, lost);
 }
 
 static int perfetto_open(struct fnt_export *x)
