@@ -11,15 +11,19 @@
 # Events/s = the trace's events (entries and exits) / median wall time;
 # bytes/event from one more run into a file.
 #
+# Then, as a figure this shared machine's load does not move, the
+# instructions each conversion executes per event (valgrind's callgrind,
+# on a trace of ITERS/10 iterations; CALLGRIND=0 skips it).
+#
 # Prints a markdown section and writes it to $O/bench/export.md.  Not part
 # of 'make test'.
 #
-#   O=build bash bench/export.sh      (RUNS=7 ITERS=500000: 7 M events)
+#   O=build bash bench/export.sh      (RUNS=7 ITERS=500000: 7 M events; CALLGRIND=1)
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 O=${O:-build}; B=$ROOT/$O; W=$B/bench/export
-RUNS=${RUNS:-7}; ITERS=${ITERS:-500000}
+RUNS=${RUNS:-7}; ITERS=${ITERS:-500000}; CALLGRIND=${CALLGRIND:-1}
 cd "$ROOT"
 T0=$EPOCHREALTIME
 
@@ -57,7 +61,7 @@ cmds=(
 	"fntrace dump --folded|$fnt_events|$FNT dump --folded -i fnt.data"
 	"uftrace dump --chrome|$uft_events|uftrace dump --chrome -d uftrace.data"
 )
-declare -A times cpu bytes
+declare -A times cpu bytes irev
 for c in "${cmds[@]}"; do
 	IFS='|' read -r name ev cmd <<<"$c"
 	bytes[$name]=$($cmd | wc -c)
@@ -80,7 +84,7 @@ uft_eps=$(awk -v e="$uft_events" -v t="$uft_med" 'BEGIN { printf "%.0f", e / t }
 uft_cpu=$(med "${cpu[uftrace dump --chrome]}")
 uft_cps=$(awk -v e="$uft_events" -v t="$uft_cpu" 'BEGIN { printf "%.0f", e / t }')
 {
-	echo "Tree workload, $ITERS iterations: fntrace \`function_graph\` ($fnt_events events), uftrace \`-pg\` ($uft_events events); output to /dev/null. Wall seconds: median [min–max] of $RUNS, round-robin; events per second from the median; CPU seconds (user + system, GNU time's 10 ms resolution), median, and events per CPU second, which other jobs on this shared machine inflate less; bytes per event of the output (its total size for the folded stacks, which are aggregated); the last two columns are events/s over uftrace's in the same run, by wall and by CPU time. Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; whole run $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; $(git -C "$ROOT" rev-parse --short HEAD)."
+	echo "Tree workload, $ITERS iterations: fntrace \`function_graph\` ($fnt_events events), uftrace \`-pg\` ($uft_events events); output to /dev/null. Wall seconds: median [min–max] of $RUNS, round-robin; events per second from the median; CPU seconds (user + system, GNU time's 10 ms resolution), median, and events per CPU second, which other jobs on this shared machine inflate less; bytes per event of the output (its total size for the folded stacks, which are aggregated); the last two columns are events/s over uftrace's in the same run, by wall and by CPU time. Load average $(cut -d' ' -f1-3 /proc/loadavg) after the timed runs; timed runs $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; $(git -C "$ROOT" rev-parse --short HEAD)."
 	echo
 	echo "| command | wall s | events/s | CPU s | events/CPU s | bytes/event | × uftrace (wall) | × uftrace (CPU) |"
 	echo "|---|---|---|---|---|---|---|---|"
@@ -100,6 +104,34 @@ uft_cps=$(awk -v e="$uft_events" -v t="$uft_cpu" 'BEGIN { printf "%.0f", e / t }
 			printf "| `%s` | %.3f [%s] | %s | %.2f | %s | %s | %.1f× | %.1f× |\n", n, m, r, th(eps), c,
 				th(cps), bpe, eps / u, cps / uc }'
 	done
+	if [ "$CALLGRIND" = 1 ]; then
+		si=$((ITERS / 10))
+		"$FNT" record --tracer function_graph -o small.data ./wl_fnt tree "$si" >/dev/null
+		rm -rf usmall.data
+		uftrace record -d usmall.data ./wl_pg tree "$si" >/dev/null
+		rm -f gmon.out
+		fe=$("$FNT" info -i small.data | awk '$2 == "events" { print $4; exit }')
+		ue=$(uftrace dump -d usmall.data | grep -cE '\[(entry|exit|event|lost)')
+		echo
+		echo "Instructions executed (valgrind --tool=callgrind, whole command: start-up, reading and checking the file included), $si iterations: fntrace $fe events, uftrace $ue events."
+		echo
+		echo "| command | instructions | per event | uftrace's / this |"
+		echo "|---|---|---|---|"
+		declare -A ir
+		for c in "${cmds[@]}"; do
+			IFS='|' read -r name ev cmd <<<"$c"
+			case $name in fntrace*) cmd=${cmd/fnt.data/small.data}; ev=$fe ;; *) cmd=${cmd/uftrace.data/usmall.data}; ev=$ue ;; esac
+			log "callgrind: $name"
+			ir[$name]=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd 2>&1 >/dev/null |
+				awk '/refs:/ { gsub(",", "", $NF); print $NF }')
+			irev[$name]=$(awk -v i="${ir[$name]}" -v e="$ev" 'BEGIN { printf "%.0f", i / e }')
+		done
+		for c in "${cmds[@]}"; do
+			IFS='|' read -r name ev cmd <<<"$c"
+			awk -v n="$name" -v i="${ir[$name]}" -v p="${irev[$name]}" -v u="${irev[uftrace dump --chrome]}" \
+				'BEGIN { printf "| `%s` | %.0f M | %d | %.1f× |\n", n, i / 1e6, p, u / p }'
+		done
+	fi
 } >"$W/export.md.tmp"
 mv "$W/export.md.tmp" "$W/../export.md"
 cat "$W/../export.md"
