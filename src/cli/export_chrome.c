@@ -19,7 +19,8 @@
 /* Bytes an event repeats, made once: ,"pid":P,"tid":T of a thread, and
  * ,"name":"ESCAPED" of a function.  s has PIECE_PAD bytes more than n, so
  * a short piece is copied with one fixed-size move. */
-#define PIECE_PAD 48
+#define PIECE_PAD 64
+#define PH_AT 7			/* where a thread's piece has its event's ph */
 struct piece {
 	char *s;
 	size_t n;
@@ -27,7 +28,14 @@ struct piece {
 
 struct chrome {
 	int first;		/* no event written yet: no comma before it */
-	struct piece *thr;	/* per thread id */
+	/* The whole microseconds of the last ts written, and their digits:
+	 * events microseconds apart share them (dense traces, the ones that
+	 * take time, have dozens of events per microsecond). */
+	uint64_t last_us;
+	char last_us_s[24];
+	size_t last_us_n;
+	/* Per thread id: {"ph":"?","pid":P,"tid":T,"ts": (ph at PH_AT). */
+	struct piece *thr;
 	struct piece *fn;	/* per function id (s NULL: not made yet) */
 	size_t nfn;
 };
@@ -71,11 +79,17 @@ static char *put_u64(char *q, uint64_t v)
 }
 
 /* Microseconds with three decimals at q: the nanoseconds, exactly. */
-static char *put_ts(char *q, uint64_t ns)
+static char *put_ts(struct chrome *c, char *q, uint64_t ns)
 {
 	unsigned f = (unsigned)(ns % 1000);
+	uint64_t us = ns / 1000;
 
-	q = put_u64(q, ns / 1000);
+	if (us != c->last_us || !c->last_us_n) {
+		c->last_us = us;
+		c->last_us_n = (size_t)(put_u64(c->last_us_s, us) - c->last_us_s);
+	}
+	memcpy(q, c->last_us_s, 20);	/* q has room: a fixed-size move */
+	q += c->last_us_n;
 	*q++ = '.';
 	*q++ = (char)('0' + f / 100);
 	memcpy(q, digits2 + 2 * (f % 100), 2);
@@ -239,7 +253,7 @@ static void slice_head(struct fnt_export *x, const struct fnt_xthread *t, char p
 	struct chrome *c = x->priv;
 	struct fnt_out *o = &x->out;
 	const struct piece *th = &c->thr[t->id], *fn = fn_piece(x, fid);
-	size_t need = 2 + 7 + 1 + 1 + th->n + 6 + 24 + 7 + 24 + (fn ? fn->n : 0) + PIECE_PAD;
+	size_t need = 2 + th->n + 24 + 7 + 24 + (fn ? fn->n : 0) + PIECE_PAD;
 	char *q;
 
 	if (o->len + need > o->cap)
@@ -251,17 +265,12 @@ static void slice_head(struct fnt_export *x, const struct fnt_xthread *t, char p
 		*q++ = ',';
 		*q++ = '\n';
 	}
-	memcpy(q, "{\"ph\":\"", 7);
-	q += 7;
-	*q++ = ph;
-	*q++ = '"';
 	copy_piece(q, th);
-	q += th->n;
-	memcpy(q, ",\"ts\":", 6);
-	q = put_ts(q + 6, ns);
+	q[PH_AT] = ph;
+	q = put_ts(c, q + th->n, ns);
 	if (dur) {
 		memcpy(q, ",\"dur\":", 7);
-		q = put_ts(q + 7, *dur);
+		q = put_ts(c, q + 7, *dur);
 	}
 	if (fn) {
 		copy_piece(q, fn);
@@ -288,10 +297,12 @@ static int chrome_open(struct fnt_export *x)
 		const struct fnt_xthread *t = &x->threads[i];
 		char b[64], *q = b;
 
-		memcpy(q, ",\"pid\":", 7);
-		q = put_u64(q + 7, (uint64_t)(t->s->pid < 0 ? 0 : t->s->pid));
+		memcpy(q, "{\"ph\":\"?\",\"pid\":", 16);
+		q = put_u64(q + 16, (uint64_t)(t->s->pid < 0 ? 0 : t->s->pid));
 		memcpy(q, ",\"tid\":", 7);
 		q = put_u64(q + 7, (uint64_t)(t->s->tid < 0 ? 0 : t->s->tid));
+		memcpy(q, ",\"ts\":", 6);
+		q += 6;
 		c->thr[i].n = (size_t)(q - b);
 		c->thr[i].s = fnt__xrealloc(NULL, c->thr[i].n + PIECE_PAD);
 		memcpy(c->thr[i].s, b, c->thr[i].n);
