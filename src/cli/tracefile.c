@@ -932,7 +932,7 @@ void fnt__tf_cursor_init(struct fnt_tf_cursor *c, const struct fnt_tf *tf,
 	fnt__ev_decoder_init(&c->dec, tf->epoch_ticks);
 }
 
-int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev)
+int fnt__tf_next_slow(struct fnt_tf_cursor *c, struct fnt_ev *ev)
 {
 	while (c->chunk < c->s->nchunks) {
 		const struct fnt_tf_rchunk *ch = &c->s->chunks[c->chunk];

@@ -296,8 +296,21 @@ struct fnt_tf_cursor {
 
 void fnt__tf_cursor_init(struct fnt_tf_cursor *c, const struct fnt_tf *tf,
 			 const struct fnt_tf_rstream *s);
-/* Returns 1 with *ev filled, or 0 at the end. */
-int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev);
+/* Returns 1 with *ev filled, or 0 at the end.  Inline for the words
+ * inside a chunk; chunk boundaries, lost markers and the end are
+ * fnt__tf_next_slow()'s. */
+int fnt__tf_next_slow(struct fnt_tf_cursor *c, struct fnt_ev *ev);
+static inline int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev)
+{
+	if (c->lost_done && c->chunk < c->s->nchunks) {
+		const struct fnt_tf_rchunk *ch = &c->s->chunks[c->chunk];
+
+		while (c->word < ch->nwords)
+			if (fnt__ev_decode(&c->dec, ch->words[c->word++], ev))
+				return 1;
+	}
+	return fnt__tf_next_slow(c, ev);
+}
 
 /* Shared by the reading commands: opens the file or prints the error. */
 int fnt__tf_open_or_complain(struct fnt_tf *tf, const char *path);
