@@ -79,7 +79,7 @@ static char *put_u64(char *q, uint64_t v)
 }
 
 /* Microseconds with three decimals at q: the nanoseconds, exactly. */
-static char *put_ts(struct chrome *c, char *q, uint64_t ns)
+static inline __attribute__((always_inline)) char *put_ts(struct chrome *c, char *q, uint64_t ns)
 {
 	unsigned f = (unsigned)(ns % 1000);
 	uint64_t us = ns / 1000;

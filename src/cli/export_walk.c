@@ -137,8 +137,8 @@ static int visible(const struct fnt_xthread *t, size_t depth)
 
 /* Would a call of fid at ns, made by the thread's innermost open call, be
  * shown?  Sets the -F and -N marks when the call is pushed (push). */
-static int selects(struct dump *d, struct dstream *s, uint32_t fid, uint32_t obj, uint64_t ns,
-		   int push)
+static inline int selects(struct dump *d, struct dstream *s, uint32_t fid, uint32_t obj,
+			  uint64_t ns, int push)
 {
 	struct fnt_xthread *t = s->t;
 	long depth;
@@ -177,12 +177,13 @@ static void pop_to(struct dump *d, struct dstream *s, size_t k, uint64_t ns, enu
 		size_t i = t->stk.depth - 1;
 		struct fnt_call *c = &t->stk.c[i];
 		uint64_t total = ns > c->ns ? ns - c->ns : 0;
+		int vis = visible(t, i);
 
-		if (visible(t, i))
+		if (vis)
 			d->ops->end(&d->x, t, i, ns > c->ns ? ns : c->ns, i == k ? how : inner);
 		/* A caller's self time excludes only what is shown of its
 		 * callees: the time of a call hidden by -N stays its caller's. */
-		if (i && visible(t, i))
+		if (i && vis)
 			t->stk.c[i - 1].child += total;
 		t->stk.depth = i;
 	}
