@@ -77,7 +77,7 @@ $(LIB): $(RT_OBJ)
 	$(CC) -shared -o $@ $^ -Wl,-z,nodelete -lelf -ldl -lpthread
 
 $(BIN): $(CLI_OBJ)
-	$(CC) $(SANFL) -o $@ $^ -lelf -lpthread -lm
+	$(CC) $(SANFL) -o $@ $^ -ldw -lelf -lpthread -lm
 
 # Unit and stress tests link the runtime's objects from a static archive
 # (not through LD_PRELOAD), built with the sanitizers in a SAN build.
@@ -133,6 +133,11 @@ bench-live: $(LIB) $(BIN)
 # Attaching to a process started without fntrace (issue 12): build/bench/attach.md.
 bench-attach: $(LIB) $(BIN)
 	O=$(O) bash bench/attach.sh
+
+# Conversion throughput (issue 13): dump --chrome, --perfetto, --folded
+# against uftrace dump --chrome: build/bench/export.md.
+bench-export: $(LIB) $(BIN)
+	O=$(O) bash bench/export.sh
 
 # The man pages are made from the binary's own help (scripts/mkman.sh), so
 # they cannot drift from what the commands accept.

@@ -17,9 +17,10 @@
 # include, every library they link and every tool the tests run.
 set -euo pipefail
 
+# libdw-dev: the CLI reads DWARF for --srcline (src/cli/srcline.c).
 # Recommends are not installed: libc6-dev (gcc only recommends it) and
 # libstdc++-12-dev (clang++'s headers, g++ depends on it) are listed.
-pkgs_build=(make gcc libc6-dev libelf-dev binutils)
+pkgs_build=(make gcc libc6-dev libelf-dev libdw-dev binutils)
 pkgs_demo=("${pkgs_build[@]}" clang)
 # procps: pgrep; spin: tests/e2e/model.sh; g++: tests/e2e/userproj.sh;
 # googletest (its sources) and cmake: tests/e2e/real_gtest.sh; pkgconf and
@@ -29,8 +30,9 @@ pkgs_demo=("${pkgs_build[@]}" clang)
 # chromium and nodejs (whose npm the machine image has from nodejs itself; Debian's npm
 # package would conflict with it): the browser tests (tests/e2e/browser.sh) drive
 # Debian's chromium with playwright-core, installed by npm from
-# tests/browser/package-lock.json; gdb and strace: a process they trace is
-# refused an attach (tests/e2e/attach_refuse.sh).
+# tests/browser/package-lock.json.  gdb and strace: the attach tests
+# (tests/e2e/attach_faults.sh stops fntrace with gdb; attach_refuse.sh
+# attaches to a process strace or gdb already traces).
 pkgs_test=("${pkgs_demo[@]}" g++ libstdc++-12-dev procps spin googletest cmake pkgconf man-db
 	libclang-rt-14-dev python3 protobuf-compiler chromium nodejs gdb strace)
 # bench/run.sh: uftrace, LLVM XRay (llvm-14, libclang-rt-14-dev),

@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: fntrace dump --chrome|--perfetto|--folded [-i PATH] [-o FILE] [--tid N]\n"
 		"                    [-F GLOB] [-N GLOB] [--time-range START~END] [--weight W]\n"
+		"                    [--srcline]\n"
 		"Converts a trace for other tools: Chrome trace-event JSON (Perfetto's UI,\n"
 		"chrome://tracing, speedscope), Perfetto's protobuf trace, or folded stacks\n"
 		"(flame graphs).  Streamed: memory does not grow with the trace.\n"
@@ -30,7 +31,10 @@ static void usage(FILE *f)
 		FNT_XSEL_HELP
 		"  --weight W         --folded values: self (default: time in the last frame\n"
 		"                     itself, what flame graphs want), total (the path's total\n"
-		"                     time) or calls, in nanoseconds or calls\n");
+		"                     time) or calls, in nanoseconds or calls\n"
+		"  --srcline          each function's file:line, from the DWARF of its object\n"
+		"                     (built with -g): --chrome args.srcline of its slices,\n"
+		"                     --perfetto their interned source location\n");
 }
 
 int fnt__cmd_dump(int argc, char **argv)
@@ -42,6 +46,7 @@ int fnt__cmd_dump(int argc, char **argv)
 		{ "chrome", no_argument, NULL, 'c' },
 		{ "folded", no_argument, NULL, 'f' },
 		{ "perfetto", no_argument, NULL, 'p' },
+		{ "srcline", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +86,9 @@ int fnt__cmd_dump(int argc, char **argv)
 			ops = o;
 			break;
 		}
+		case 'S':
+			sel.srcline = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/srcline.h"
 #include "cli/tracefile.h"
 #include "cli/walk.h"
 
@@ -20,6 +21,8 @@ struct func {
 	uint64_t calls;		/* entries: a call still running at the end counts */
 	uint64_t done;		/* calls that returned: the times are theirs */
 	uint64_t total, self, min, max;
+	/* The first site seen of it: where --srcline looks it up. */
+	uint32_t image, obj, idx;
 };
 
 /* Per function id of the name table: the functions' statistics. */
@@ -35,10 +38,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fntrace report [-i PATH] [--sort total|self|calls|avg] [--threads]\n"
+		"                      [--srcline]\n"
 		"Per function: calls, total time, self time, average, min and max.\n"
 		"  -i, --input PATH   trace file (default fntrace.data)\n"
 		"  -s, --sort KEY     order by total (default), self, calls or avg\n"
-		"  --threads          one table per thread\n");
+		"  --threads          one table per thread\n"
+		"  --srcline          a Source column: the function's file:line, from the\n"
+		"                     DWARF of its object (built with -g); '-' when none\n");
 }
 
 static void account(struct func *f, uint64_t total, uint64_t self)
@@ -63,7 +69,8 @@ static uint32_t lookup(struct table *t, const struct fnt_tf *tf, uint32_t image,
 			t->cap = t->cap ? t->cap * 2 : 256;
 			t->f = fnt__xrealloc(t->f, t->cap * sizeof(*t->f));
 		}
-		t->f[t->n] = (struct func){ t->names.name[t->n], 0, 0, 0, 0, UINT64_MAX, 0 };
+		t->f[t->n] = (struct func){ t->names.name[t->n], 0, 0, 0, 0, UINT64_MAX, 0,
+					    image, obj, idx };
 		t->n++;
 	}
 	return fid;
@@ -155,26 +162,58 @@ static int cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static void print_table(struct table *t, int graph, enum sort_key key)
+/* The Source column of a function: "file:line", "-" when unknown, ""
+ * without --srcline. */
+static const char *source(struct fnt_srcline *sl, const struct func *f)
+{
+	const char *s;
+
+	if (!sl)
+		return "";
+	s = fnt__srcline_site(sl, f->image, f->obj, f->idx);
+	return s ? s : "-";
+}
+
+/* The underline of the Source column (w wide, none without it) and of
+ * Function. */
+static void rule(int w, const struct fnt_srcline *sl)
+{
+	for (int i = 0; i < w; i++)
+		putchar('=');
+	printf("%s====================\n", sl ? "  " : "");
+}
+
+static void print_table(struct table *t, int graph, enum sort_key key, struct fnt_srcline *sl)
 {
 	char a[32], b[32], c[32], d[32], e[32];
+	int w = 0;
 
 	g_key = key;
 	/* qsort() of a NULL array is undefined even for 0 elements, and a
 	 * trace without calls has an empty table. */
 	if (t->n)
 		qsort(t->f, t->n, sizeof(*t->f), cmp);
+	if (sl) {
+		w = 20;
+		for (size_t i = 0; i < t->n; i++) {
+			int n = (int)strlen(source(sl, &t->f[i]));
+
+			w = n > w ? n : w;
+		}
+	}
 	if (!graph) {
-		printf("  %10s  %s\n  %10s  %s\n", "Calls", "Function", "==========",
-		       "====================");
+		printf("  %10s  %-*s%sFunction\n  ==========  ", "Calls", w, sl ? "Source" : "",
+		       sl ? "  " : "");
+		rule(w, sl);
 		for (size_t i = 0; i < t->n; i++)
-			printf("  %10llu  %s\n", (unsigned long long)t->f[i].calls, t->f[i].name);
+			printf("  %10llu  %-*s%s%s\n", (unsigned long long)t->f[i].calls, w,
+			       source(sl, &t->f[i]), sl ? "  " : "", t->f[i].name);
 		return;
 	}
-	printf("  %10s  %10s  %10s  %10s  %10s  %10s  %s\n", "Total time", "Self time", "Calls",
-	       "Average", "Min", "Max", "Function");
-	printf("  ==========  ==========  ==========  ==========  ==========  ==========  "
-	       "====================\n");
+	printf("  %10s  %10s  %10s  %10s  %10s  %10s  %-*s%s%s\n", "Total time", "Self time",
+	       "Calls", "Average", "Min", "Max", w, sl ? "Source" : "", sl ? "  " : "", "Function");
+	printf("  ==========  ==========  ==========  ==========  ==========  ==========  ");
+	rule(w, sl);
 	for (size_t i = 0; i < t->n; i++) {
 		struct func *f = &t->f[i];
 
@@ -183,8 +222,8 @@ static void print_table(struct table *t, int graph, enum sort_key key)
 		fnt__fmt_dur(c, f->done ? f->total / f->done : 0);
 		fnt__fmt_dur(d, f->done ? f->min : 0);
 		fnt__fmt_dur(e, f->max);
-		printf("  %s  %s  %10llu  %s  %s  %s  %s\n", a, b, (unsigned long long)f->calls, c, d,
-		       e, f->name);
+		printf("  %s  %s  %10llu  %s  %s  %s  %-*s%s%s\n", a, b, (unsigned long long)f->calls,
+		       c, d, e, w, source(sl, f), sl ? "  " : "", f->name);
 	}
 }
 
@@ -210,12 +249,14 @@ int fnt__cmd_report(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "threads", no_argument, NULL, 'T' },
+		{ "srcline", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = "fntrace.data";
 	enum sort_key key = BY_TOTAL;
-	int threads = 0, c, graph;
+	int threads = 0, srcline = 0, c, graph;
+	struct fnt_srcline *sl = NULL;
 	char tracer[64];
 	struct fnt_tf tf;
 	struct table t;
@@ -243,6 +284,9 @@ int fnt__cmd_report(int argc, char **argv)
 		case 'T':
 			threads = 1;
 			break;
+		case 'S':
+			srcline = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -257,10 +301,12 @@ int fnt__cmd_report(int argc, char **argv)
 	graph = !(fnt__tf_info(&tf, "tracer", tracer, sizeof(tracer)) &&
 		  strcmp(tracer, "function") == 0);
 	memset(&t, 0, sizeof(t));
+	if (srcline)
+		sl = fnt__srcline_new(&tf);
 	if (!threads) {
 		for (size_t i = 0; i < tf.nstreams; i++)
 			walk(&t, &tf, &tf.streams[i], &lost);
-		print_table(&t, graph, key);
+		print_table(&t, graph, key, sl);
 		free_table(&t);
 	} else {
 		const struct fnt_tf_rstream **v = calloc(tf.nstreams + 1, sizeof(*v));
@@ -278,7 +324,7 @@ int fnt__cmd_report(int argc, char **argv)
 			while (j < tf.nstreams && v[j]->tid == v[i]->tid)
 				walk(&t, &tf, v[j++], &lost);
 			printf("%s# thread %d (pid %d)\n", i ? "\n" : "", v[i]->tid, v[i]->pid);
-			print_table(&t, graph, key);
+			print_table(&t, graph, key, sl);
 			free_table(&t);
 			i = j;
 		}
@@ -288,6 +334,7 @@ int fnt__cmd_report(int argc, char **argv)
 		printf("\n# %llu events lost\n",
 		       (unsigned long long)(lost + (tf.have_end ? tf.end.lost_noslot : 0)));
 	fflush(stdout);
+	fnt__srcline_free(sl);
 	fnt__tf_close(&tf);
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "cli/calltree.h"
 #include "cli/cli.h"
+#include "cli/srcline.h"
 #include "cli/tracefile.h"
 #include "cli/walk.h"
 
@@ -78,7 +79,23 @@ struct fnt_export {
 	size_t nthreads;
 	const void *arg;	/* the command's own settings for its writer */
 	void *priv;
+	/* --srcline (NULL: not asked): the DWARF of the objects, and per
+	 * function id the first site seen of it and its answer, asked once
+	 * (fnt__xsrcline). */
+	struct fnt_srcline *srcline;
+	struct fnt_xsite *sites;
+	size_t nsites;
 };
+
+struct fnt_xsite {
+	uint32_t image, obj, idx;
+	uint8_t seen, asked;
+	const char *line;	/* "file:line" or NULL, the srcline cache's */
+};
+
+/* "file:line" of function fid (NULL: unknown, or no --srcline), from the
+ * DWARF of its first site's object; looked up once per function. */
+const char *fnt__xsrcline(struct fnt_export *x, uint32_t fid);
 
 static inline const char *fnt_x_name(const struct fnt_export *x, uint32_t fid)
 {
@@ -124,6 +141,7 @@ struct fnt_xsel {
 	char only[4096], skip[4096];	/* -F, -N: comma-separated globs */
 	uint64_t t0, t1;	/* calls that begin in [t0, t1) */
 	int have_t1;
+	int srcline;		/* not a selection: dump's --srcline, for the walk */
 };
 
 #define FNT_XSEL_SHORT "i:F:N:"

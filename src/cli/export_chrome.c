@@ -16,9 +16,85 @@
 
 #include "cli/export.h"
 
+/* Bytes an event repeats, made once: ,"pid":P,"tid":T of a thread, and
+ * ,"name":"ESCAPED" of a function.  s has PIECE_PAD bytes more than n, so
+ * a short piece is copied with one fixed-size move. */
+#define PIECE_PAD 64
+#define PH_AT 7			/* where a thread's piece has its event's ph */
+struct piece {
+	char *s;
+	size_t n;
+};
+
 struct chrome {
 	int first;		/* no event written yet: no comma before it */
+	/* The whole microseconds of the last ts written, and their digits:
+	 * events microseconds apart share them (dense traces, the ones that
+	 * take time, have dozens of events per microsecond). */
+	uint64_t last_us;
+	char last_us_s[24];
+	size_t last_us_n;
+	/* Per thread id: {"ph":"?","pid":P,"tid":T,"ts": (ph at PH_AT). */
+	struct piece *thr;
+	struct piece *fn;	/* per function id (s NULL: not made yet) */
+	size_t nfn;
 };
+
+/* Two decimal digits of 0..99. */
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* v in decimal at q (up to 20 bytes); returns the end.  Written in
+ * place from its last digit, two at a time. */
+static char *put_u64(char *q, uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+		10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	};
+	/* Digits: log10 from the bit length (1233/4096 ~ log10(2)), then
+	 * one comparison corrects it. */
+	size_t n = (size_t)(((64 - __builtin_clzll(v | 1)) * 1233) >> 12);
+	char *p;
+
+	n += n < 20 && v >= pow10[n];
+	n += !n;
+	p = q + n;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		p -= 2;
+		memcpy(p, digits2 + 2 * r, 2);
+	}
+	if (v >= 10)
+		memcpy(p - 2, digits2 + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
+	return q + n;
+}
+
+/* Microseconds with three decimals at q: the nanoseconds, exactly. */
+static inline __attribute__((always_inline)) char *put_ts(struct chrome *c, char *q, uint64_t ns)
+{
+	unsigned f = (unsigned)(ns % 1000);
+	uint64_t us = ns / 1000;
+
+	if (us != c->last_us || !c->last_us_n) {
+		c->last_us = us;
+		c->last_us_n = (size_t)(put_u64(c->last_us_s, us) - c->last_us_s);
+	}
+	memcpy(q, c->last_us_s, 20);	/* q has room: a fixed-size move */
+	q += c->last_us_n;
+	*q++ = '.';
+	*q++ = (char)('0' + f / 100);
+	memcpy(q, digits2 + 2 * (f % 100), 2);
+	return q + 2;
+}
 
 size_t fnt__utf8_seq(const unsigned char *p)
 {
@@ -122,6 +198,89 @@ static void name(struct fnt_export *x, uint32_t fid)
 	fnt_out_ch(&x->out, '"');
 }
 
+/* ,"name":"..." of fid, escaped once: the first time it is written into
+ * the output (with room for it, so no flush cuts it), then copied from
+ * there.  NULL for a name too long for the buffer: name() writes it. */
+static const struct piece *fn_piece(struct fnt_export *x, uint32_t fid)
+{
+	struct chrome *c = x->priv;
+	struct fnt_out *o = &x->out;
+	const char *nm;
+	size_t start, worst;
+	struct piece *pc;
+
+	if (fid >= c->nfn) {
+		size_t n = c->nfn ? c->nfn : 256;
+
+		while (n <= fid)
+			n *= 2;
+		c->fn = fnt__xrealloc(c->fn, n * sizeof(*c->fn));
+		memset(c->fn + c->nfn, 0, (n - c->nfn) * sizeof(*c->fn));
+		c->nfn = n;
+	}
+	pc = &c->fn[fid];
+	if (pc->s)
+		return pc;
+	nm = fnt_x_name(x, fid);
+	worst = 6 * strlen(nm) + 16;	/* every byte as \u00XX */
+	if (worst > o->cap / 2)
+		return NULL;
+	if (o->len + worst > o->cap)
+		fnt__out_flush(o);
+	start = o->len;
+	name(x, fid);
+	pc->n = o->len - start;
+	pc->s = fnt__xrealloc(NULL, pc->n + PIECE_PAD);
+	memcpy(pc->s, o->buf + start, pc->n);
+	o->len = start;
+	return pc;
+}
+
+/* The piece at q, which has room for PIECE_PAD bytes more. */
+static inline void copy_piece(char *q, const struct piece *pc)
+{
+	if (pc->n <= PIECE_PAD)
+		memcpy(q, pc->s, PIECE_PAD);
+	else
+		memcpy(q, pc->s, pc->n);
+}
+
+/* {"ph":"P","pid":P,"tid":T,"ts":TS[,"dur":D],"name":"N" of a slice, the
+ * comma before it included, in one go; the caller closes it. */
+static void slice_head(struct fnt_export *x, const struct fnt_xthread *t, char ph, uint64_t ns,
+		       const uint64_t *dur, uint32_t fid)
+{
+	struct chrome *c = x->priv;
+	struct fnt_out *o = &x->out;
+	const struct piece *th = &c->thr[t->id], *fn = fn_piece(x, fid);
+	size_t need = 2 + th->n + 24 + 7 + 24 + (fn ? fn->n : 0) + PIECE_PAD;
+	char *q;
+
+	if (o->len + need > o->cap)
+		fnt__out_flush(o);
+	q = o->buf + o->len;
+	if (c->first) {
+		c->first = 0;
+	} else {
+		*q++ = ',';
+		*q++ = '\n';
+	}
+	copy_piece(q, th);
+	q[PH_AT] = ph;
+	q = put_ts(c, q + th->n, ns);
+	if (dur) {
+		memcpy(q, ",\"dur\":", 7);
+		q = put_ts(c, q + 7, *dur);
+	}
+	if (fn) {
+		copy_piece(q, fn);
+		q += fn->n;
+	}
+	o->len = (size_t)(q - o->buf);
+	if (!fn)
+		name(x, fid);
+}
+
 static int chrome_open(struct fnt_export *x)
 {
 	struct chrome *c = calloc(1, sizeof(*c));
@@ -129,6 +288,25 @@ static int chrome_open(struct fnt_export *x)
 	if (!c)
 		return -1;
 	c->first = 1;
+	c->thr = calloc(x->nthreads + 1, sizeof(*c->thr));
+	if (!c->thr) {
+		free(c);
+		return -1;
+	}
+	for (size_t i = 0; i < x->nthreads; i++) {
+		const struct fnt_xthread *t = &x->threads[i];
+		char b[64], *q = b;
+
+		memcpy(q, "{\"ph\":\"?\",\"pid\":", 16);
+		q = put_u64(q + 16, (uint64_t)(t->s->pid < 0 ? 0 : t->s->pid));
+		memcpy(q, ",\"tid\":", 7);
+		q = put_u64(q + 7, (uint64_t)(t->s->tid < 0 ? 0 : t->s->tid));
+		memcpy(q, ",\"ts\":", 6);
+		q += 6;
+		c->thr[i].n = (size_t)(q - b);
+		c->thr[i].s = fnt__xrealloc(NULL, c->thr[i].n + PIECE_PAD);
+		memcpy(c->thr[i].s, b, c->thr[i].n);
+	}
 	x->priv = c;
 	fnt_out_str(&x->out, "{\"traceEvents\":[\n");
 	return 0;
@@ -166,14 +344,27 @@ static void chrome_thread(struct fnt_export *x, const struct fnt_xthread *t)
 	fnt_out_str(o, "\"}}");
 }
 
+/* --srcline: "srcline":"file:line" in args (after what else it holds,
+ * more says), if the function's is known.  Returns whether args is open. */
+static int srcline(struct fnt_export *x, uint32_t fid, int more)
+{
+	const char *s = fnt__xsrcline(x, fid);
+
+	if (!s)
+		return more;
+	fnt_out_str(&x->out, more ? ",\"srcline\":\"" : ",\"args\":{\"srcline\":\"");
+	fnt__json_str(&x->out, s);
+	fnt_out_ch(&x->out, '"');
+	return 1;
+}
+
 static void chrome_begin(struct fnt_export *x, struct fnt_xthread *t, size_t depth)
 {
 	const struct fnt_call *c = &t->stk.c[depth];
 
-	head(x, t, 'B');
-	fnt_out_mem(&x->out, ",\"ts\":", 6);
-	ts(&x->out, c->ns);
-	name(x, c->fid);
+	slice_head(x, t, 'B', c->ns, NULL, c->fid);
+	if (x->srcline && srcline(x, c->fid, 0))
+		fnt_out_ch(&x->out, '}');
 	fnt_out_ch(&x->out, '}');
 }
 
@@ -187,11 +378,8 @@ static void chrome_end(struct fnt_export *x, struct fnt_xthread *t, size_t depth
 		[FNT_XEND_OPEN] = ",\"args\":{\"still_running\":true}",
 	};
 
-	head(x, t, 'E');
-	fnt_out_mem(&x->out, ",\"ts\":", 6);
-	ts(&x->out, ns);
 	/* The name too: viewers such as speedscope match an E to its B. */
-	name(x, t->stk.c[depth].fid);
+	slice_head(x, t, 'E', ns, NULL, t->stk.c[depth].fid);
 	if (how != FNT_XEND_RETURN)
 		fnt_out_str(&x->out, why[how]);
 	fnt_out_ch(&x->out, '}');
@@ -200,14 +388,11 @@ static void chrome_end(struct fnt_export *x, struct fnt_xthread *t, size_t depth
 static void chrome_complete(struct fnt_export *x, struct fnt_xthread *t, uint32_t fid,
 			    uint32_t obj, uint64_t start, uint64_t dur, int untimed)
 {
-	head(x, t, 'X');
-	fnt_out_mem(&x->out, ",\"ts\":", 6);
-	ts(&x->out, start);
-	fnt_out_mem(&x->out, ",\"dur\":", 7);
-	ts(&x->out, dur);
-	name(x, fid);
+	slice_head(x, t, 'X', start, &dur, fid);
 	if (untimed)
-		fnt_out_str(&x->out, ",\"args\":{\"untimed\":true}");
+		fnt_out_str(&x->out, ",\"args\":{\"untimed\":true");
+	if ((x->srcline && srcline(x, fid, untimed)) || untimed)
+		fnt_out_ch(&x->out, '}');
 	fnt_out_ch(&x->out, '}');
 }
 
@@ -223,6 +408,7 @@ static void chrome_lost(struct fnt_export *x, struct fnt_xthread *t, uint64_t ns
 
 static int chrome_close(struct fnt_export *x, const char *partial)
 {
+	struct chrome *c = x->priv;
 	struct fnt_out *o = &x->out;
 
 	fnt_out_str(o, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"fntrace\"");
@@ -232,6 +418,12 @@ static int chrome_close(struct fnt_export *x, const char *partial)
 		fnt_out_ch(o, '"');
 	}
 	fnt_out_str(o, "}}\n");
+	for (size_t i = 0; i < x->nthreads; i++)
+		free(c->thr[i].s);
+	for (size_t i = 0; i < c->nfn; i++)
+		free(c->fn[i].s);
+	free(c->thr);
+	free(c->fn);
 	free(x->priv);
 	x->priv = NULL;
 	return 0;

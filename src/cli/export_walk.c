@@ -96,6 +96,40 @@ static const char *obj_path(const struct dump *d, const struct fnt_xthread *t, u
 	return o ? o->path : NULL;
 }
 
+/* With --srcline: notes fid's first site, where its line is looked up. */
+static void note_site(struct dump *d, uint32_t fid, uint32_t image, uint32_t obj, uint32_t idx)
+{
+	struct fnt_export *x = &d->x;
+
+	if (!x->srcline)
+		return;
+	if (fid >= x->nsites) {
+		size_t n = x->nsites ? x->nsites : 256;
+
+		while (n <= fid)
+			n *= 2;
+		x->sites = fnt__xrealloc(x->sites, n * sizeof(*x->sites));
+		memset(x->sites + x->nsites, 0, (n - x->nsites) * sizeof(*x->sites));
+		x->nsites = n;
+	}
+	if (!x->sites[fid].seen)
+		x->sites[fid] = (struct fnt_xsite){ image, obj, idx, 1, 0, NULL };
+}
+
+const char *fnt__xsrcline(struct fnt_export *x, uint32_t fid)
+{
+	struct fnt_xsite *s;
+
+	if (!x->srcline || fid >= x->nsites || !x->sites[fid].seen)
+		return NULL;
+	s = &x->sites[fid];
+	if (!s->asked) {
+		s->asked = 1;
+		s->line = fnt__srcline_site(x->srcline, s->image, s->obj, s->idx);
+	}
+	return s->line;
+}
+
 static int visible(const struct fnt_xthread *t, size_t depth)
 {
 	return t->lo >= 0 && (long)depth >= t->lo && (t->hide < 0 || (long)depth < t->hide);
@@ -103,14 +137,20 @@ static int visible(const struct fnt_xthread *t, size_t depth)
 
 /* Would a call of fid at ns, made by the thread's innermost open call, be
  * shown?  Sets the -F and -N marks when the call is pushed (push). */
-static int selects(struct dump *d, struct dstream *s, uint32_t fid, uint32_t obj, uint64_t ns,
-		   int push)
+static inline int selects(struct dump *d, struct dstream *s, uint32_t fid, uint32_t obj,
+			  uint64_t ns, int push)
 {
 	struct fnt_xthread *t = s->t;
-	long depth = (long)t->stk.depth - (push ? 1 : 0);
-	const char *name = fnt_x_name(&d->x, fid);
-	int shown = !d->use_only || s->show_from >= 0;
-	int hidden = t->hide >= 0;
+	long depth;
+	const char *name;
+	int shown, hidden;
+
+	if (!d->use_only && !d->use_skip)	/* no -F, no -N: every event asks */
+		return t->hide < 0 && ns >= d->sel->t0;
+	depth = (long)t->stk.depth - (push ? 1 : 0);
+	name = fnt_x_name(&d->x, fid);
+	shown = !d->use_only || s->show_from >= 0;
+	hidden = t->hide >= 0;
 
 	if (!shown && fnt_filter_match(&d->only, name, obj_path(d, t, obj))) {
 		shown = 1;
@@ -137,12 +177,13 @@ static void pop_to(struct dump *d, struct dstream *s, size_t k, uint64_t ns, enu
 		size_t i = t->stk.depth - 1;
 		struct fnt_call *c = &t->stk.c[i];
 		uint64_t total = ns > c->ns ? ns - c->ns : 0;
+		int vis = visible(t, i);
 
-		if (visible(t, i))
+		if (vis)
 			d->ops->end(&d->x, t, i, ns > c->ns ? ns : c->ns, i == k ? how : inner);
 		/* A caller's self time excludes only what is shown of its
 		 * callees: the time of a call hidden by -N stays its caller's. */
-		if (i && visible(t, i))
+		if (i && vis)
 			t->stk.c[i - 1].child += total;
 		t->stk.depth = i;
 	}
@@ -170,6 +211,7 @@ static void event(struct dump *d, struct dstream *s, const struct fnt_ev *ev, ui
 		size_t depth = t->stk.depth - 1;
 
 		c->fid = fid;
+		note_site(d, fid, t->s->image, ev->obj, ev->idx);
 		if (selects(d, s, fid, ev->obj, ns, 1)) {
 			if (t->lo < 0)
 				t->lo = (long)depth;
@@ -189,6 +231,7 @@ static void event(struct dump *d, struct dstream *s, const struct fnt_ev *ev, ui
 	case FNT_EV_FUNC: {
 		uint32_t fid = fnt__names_site(d->x.names, tf, t->s->image, ev->obj, ev->idx);
 
+		note_site(d, fid, t->s->image, ev->obj, ev->idx);
 		if (selects(d, s, fid, ev->obj, ns, 0))
 			d->ops->complete(&d->x, t, fid, ev->obj, ns, 0, 1);
 		return;
@@ -198,6 +241,7 @@ static void event(struct dump *d, struct dstream *s, const struct fnt_ev *ev, ui
 		uint64_t start = ev->no_time ? ns : fnt__tf_ns(tf, ev->ticks - ev->dur);
 		uint64_t dur = ns > start ? ns - start : 0;
 
+		note_site(d, fid, t->s->image, ev->obj, ev->idx);
 		if (d->sel->have_t1 && start >= d->sel->t1)
 			return;
 		if (d->sel->have_t1 && start + dur > d->sel->t1)
@@ -326,6 +370,8 @@ int fnt__export_run(const char *cmd, const struct fnt_xsel *sel, const struct fn
 	}
 	d.x.tf = &tf;
 	d.x.names = &names;
+	if (sel->srcline)
+		d.x.srcline = fnt__srcline_new(&tf);
 	fnt__out_init(&d.x.out, fd);
 	for (size_t i = 0; i < tf.nstreams; i++) {
 		const struct fnt_tf_rimage *im = fnt__tf_image(&tf, tf.streams[i].image);
@@ -368,6 +414,8 @@ out_all:
 	free(all);
 	fnt__walk_free(&d.walk);
 	fnt__names_free(&names);
+	fnt__srcline_free(d.x.srcline);
+	free(d.x.sites);
 	if (fd > 1 && close(fd) < 0 && !ret) {
 		fprintf(stderr, "fntrace: %s: cannot write '%s': %s\n", cmd, out, strerror(errno));
 		ret = 1;

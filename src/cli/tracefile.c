@@ -726,13 +726,12 @@ const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, si
 	return NULL;
 }
 
-uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks)
+uint64_t fnt__tf_ns_slow(const struct fnt_tf *tf, uint64_t ticks)
 {
 	uint64_t ns;
 
-	/* The fast path: a multiply instead of a 128-bit division per event. */
-	if (tf->mult_ok && ticks >= tf->clock.a.ticks)
-		return (uint64_t)(((unsigned __int128)(ticks - tf->clock.a.ticks) * tf->mult) >> 32);
+	/* fnt__tf_ns() multiplies when it can: a 128-bit division per event
+	 * here. */
 	ns = fnt__clock_to_ns(&tf->clock.a, &tf->clock.b, ticks);
 
 	return ns > tf->clock.a.ns ? ns - tf->clock.a.ns : 0;
@@ -933,7 +932,7 @@ void fnt__tf_cursor_init(struct fnt_tf_cursor *c, const struct fnt_tf *tf,
 	fnt__ev_decoder_init(&c->dec, tf->epoch_ticks);
 }
 
-int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev)
+int fnt__tf_next_slow(struct fnt_tf_cursor *c, struct fnt_ev *ev)
 {
 	while (c->chunk < c->s->nchunks) {
 		const struct fnt_tf_rchunk *ch = &c->s->chunks[c->chunk];

@@ -263,8 +263,15 @@ int fnt__tf_open(struct fnt_tf *tf, const char *path, char *err, size_t errlen);
 void fnt__tf_close(struct fnt_tf *tf);
 /* The INFO value of key, or NULL.  Copies it into buf. */
 const char *fnt__tf_info(const struct fnt_tf *tf, const char *key, char *buf, size_t len);
-/* Nanoseconds since the start of the recording. */
-uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks);
+/* Nanoseconds since the start of the recording: a multiply, inline (the
+ * readers call it for every event), or fnt__tf_ns_slow(). */
+uint64_t fnt__tf_ns_slow(const struct fnt_tf *tf, uint64_t ticks);
+static inline uint64_t fnt__tf_ns(const struct fnt_tf *tf, uint64_t ticks)
+{
+	if (tf->mult_ok && ticks >= tf->clock.a.ticks)
+		return (uint64_t)(((unsigned __int128)(ticks - tf->clock.a.ticks) * tf->mult) >> 32);
+	return fnt__tf_ns_slow(tf, ticks);
+}
 /* The image of that id, or NULL (binary search). */
 const struct fnt_tf_rimage *fnt__tf_image(const struct fnt_tf *tf, uint32_t id);
 const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id);
@@ -289,8 +296,21 @@ struct fnt_tf_cursor {
 
 void fnt__tf_cursor_init(struct fnt_tf_cursor *c, const struct fnt_tf *tf,
 			 const struct fnt_tf_rstream *s);
-/* Returns 1 with *ev filled, or 0 at the end. */
-int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev);
+/* Returns 1 with *ev filled, or 0 at the end.  Inline for the words
+ * inside a chunk; chunk boundaries, lost markers and the end are
+ * fnt__tf_next_slow()'s. */
+int fnt__tf_next_slow(struct fnt_tf_cursor *c, struct fnt_ev *ev);
+static inline int fnt__tf_next(struct fnt_tf_cursor *c, struct fnt_ev *ev)
+{
+	if (c->lost_done && c->chunk < c->s->nchunks) {
+		const struct fnt_tf_rchunk *ch = &c->s->chunks[c->chunk];
+
+		while (c->word < ch->nwords)
+			if (fnt__ev_decode(&c->dec, ch->words[c->word++], ev))
+				return 1;
+	}
+	return fnt__tf_next_slow(c, ev);
+}
 
 /* Shared by the reading commands: opens the file or prints the error. */
 int fnt__tf_open_or_complain(struct fnt_tf *tf, const char *path);

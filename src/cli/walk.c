@@ -21,14 +21,10 @@ void *fnt__xrealloc(void *p, size_t n)
 	return p;
 }
 
-struct fnt_call *fnt__stack_push(struct fnt_stack *s, uint32_t obj, uint32_t idx, uint64_t ns)
+void fnt__stack_grow(struct fnt_stack *s)
 {
-	if (s->depth == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->c = fnt__xrealloc(s->c, s->cap * sizeof(*s->c));
-	}
-	s->c[s->depth] = (struct fnt_call){ obj, idx, 0, 0, ns, 0 };
-	return &s->c[s->depth++];
+	s->cap = s->cap ? s->cap * 2 : 64;
+	s->c = fnt__xrealloc(s->c, s->cap * sizeof(*s->c));
 }
 
 long fnt__stack_find(const struct fnt_stack *s, uint32_t obj, uint32_t idx)

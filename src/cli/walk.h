@@ -29,8 +29,17 @@ struct fnt_stack {
 };
 
 /* Pushes a call and returns it (exits on out of memory, as the reading
- * commands do everywhere). */
-struct fnt_call *fnt__stack_push(struct fnt_stack *s, uint32_t obj, uint32_t idx, uint64_t ns);
+ * commands do everywhere).  Inline: every entry event pushes; growing is
+ * fnt__stack_grow()'s. */
+void fnt__stack_grow(struct fnt_stack *s);
+static inline struct fnt_call *fnt__stack_push(struct fnt_stack *s, uint32_t obj, uint32_t idx,
+					       uint64_t ns)
+{
+	if (s->depth == s->cap)
+		fnt__stack_grow(s);
+	s->c[s->depth] = (struct fnt_call){ obj, idx, 0, 0, ns, 0 };
+	return &s->c[s->depth++];
+}
 /* The depth of the open call an exit of site (obj, idx) closes, or -1.
  * Only the 16 innermost calls are searched: an exit whose entry was lost
  * (overwritten, dropped) must not close half the stack. */
