@@ -60,6 +60,11 @@ enum kind {
 	K_CONV,		/* operator a */
 	K_TPARAM,	/* template parameter b, resolved to a (or -1: a generic lambda's auto:b+1) */
 	K_REFTEMP,	/* reference temporary #b for a */
+	K_UNARY,	/* operator s applied to a */
+	K_BINARY,	/* a s b */
+	K_FPARAM,	/* {parm#b} */
+	K_DECLTYPE,	/* decltype (a) */
+	K_SIZEOF_T,	/* sizeof (type a) */
 };
 
 #define CV_R 1
@@ -86,6 +91,7 @@ struct dem {
 	int type_depth;	/* > 0 inside a type: template args there are not the function's */
 	int targs;	/* list of the template args T_ refers to, or -1 */
 	int in_lambda;	/* a lambda's signature: unresolved T_ is auto */
+	int in_sr;	/* an unresolved name's scopes: no substitution candidates (as c++filt) */
 	int last_name;	/* the last source name, a constructor's name */
 	int err;
 	/* printing */
@@ -682,7 +688,7 @@ static int parse_prefix(struct dem *d, struct name_info *info)
 		}
 		if (ret < 0)
 			return -1;
-		if (peek(d) != 'E' && add_sub(d, ret) < 0)
+		if (peek(d) != 'E' && !d->in_sr && add_sub(d, ret) < 0)
 			return -1;
 	}
 	if (ret < 0)
@@ -818,6 +824,122 @@ static int parse_literal(struct dem *d)
 	return n;
 }
 
+/* Expression operators: the binary ones and those with one operand. */
+static const char *const unary_ops[] = { "ps", "ng", "ad", "de", "co", "nt", "sz", "az" };
+
+static int parse_expr(struct dem *d);
+
+static int op_node(struct dem *d, int kind, const char *text, int a, int b)
+{
+	int n;
+
+	if (a < 0 || (kind == K_BINARY && b < 0))
+		return -1;
+	n = mk(d, kind, a, b);
+	if (n >= 0)
+		d->n[n].s = text;
+	return n;
+}
+
+/*
+ * The expressions found in template arguments and decltype as far as
+ * practical: literals, template and function parameters, unresolved
+ * names (sr), sizeof, and the unary and binary operators.  Anything
+ * else fails, and the caller shows the raw name.
+ */
+static int parse_expr_inner(struct dem *d)
+{
+	char c = peek(d), c2 = peek2(d);
+
+	if (c == 'L')
+		return parse_literal(d);
+	if (c == 'T')
+		return parse_tparam(d);
+	if (c == 'f' && c2 == 'p') {	/* fp <cv> [<number>] _ */
+		long v = 0;
+		int neg, n;
+
+		d->p += 2;
+		parse_cv(d);
+		if (!eat(d, '_')) {
+			if (number(d, &v, &neg) < 0 || neg || !eat(d, '_'))
+				return fail(d);
+			v++;
+		}
+		n = mk(d, K_FPARAM, -1, (int)v + 1);
+		return n;
+	}
+	if (c == 's' && c2 == 'r') {	/* sr <prefix> E <name> | sr <type> <name> */
+		struct name_info info;
+		int scope, name;
+
+		d->p += 2;
+		c = peek(d);
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == 'C' || c == 'U' ||
+		    c == 'L') {
+			int save = d->in_sr;
+
+			d->in_sr = 1;
+			scope = parse_prefix(d, &info);
+			d->in_sr = save;
+		} else
+			scope = parse_type(d);
+		if (scope < 0)
+			return -1;
+		name = parse_unqualified(d, &info);
+		if (name >= 0 && peek(d) == 'I')
+			name = mk(d, K_TMPL, name, parse_targs(d));
+		if (name < 0 || d->n[name].kind == K_TMPL ? d->n[name].b < 0 : 0)
+			return -1;
+		return mk(d, K_QUAL, scope, name);
+	}
+	if (c == 's' && c2 == 't') {
+		d->p += 2;
+		return op_node(d, K_SIZEOF_T, "sizeof ", parse_type(d), -1);
+	}
+	if (c >= '0' && c <= '9') {
+		int n = source_name(d);
+
+		if (n >= 0 && peek(d) == 'I')
+			n = mk(d, K_TMPL, n, parse_targs(d));
+		return n;
+	}
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		const char *t;
+		int un = 0, a;
+
+		if (ops[i].code[0] != c || ops[i].code[1] != c2)
+			continue;
+		for (size_t k = 0; k < sizeof(unary_ops) / sizeof(unary_ops[0]); k++)
+			un |= unary_ops[k][0] == c && unary_ops[k][1] == c2;
+		t = ops[i].name;
+		if (!strcmp(ops[i].code, "sz"))
+			t = "sizeof ";
+		else if (!strcmp(ops[i].code, "az"))
+			t = "alignof ";
+		else if (*t == ' ' || !strcmp(ops[i].code, "cl") || !strcmp(ops[i].code, "ix") ||
+			 !strcmp(ops[i].code, "qu"))
+			return fail(d);	/* new, delete, calls, subscripts: not handled */
+		d->p += 2;
+		a = parse_expr(d);
+		if (un)
+			return op_node(d, K_UNARY, t, a, -1);
+		return op_node(d, K_BINARY, t, a, a >= 0 ? parse_expr(d) : -1);
+	}
+	return fail(d);
+}
+
+static int parse_expr(struct dem *d)
+{
+	int n;
+
+	if (++d->depth > MAX_DEPTH)
+		return fail(d);
+	n = parse_expr_inner(d);
+	d->depth--;
+	return n;
+}
+
 /* <template-args> ::= I <template-arg>+ E */
 static int parse_targs(struct dem *d)
 {
@@ -844,8 +966,11 @@ static int parse_targs(struct dem *d)
 					return -1;
 			}
 			a = mk(d, K_ARGPACK, h, -1);
-		} else if (peek(d) == 'X') {	/* expressions: not handled, the raw name is shown */
-			return fail(d);
+		} else if (peek(d) == 'X') {	/* X <expression> E */
+			d->p++;
+			a = parse_expr(d);
+			if (a >= 0 && !eat(d, 'E'))
+				return fail(d);
 		} else {
 			a = parse_type(d);
 		}
@@ -938,8 +1063,13 @@ static int parse_type_inner(struct dem *d)
 			if (e < 0)
 				return -1;
 			n = mk(d, K_VECTOR, e, dim);
+		} else if (c2 == 't' || c2 == 'T') {	/* decltype (expression) */
+			d->p += 2;
+			n = op_node(d, K_DECLTYPE, "decltype (", parse_expr(d), -1);
+			if (n >= 0 && !eat(d, 'E'))
+				return fail(d);
 		} else {
-			return fail(d);	/* decltype, exception specs: not handled */
+			return fail(d);	/* exception specifications: not handled */
 		}
 		break;
 	case 'r':
@@ -1626,6 +1756,7 @@ static void pr_literal(struct dem *d, const struct node *x)
 }
 
 static void pr_func(struct dem *d, int n, int with_ret);
+static void pr_subexpr(struct dem *d, int n);
 
 /* A function: [return type] name(parameters) qualifiers. */
 static void pr_func(struct dem *d, int n, int with_ret)
@@ -1783,10 +1914,58 @@ static void pr(struct dem *d, int n)
 		puts_(d, " for ");
 		pr(d, x->a);
 		break;
+	case K_UNARY: {
+		int o = x->a;
+
+		/* &f of a function that is no template: c++filt shows just its name */
+		if (!strcmp(x->s, "&") && d->n[o].kind == K_LITEXT &&
+		    d->n[d->n[o].a].kind == K_FUNC && d->n[d->n[d->n[o].a].b].a < 0)
+			o = d->n[d->n[o].a].a;
+		puts_(d, x->s);
+		pr_subexpr(d, o);
+		break;
+	}
+	case K_BINARY:
+		/* c++filt wraps a '>' so that it cannot close the argument list */
+		if (!strcmp(x->s, ">"))
+			puts_(d, "(");
+		pr_subexpr(d, x->a);
+		puts_(d, x->s);
+		pr_subexpr(d, x->b);
+		if (!strcmp(x->s, ">"))
+			puts_(d, ")");
+		break;
+	case K_FPARAM:
+		puts_(d, "{parm#");
+		put_num(d, x->b);
+		puts_(d, "}");
+		break;
+	case K_DECLTYPE:
+		puts_(d, "decltype (");
+		pr(d, x->a);
+		puts_(d, ")");
+		break;
+	case K_SIZEOF_T:
+		puts_(d, "sizeof (");
+		pr_type(d, x->a);
+		puts_(d, ")");
+		break;
 	default:
 		d->err = -EINVAL;
 	}
 	d->depth--;
+}
+
+/* An operand: in parentheses unless it is a plain name. */
+static void pr_subexpr(struct dem *d, int n)
+{
+	int k = d->n[n].kind, simple = k == K_NAME || k == K_QUAL || k == K_FPARAM;
+
+	if (!simple)
+		puts_(d, "(");
+	pr(d, n);
+	if (!simple)
+		puts_(d, ")");
 }
 
 int fnt_demangle_in(struct fnt_dem_scratch *sc, const char *name, char *out, size_t outlen,
