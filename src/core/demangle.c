@@ -475,6 +475,8 @@ static int parse_unqualified(struct dem *d, struct name_info *info)
 	} else if (c == 'C' && (peek2(d) == 'I' || (peek2(d) >= '1' && peek2(d) <= '5'))) {
 		d->p++;
 		if (eat(d, 'I')) {	/* inheriting constructor: CI1 <base class> */
+			if (peek(d) < '1' || peek(d) > '5')
+				return fail(d);
 			d->p++;
 			if (parse_type(d) < 0)
 				return -1;
@@ -889,7 +891,7 @@ static int parse_expr_inner(struct dem *d)
 		name = parse_unqualified(d, &info);
 		if (name >= 0 && peek(d) == 'I')
 			name = mk(d, K_TMPL, name, parse_targs(d));
-		if (name < 0 || d->n[name].kind == K_TMPL ? d->n[name].b < 0 : 0)
+		if (name < 0 || (d->n[name].kind == K_TMPL && d->n[name].b < 0))
 			return -1;
 		return mk(d, K_QUAL, scope, name);
 	}
@@ -1305,7 +1307,7 @@ static int parse_encoding(struct dem *d)
 
 	if (++d->depth > MAX_DEPTH)
 		return fail(d);
-	if ((peek(d) == 'T' && peek2(d) != '_' && !(peek2(d) >= '0' && peek2(d) <= '9')) ||
+	if ((peek(d) == 'T' && peek2(d) && peek2(d) != '_' && !(peek2(d) >= '0' && peek2(d) <= '9')) ||
 	    (peek(d) == 'G' && peek2(d))) {
 		n = parse_special(d);
 		d->depth--;
