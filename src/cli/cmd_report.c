@@ -35,10 +35,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fntrace report [-i PATH] [--sort total|self|calls|avg] [--threads]\n"
+		"                      [--demangle STYLE]\n"
 		"Per function: calls, total time, self time, average, min and max.\n"
 		"  -i, --input PATH   trace file (default fntrace.data)\n"
 		"  -s, --sort KEY     order by total (default), self, calls or avg\n"
-		"  --threads          one table per thread\n");
+		"  --threads          one table per thread\n"
+		FNT_DEMANGLE_HELP);
 }
 
 static void account(struct func *f, uint64_t total, uint64_t self)
@@ -210,6 +212,7 @@ int fnt__cmd_report(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "threads", no_argument, NULL, 'T' },
+		{ "demangle", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -242,6 +245,10 @@ int fnt__cmd_report(int argc, char **argv)
 			break;
 		case 'T':
 			threads = 1;
+			break;
+		case 'M':
+			if (fnt__opt_demangle("report", optarg))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);

@@ -108,7 +108,7 @@ static int selects(struct dump *d, struct dstream *s, uint32_t fid, uint32_t obj
 {
 	struct fnt_xthread *t = s->t;
 	long depth = (long)t->stk.depth - (push ? 1 : 0);
-	const char *name = fnt_x_name(&d->x, fid);
+	const char *name = fnt_x_raw(&d->x, fid);
 	int shown = !d->use_only || s->show_from >= 0;
 	int hidden = t->hide >= 0;
 
@@ -263,6 +263,8 @@ int fnt__xsel_opt(const char *cmd, struct fnt_xsel *s, int c, const char *arg)
 	case 'F':
 	case 'N':
 		return fnt__opt_glob(cmd, c == 'F' ? s->only : s->skip, arg) ? 2 : 0;
+	case 'M':
+		return fnt__opt_demangle(cmd, arg);
 	case 'R':
 		if (parse_range(s, arg) < 0)
 			return fnt__usage_error(cmd, "bad time range '%s' (START~END, e.g. 1.5~2 or "
