@@ -155,7 +155,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 				prefix(r, s, dur);
 				indent(r, s, s->stk.depth);
 				fnt_out_str(o, name);
-				fnt_out_str(o, unwound ? "(); /* unwound */\n" : "();\n");
+				fnt_out_str(o, fnt__tf_call_parens(name));
+				fnt_out_str(o, unwound ? "; /* unwound */\n" : ";\n");
 			}
 			if (s->show_from == (long)s->stk.depth)
 				s->show_from = -1;
@@ -166,7 +167,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			prefix(r, s, NULL);
 			indent(r, s, s->stk.depth);
 			fnt_out_str(o, name);
-			fnt_out_mem(o, "() {\n", 5);
+			fnt_out_str(o, fnt__tf_call_parens(name));
+			fnt_out_str(o, " {\n");
 		}
 		fnt__stack_push(&s->stk, ev->obj, ev->idx, ns);
 		return;
@@ -200,7 +202,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			prefix(r, s, NULL);
 			indent(r, s, s->stk.depth);
 			fnt_out_str(o, name);
-			fnt_out_str(o, "(); /* too deep: not timed */\n");
+			fnt_out_str(o, fnt__tf_call_parens(name));
+			fnt_out_str(o, "; /* too deep: not timed */\n");
 		}
 		return;
 	}
@@ -213,7 +216,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 		prefix(r, s, dur);
 		indent_levels(o, ev->depth);
 		fnt_out_str(o, name);
-		fnt_out_mem(o, "();\n", 4);
+		fnt_out_str(o, fnt__tf_call_parens(name));
+		fnt_out_str(o, ";\n");
 		return;
 	}
 	}

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "core/demangle.h"
@@ -280,6 +281,13 @@ extern enum fnt_dem_style fnt__demangle_style;
 /* The demangled name of a C++ symbol in fnt__demangle_style (allocated:
  * the caller frees it), else name itself. */
 const char *fnt__tf_demangle(const char *name);
+/* "()" after a function's name in a call graph, unless --demangle=full
+ * printed its parameters already. */
+static inline const char *fnt__tf_call_parens(const char *name)
+{
+	return fnt__demangle_style == FNT_DEM_FULL && name[0] != '_' && strchr(name, '(') ? ""
+											 : "()";
+}
 /* Name of the function containing addr in image ("lib.so+0xoff" when the
  * object has no symbol there; valid until the next call), or NULL. */
 const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr);
