@@ -72,6 +72,8 @@ enum kind {
 #define CV_K 4
 #define REF_L 8
 #define REF_R 16
+#define NOEXCEPT 32	/* Do before F */
+#define TX_SAFE 64	/* Dx before F */
 
 struct node {
 	const char *s;
@@ -1065,6 +1067,11 @@ static int parse_type_inner(struct dem *d)
 			if (e < 0)
 				return -1;
 			n = mk(d, K_VECTOR, e, dim);
+		} else if ((c2 == 'o' || c2 == 'x') && d->p[2] == 'F') {	/* noexcept function */
+			d->p += 2;
+			n = parse_ftype(d);
+			if (n >= 0)
+				d->n[n].flag |= c2 == 'o' ? NOEXCEPT : TX_SAFE;
 		} else if (c2 == 't' || c2 == 'T') {	/* decltype (expression) */
 			d->p += 2;
 			n = op_node(d, K_DECLTYPE, "decltype (", parse_expr(d), -1);
@@ -1571,12 +1578,16 @@ static void pr_list(struct dem *d, int l)
 
 static void pr_quals(struct dem *d, int q)
 {
-	if (q & CV_R)
-		puts_(d, " restrict");
-	if (q & CV_V)
-		puts_(d, " volatile");
+	if (q & NOEXCEPT)
+		puts_(d, " noexcept");
+	if (q & TX_SAFE)
+		puts_(d, " transaction_safe");
 	if (q & CV_K)
 		puts_(d, " const");
+	if (q & CV_V)
+		puts_(d, " volatile");
+	if (q & CV_R)
+		puts_(d, " restrict");
 	if (q & REF_L)
 		puts_(d, " &");
 	if (q & REF_R)
