@@ -109,6 +109,7 @@ struct dem {
 };
 
 _Static_assert(sizeof(struct dem) <= sizeof(struct fnt_dem_scratch), "fnt_dem_scratch too small");
+_Static_assert(_Alignof(struct dem) <= _Alignof(struct fnt_dem_scratch), "fnt_dem_scratch misaligned");
 
 /* ---- the standard substitutions (St is handled apart) ---- */
 

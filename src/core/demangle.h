@@ -25,7 +25,7 @@ enum fnt_dem_style {
 /* The demangler's working state, about 13 KB; opaque to callers. */
 #define FNT_DEM_NODES 512
 struct fnt_dem_scratch {
-	unsigned char opaque[FNT_DEM_NODES * 24 + 1024];
+	_Alignas(16) unsigned char opaque[FNT_DEM_NODES * 24 + 1024];
 };
 
 /*
