@@ -51,6 +51,11 @@
 
 void fnt__record_usage(const char *cmd, FILE *f)
 {
+	static const char live_demangle_help[] =
+		"  --demangle STYLE          C++ names: simple (default: scopes and names,\n"
+		"                            'ns::Cls::method'), full (as c++filt) or\n"
+		"                            no (mangled)\n";
+
 	fprintf(f,
 		"usage: fntrace %s [options] [--] PROG [ARGS...]\n"
 		"       fntrace %s [options] -p PID[,PID...] [-d DURATION]\n"
@@ -86,10 +91,7 @@ void fnt__record_usage(const char *cmd, FILE *f)
 		cmd, cmd,
 		strcmp(cmd, "live") == 0 ? "Runs PROG, records its function calls, then replays them."
 					 : "Runs PROG and records its function calls into a trace file.",
-		strcmp(cmd, "live") == 0 ? "  --demangle STYLE          C++ names: simple (default: scopes and names,\n"
-					   "                            'ns::Cls::method'), full (as c++filt) or\n"
-					   "                            no (mangled)\n"
-					 : "");
+		strcmp(cmd, "live") == 0 ? live_demangle_help : "");
 }
 
 static int append_glob(char *dst, size_t cap, const char *g)

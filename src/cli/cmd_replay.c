@@ -210,7 +210,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 	case FNT_EV_EXIT_DUR: {
 		const char *name = site(r, s, ev->obj, ev->idx);
 
-		if (r->use_filter && !fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
+		if (r->use_filter &&
+		    !fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
 			return;
 		fnt__fmt_dur(dur, fnt__tf_ns(r->tf, ev->ticks) - fnt__tf_ns(r->tf, ev->ticks - ev->dur));
 		prefix(r, s, dur);
@@ -238,7 +239,8 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 	const char *name = site(r, s, ev->obj, ev->idx);
 	const char *caller;
 
-	if (r->use_filter && !fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
+	if (r->use_filter &&
+	    !fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
 		return;
 	if (ev->caller != r->caller_addr || s->w.s->image != r->caller_image) {
 		r->caller_addr = ev->caller;

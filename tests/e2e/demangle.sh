@@ -7,7 +7,8 @@
 # full form ("Lexer::ReadToken(int)") and the mangled one select too.  The
 # readers print the simple, full and mangled forms with --demangle, and
 # their own -F/-N match what they print; a bad --demangle value is one
-# clear line and status 2.
+# clear line and status 2.  record -p sends a demangled filter to a running
+# process's runtime (the path ctl's changes take too).
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 N=25
@@ -62,6 +63,19 @@ rec -F 'lang::*,!lang::detail::*' -o "$W/f4.data" "$W/dm" $N >/dev/null
 only "$W/f4.data" "-F lang::*,!lang::detail::*" '$2 ~ /lang::/ && $2 !~ /lang::detail::/'
 rec -F 'main::{lambda*' -o "$W/f5.data" "$W/dm" $N >/dev/null
 only "$W/f5.data" "-F the lambda" '$2 ~ /^main::\{lambda/'
+
+note "record -p: the filter goes to a running process's runtime (the agent, as ctl's)"
+"$FNTRACE" run "$W/dm" 2000000000 >/dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+sleep 0.3
+rec -p $pid -F 'Lexer::*' -d 500ms -o "$W/p.data" >/dev/null
+kill $pid
+wait $pid 2>/dev/null || true
+"$FNTRACE" report -i "$W/p.data" --demangle=full | awk 'NR > 2 { n = $12; for (i = 13; i <= NF; i++) n = n " " $i; print n }' |
+	sort >"$W/p.names"
+expect_eq "$(tr '\n' '|' <"$W/p.names")" 'Lexer::Peek() const|Lexer::ReadToken(char const*)|Lexer::ReadToken(int)|' \
+	"record -p -F 'Lexer::*': the functions"
 
 note "the readers print each form"
 R=$W/all.data
