@@ -65,6 +65,7 @@ enum kind {
 	K_FPARAM,	/* {parm#b} */
 	K_DECLTYPE,	/* decltype (a) */
 	K_SIZEOF_T,	/* sizeof (type a) */
+	K_CALL,		/* a(list b) */
 };
 
 #define CV_R 1
@@ -892,15 +893,35 @@ static int parse_expr_inner(struct dem *d)
 		if (scope < 0)
 			return -1;
 		name = parse_unqualified(d, &info);
-		if (name >= 0 && peek(d) == 'I')
-			name = mk(d, K_TMPL, name, parse_targs(d));
-		if (name < 0 || (d->n[name].kind == K_TMPL && d->n[name].b < 0))
+		if (name < 0)
 			return -1;
-		return mk(d, K_QUAL, scope, name);
+		if (peek(d) != 'I')
+			return mk(d, K_QUAL, scope, name);
+		/* c++filt puts the arguments on the whole name, which makes it no
+		 * plain name: "(std::declval<int&>)()" */
+		name = mk(d, K_TMPL, mk(d, K_QUAL, scope, name), parse_targs(d));
+		if (name >= 0 && d->n[name].b < 0)
+			return -1;
+		return name;
 	}
 	if (c == 's' && c2 == 't') {
 		d->p += 2;
 		return op_node(d, K_SIZEOF_T, "sizeof ", parse_type(d), -1);
+	}
+	if (c == 'c' && c2 == 'l') {	/* cl <callee> <argument>* E */
+		int fn, head = -1, tail = -1;
+
+		d->p += 2;
+		fn = parse_expr(d);
+		if (fn < 0)
+			return -1;
+		while (!eat(d, 'E')) {
+			if (!peek(d))
+				return fail(d);
+			if (list_add(d, &head, &tail, parse_expr(d)) < 0)
+				return -1;
+		}
+		return mk(d, K_CALL, fn, head);
 	}
 	if (c >= '0' && c <= '9') {
 		int n = source_name(d);
@@ -1948,6 +1969,16 @@ static void pr(struct dem *d, int n)
 		pr_subexpr(d, x->b);
 		if (!strcmp(x->s, ">"))
 			puts_(d, ")");
+		break;
+	case K_CALL:
+		pr_subexpr(d, x->a);
+		puts_(d, "(");
+		for (int l = x->b; l >= 0 && !d->over; l = d->n[l].b) {
+			if (l != x->b)
+				puts_(d, ", ");
+			pr(d, d->n[l].a);
+		}
+		puts_(d, ")");
 		break;
 	case K_FPARAM:
 		puts_(d, "{parm#");
