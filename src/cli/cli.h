@@ -68,8 +68,8 @@ struct fnt_livefeed;
 int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed);
 
 #define FNT_DEMANGLE_HELP                                                                  \
-	"  --demangle STYLE   C++ names: simple (default: scopes and names,\n"              \
-	"                     'ns::Cls::method'), full (as c++filt) or no (mangled)\n"
+	"  --demangle STYLE   C++ names: simple (default: scopes and names, as in\n"         \
+	"                     ns::Cls::method), full (as c++filt) or no (mangled)\n"
 /* Prints "fntrace: <cmd>: <msg>" and returns 2 (a usage error). */
 int fnt__usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -53,8 +53,8 @@ void fnt__record_usage(const char *cmd, FILE *f)
 {
 	static const char live_demangle_help[] =
 		"  --demangle STYLE          C++ names: simple (default: scopes and names,\n"
-		"                            'ns::Cls::method'), full (as c++filt) or\n"
-		"                            no (mangled)\n";
+		"                            as in ns::Cls::method), full (as c++filt)\n"
+		"                            or no (mangled)\n";
 
 	fprintf(f,
 		"usage: fntrace %s [options] [--] PROG [ARGS...]\n"
