@@ -24,7 +24,7 @@ CLI_CFLAGS := $(BASE) $(SANFL)
 
 RT_SRC  := $(wildcard src/core/*.c src/arch/x86_64/*.c src/runtime/*.c src/util/*.c src/ring/*.c src/ctl/*.c)
 RT_ASM  := $(wildcard src/arch/x86_64/*.S)
-CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/ctl/*.c src/core/filter.c src/core/elf*.c) \
+CLI_SRC := $(wildcard src/cli/*.c src/util/*.c src/ring/*.c src/ctl/*.c src/core/filter.c src/core/demangle.c src/core/elf*.c) \
 	   src/arch/x86_64/inject/hijack.c
 RT_OBJ  := $(patsubst %.c,$(O)/rt/%.o,$(RT_SRC)) $(patsubst %.S,$(O)/rt/%.o,$(RT_ASM))
 CLI_OBJ := $(patsubst %.c,$(O)/cli/%.o,$(CLI_SRC)) $(O)/cli/gen/loader_blob.o

@@ -1,5 +1,5 @@
 # mk/fuzz.mk - libFuzzer harnesses (issue 9, "fuzzing in CI"): the trace-file
-# reader, the filter parser and the ELF site-table reader, built with clang,
+# reader, the filter parser, the ELF site-table reader and the demangler, built with clang,
 # ASan and UBSan into $(O)/fuzz/ (whatever SAN is: a fuzzer without the
 # sanitizers finds little).  Included from the Makefile.
 #
@@ -13,10 +13,10 @@ FUZZ_TIME ?= 600
 FUZZ_SANS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz $(FUZZ_SANS)
 # The code under test, instrumented for coverage (fuzzer-no-link).
-FUZZ_LIB_SRC := src/cli/tracefile.c src/core/filter.c src/core/elf.c src/ctl/proto.c \
+FUZZ_LIB_SRC := src/cli/tracefile.c src/core/filter.c src/core/demangle.c src/core/elf.c src/ctl/proto.c \
 	$(wildcard src/ring/*.c src/util/*.c)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
-FUZZ_NAMES := tracefile filter elf ctl
+FUZZ_NAMES := tracefile filter elf ctl demangle
 FUZZ_BINS  := $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZ_NAMES))
 
 $(O)/fuzz/obj/%.o: %.c $(HDRS)

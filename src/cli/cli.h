@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "core/demangle.h"
+
 int fnt__cmd_record(int argc, char **argv);
 int fnt__cmd_replay(int argc, char **argv);
 int fnt__cmd_report(int argc, char **argv);
@@ -65,8 +67,21 @@ int fnt__record_run(const struct fnt_rec_opts *o, char **argv, int *ran);
 struct fnt_livefeed;
 int fnt__record_pids(const struct fnt_rec_opts *o, struct fnt_livefeed *feed);
 
+#define FNT_DEMANGLE_HELP                                                                  \
+	"  --demangle STYLE   C++ names: simple (default: scopes and names, as in\n"         \
+	"                     ns::Cls::method), full (as c++filt) or no (mangled)\n"
 /* Prints "fntrace: <cmd>: <msg>" and returns 2 (a usage error). */
 int fnt__usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* --demangle simple|full|no: sets fnt__demangle_style (tracefile.c).
+ * Returns 0, or 2 with the usage error printed. */
+extern enum fnt_dem_style fnt__demangle_style;
+static inline int fnt__opt_demangle(const char *cmd, const char *arg)
+{
+	if (fnt_dem_style_parse(arg, &fnt__demangle_style) < 0)
+		return fnt__usage_error(cmd, "--demangle takes simple, full or no, not '%s'", arg);
+	return 0;
+}
 /* The one line for an unrecognized option argv[optind - 1] (or optopt). */
 int fnt__bad_option(const char *cmd, char **argv, int optind_, int optopt_);
 

@@ -20,7 +20,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: fntrace dump --chrome|--perfetto|--folded [-i PATH] [-o FILE] [--tid N]\n"
 		"                    [-F GLOB] [-N GLOB] [--time-range START~END] [--weight W]\n"
-		"                    [--srcline]\n"
+		"                    [--srcline] [--demangle STYLE]\n"
 		"Converts a trace for other tools: Chrome trace-event JSON (Perfetto's UI,\n"
 		"chrome://tracing, speedscope), Perfetto's protobuf trace, or folded stacks\n"
 		"(flame graphs).  Streamed: memory does not grow with the trace.\n"

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: fntrace flamegraph [-o FILE.svg] [--weight W] [--inverted] [-i PATH] [--tid N]\n"
 		"                          [-F GLOB] [-N GLOB] [--time-range START~END]\n"
-		"                          [--min-width PX] [--title TEXT]\n"
+		"                          [--min-width PX] [--title TEXT] [--demangle STYLE]\n"
 		"Draws the recorded calls as an interactive flame graph, a self-contained SVG for\n"
 		"any browser: hover shows a function's time, share and calls; a click zooms to a\n"
 		"frame (click the bottom frame, 'Reset Zoom' or Escape to go back); 'Search' (or\n"

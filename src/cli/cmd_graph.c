@@ -34,7 +34,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fntrace graph [FUNC] [-f FIELDS] [-i PATH] [--tid N] [-F GLOB] [-N GLOB]\n"
-		"                     [--time-range START~END]\n"
+		"                     [--time-range START~END] [--demangle STYLE]\n"
 		"Prints the aggregated call tree: every call path with its total time and, in\n"
 		"parentheses, its calls.  Without FUNC, the whole trace's under the program; with\n"
 		"FUNC (a glob, matched as -F matches), the backtraces of its outermost calls,\n"
@@ -204,7 +204,7 @@ static const char *base(const char *path)
 static int matches(const struct graph_opts *g, struct fnt_export *x, struct fnt_xtree *xt,
 		   const struct fnt_ctnode *n)
 {
-	return fnt_filter_match(&g->match, fnt_x_name(x, n->fid), xt->objs.name[n->obj]);
+	return fnt_filter_match(&g->match, fnt_x_raw(x, n->fid), xt->objs.name[n->obj]);
 }
 
 /* graph FUNC: the backtraces of the outermost matching calls, then their

@@ -51,6 +51,11 @@
 
 void fnt__record_usage(const char *cmd, FILE *f)
 {
+	static const char live_demangle_help[] =
+		"  --demangle STYLE          C++ names: simple (default: scopes and names,\n"
+		"                            as in ns::Cls::method), full (as c++filt)\n"
+		"                            or no (mangled)\n";
+
 	fprintf(f,
 		"usage: fntrace %s [options] [--] PROG [ARGS...]\n"
 		"       fntrace %s [options] -p PID[,PID...] [-d DURATION]\n"
@@ -77,12 +82,16 @@ void fnt__record_usage(const char *cmd, FILE *f)
 		"  --drain-timeout DUR       lossless: a process waits at most DUR for fntrace\n"
 		"                            to drain its buffers, then goes on untraced\n"
 		"                            (default 10s; 0: as long as fntrace lives)\n"
+		"%s"
 		"GLOB follows ftrace's set_ftrace_filter: 'a*,b?', '!x', 'f:mod:libfoo*'.\n"
+		"A GLOB not starting with _Z also matches C++ names demangled, in the simple\n"
+		"form ('Lexer::*') and the full one ('Lexer::Read(int)').\n"
 		"The exit status is PROG's own, or 128+signal if it was killed; 130 if Ctrl-C\n"
 		"(SIGINT) stopped the recording before PROG ended (PROG goes on, untraced).\n",
 		cmd, cmd,
 		strcmp(cmd, "live") == 0 ? "Runs PROG, records its function calls, then replays them."
-					 : "Runs PROG and records its function calls into a trace file.");
+					 : "Runs PROG and records its function calls into a trace file.",
+		strcmp(cmd, "live") == 0 ? live_demangle_help : "");
 }
 
 static int append_glob(char *dst, size_t cap, const char *g)
@@ -126,7 +135,7 @@ static int parse_pids(const char *cmd, const char *arg, struct fnt_rec_opts *o)
 
 int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opts *o, int *help)
 {
-	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK, O_DAEMONS, O_DRAIN };
+	enum { O_TRACER = 256, O_BUF, O_MODE, O_NOFORK, O_DAEMONS, O_DRAIN, O_DEMANGLE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "tracer", required_argument, NULL, O_TRACER },
@@ -141,6 +150,7 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "drain-timeout", required_argument, NULL, O_DRAIN },
+		{ "demangle", required_argument, NULL, O_DEMANGLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +229,13 @@ int fnt__record_parse(const char *cmd, int argc, char **argv, struct fnt_rec_opt
 		case 'd':
 			if (fnt__parse_duration(optarg, &o->duration_ns) < 0 || !o->duration_ns)
 				return fnt__usage_error(cmd, "bad duration '%s' (e.g. 10s, 500ms)", optarg), -1;
+			break;
+		case O_DEMANGLE:	/* how live prints names; record prints none */
+			if (strcmp(cmd, "live") != 0)
+				return fnt__usage_error(cmd, "--demangle is an option of the commands "
+							"that print names (live, replay, report...)"), -1;
+			if (fnt__opt_demangle(cmd, optarg))
+				return -1;
 			break;
 		case O_DRAIN: {
 			uint64_t ns;

@@ -49,7 +49,7 @@ struct replay {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fntrace replay [-i PATH] [--tid N] [-F GLOB] [--color WHEN]\n"
+		"usage: fntrace replay [-i PATH] [--tid N] [-F GLOB] [--color WHEN] [--demangle STYLE]\n"
 		"Prints the recorded calls: a nested call graph for function_graph traces,\n"
 		"'TIMESTAMP [TID] | func <- caller' lines for function traces.\n"
 		"  -i, --input PATH   trace file (default fntrace.data)\n"
@@ -57,7 +57,8 @@ static void usage(FILE *f)
 		"  -F, --filter GLOB  only matching functions, and what they call\n"
 		"  --color WHEN       auto (default: when the output is a terminal), always or\n"
 		"                     never; durations of 1 ms or more in red, of 100 us or more\n"
-		"                     in yellow\n");
+		"                     in yellow\n"
+		FNT_DEMANGLE_HELP);
 }
 
 /* The colour of a duration as fnt__fmt_dur() wrote it ("123.456 us"), as
@@ -125,6 +126,12 @@ static const char *site(struct replay *r, struct rs *s, uint32_t obj, uint32_t i
 	return fnt__tf_site_name(r->tf, s->w.s->image, obj, idx);
 }
 
+/* What -F matches: the symbol, whose demangled forms the filter tries too. */
+static const char *site_raw(struct replay *r, struct rs *s, uint32_t obj, uint32_t idx)
+{
+	return fnt__tf_site_raw(r->tf, s->w.s->image, obj, idx);
+}
+
 static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, uint64_t ns)
 {
 	struct fnt_out *o = &r->out;
@@ -138,7 +145,7 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			   next->obj == ev->obj && next->idx == ev->idx;
 
 		if (r->use_filter && s->show_from < 0 &&
-		    fnt_filter_match(&r->filter, name, NULL))
+		    fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
 			s->show_from = (long)s->stk.depth;
 		if (leaf) {
 			int unwound = next->type == FNT_EV_UNWOUND;
@@ -148,7 +155,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 				prefix(r, s, dur);
 				indent(r, s, s->stk.depth);
 				fnt_out_str(o, name);
-				fnt_out_str(o, unwound ? "(); /* unwound */\n" : "();\n");
+				fnt_out_str(o, fnt__tf_call_parens(name));
+				fnt_out_str(o, unwound ? "; /* unwound */\n" : ";\n");
 			}
 			if (s->show_from == (long)s->stk.depth)
 				s->show_from = -1;
@@ -159,7 +167,8 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			prefix(r, s, NULL);
 			indent(r, s, s->stk.depth);
 			fnt_out_str(o, name);
-			fnt_out_mem(o, "() {\n", 5);
+			fnt_out_str(o, fnt__tf_call_parens(name));
+			fnt_out_str(o, " {\n");
 		}
 		fnt__stack_push(&s->stk, ev->obj, ev->idx, ns);
 		return;
@@ -193,20 +202,23 @@ static void graph_event(struct replay *r, struct rs *s, const struct fnt_ev *ev,
 			prefix(r, s, NULL);
 			indent(r, s, s->stk.depth);
 			fnt_out_str(o, name);
-			fnt_out_str(o, "(); /* too deep: not timed */\n");
+			fnt_out_str(o, fnt__tf_call_parens(name));
+			fnt_out_str(o, "; /* too deep: not timed */\n");
 		}
 		return;
 	}
 	case FNT_EV_EXIT_DUR: {
 		const char *name = site(r, s, ev->obj, ev->idx);
 
-		if (r->use_filter && !fnt_filter_match(&r->filter, name, NULL))
+		if (r->use_filter &&
+		    !fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
 			return;
 		fnt__fmt_dur(dur, fnt__tf_ns(r->tf, ev->ticks) - fnt__tf_ns(r->tf, ev->ticks - ev->dur));
 		prefix(r, s, dur);
 		indent_levels(o, ev->depth);
 		fnt_out_str(o, name);
-		fnt_out_mem(o, "();\n", 4);
+		fnt_out_str(o, fnt__tf_call_parens(name));
+		fnt_out_str(o, ";\n");
 		return;
 	}
 	}
@@ -227,7 +239,8 @@ static void func_event(struct replay *r, struct rs *s, const struct fnt_ev *ev, 
 	const char *name = site(r, s, ev->obj, ev->idx);
 	const char *caller;
 
-	if (r->use_filter && !fnt_filter_match(&r->filter, name, NULL))
+	if (r->use_filter &&
+	    !fnt_filter_match(&r->filter, site_raw(r, s, ev->obj, ev->idx), NULL))
 		return;
 	if (ev->caller != r->caller_addr || s->w.s->image != r->caller_image) {
 		r->caller_addr = ev->caller;
@@ -287,6 +300,7 @@ int fnt__cmd_replay(int argc, char **argv)
 		{ "tid", required_argument, NULL, 'T' },
 		{ "filter", required_argument, NULL, 'F' },
 		{ "color", required_argument, NULL, 'C' },
+		{ "demangle", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -323,6 +337,10 @@ int fnt__cmd_replay(int argc, char **argv)
 			else
 				return fnt__usage_error("replay", "--color takes auto, always or never, not '%s'",
 							optarg);
+			break;
+		case 'M':
+			if (fnt__opt_demangle("replay", optarg))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);

@@ -38,13 +38,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fntrace report [-i PATH] [--sort total|self|calls|avg] [--threads]\n"
-		"                      [--srcline]\n"
+		"                      [--srcline] [--demangle STYLE]\n"
 		"Per function: calls, total time, self time, average, min and max.\n"
 		"  -i, --input PATH   trace file (default fntrace.data)\n"
 		"  -s, --sort KEY     order by total (default), self, calls or avg\n"
 		"  --threads          one table per thread\n"
 		"  --srcline          a Source column: the function's file:line, from the\n"
-		"                     DWARF of its object (built with -g); '-' when none\n");
+		"                     DWARF of its object (built with -g); '-' when none\n"
+		FNT_DEMANGLE_HELP);
 }
 
 static void account(struct func *f, uint64_t total, uint64_t self)
@@ -250,6 +251,7 @@ int fnt__cmd_report(int argc, char **argv)
 		{ "sort", required_argument, NULL, 's' },
 		{ "threads", no_argument, NULL, 'T' },
 		{ "srcline", no_argument, NULL, 'S' },
+		{ "demangle", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -286,6 +288,10 @@ int fnt__cmd_report(int argc, char **argv)
 			break;
 		case 'S':
 			srcline = 1;
+			break;
+		case 'M':
+			if (fnt__opt_demangle("report", optarg))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);

@@ -102,6 +102,12 @@ static inline const char *fnt_x_name(const struct fnt_export *x, uint32_t fid)
 	return x->names->name[fid];
 }
 
+/* What -F and -N match for fid: the symbol (see fnt__names_raw). */
+static inline const char *fnt_x_raw(const struct fnt_export *x, uint32_t fid)
+{
+	return fnt__names_raw(x->names, fid);
+}
+
 /* The call-tree node of the caller of a call at depth (aux of the call
  * below it, when that one is shown), or FNT_CT_NONE: the call is a root. */
 static inline uint32_t fnt__xparent(const struct fnt_xthread *t, size_t depth)
@@ -148,7 +154,7 @@ struct fnt_xsel {
 #define FNT_XSEL_LONG                                                                       \
 	{ "input", required_argument, NULL, 'i' }, { "tid", required_argument, NULL, 'T' },  \
 	{ "filter", required_argument, NULL, 'F' }, { "notrace", required_argument, NULL, 'N' }, \
-	{ "time-range", required_argument, NULL, 'R' }
+	{ "time-range", required_argument, NULL, 'R' }, { "demangle", required_argument, NULL, 'M' }
 #define FNT_XSEL_HELP                                                                      \
 	"  -i, --input PATH   trace file (default fntrace.data)\n"                             \
 	"  --tid N            only thread N (repeatable)\n"                                    \
@@ -158,7 +164,8 @@ struct fnt_xsel {
 	"                     out): seconds since the recording started as replay prints\n"    \
 	"                     them (1.5), or a time with a unit (ns, us, ms, s); END may\n"    \
 	"                     be +DURATION, relative to START; calls still running at END\n"   \
-	"                     end there\n"
+	"                     end there\n"                                                   \
+	FNT_DEMANGLE_HELP
 
 /* Takes option c (from FNT_XSEL_LONG or FNT_XSEL_SHORT) into s.  Returns
  * 0, -1 if c is none of them, or 2 (the usage error is printed). */

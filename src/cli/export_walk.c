@@ -148,7 +148,7 @@ static inline int selects(struct dump *d, struct dstream *s, uint32_t fid, uint3
 	if (!d->use_only && !d->use_skip)	/* no -F, no -N: every event asks */
 		return t->hide < 0 && ns >= d->sel->t0;
 	depth = (long)t->stk.depth - (push ? 1 : 0);
-	name = fnt_x_name(&d->x, fid);
+	name = fnt_x_raw(&d->x, fid);
 	shown = !d->use_only || s->show_from >= 0;
 	hidden = t->hide >= 0;
 
@@ -307,6 +307,8 @@ int fnt__xsel_opt(const char *cmd, struct fnt_xsel *s, int c, const char *arg)
 	case 'F':
 	case 'N':
 		return fnt__opt_glob(cmd, c == 'F' ? s->only : s->skip, arg) ? 2 : 0;
+	case 'M':
+		return fnt__opt_demangle(cmd, arg);
 	case 'R':
 		if (parse_range(s, arg) < 0)
 			return fnt__usage_error(cmd, "bad time range '%s' (START~END, e.g. 1.5~2 or "

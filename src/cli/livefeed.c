@@ -503,8 +503,13 @@ static void lf_unhold(struct fnt_livefeed *f, struct lf_stream *s)
 	s->pending = 0;
 	lf_prefix(f, s, NULL);
 	lf_indent(&f->out, s->depth);
-	fnt_out_str(&f->out, lf_site_name(f, s->image, s->pend.obj, s->pend.idx));
-	fnt_out_mem(&f->out, "() {\n", 5);
+	{
+		const char *nm = lf_site_name(f, s->image, s->pend.obj, s->pend.idx);
+
+		fnt_out_str(&f->out, nm);
+		fnt_out_str(&f->out, fnt__tf_call_parens(nm));
+		fnt_out_str(&f->out, " {\n");
+	}
 	lf_push(s, &s->pend);
 }
 
@@ -534,7 +539,8 @@ static void lf_exit(struct fnt_livefeed *f, struct lf_stream *s, const struct fn
 		lf_prefix(f, s, dur);
 		lf_indent(o, s->depth);
 		fnt_out_str(o, name);
-		fnt_out_str(o, unwound ? "(); /* unwound */\n" : "();\n");
+		fnt_out_str(o, fnt__tf_call_parens(name));
+		fnt_out_str(o, unwound ? "; /* unwound */\n" : ";\n");
 		return;
 	}
 	lf_unhold(f, s);
@@ -583,16 +589,26 @@ static void lf_graph_event(struct fnt_livefeed *f, struct lf_stream *s, const st
 		/* function_graph past the runtime's shadow stack: no exit. */
 		lf_prefix(f, s, NULL);
 		lf_indent(o, s->depth);
-		fnt_out_str(o, lf_site_name(f, s->image, ev->obj, ev->idx));
-		fnt_out_str(o, "(); /* too deep: not timed */\n");
+		{
+			const char *nm = lf_site_name(f, s->image, ev->obj, ev->idx);
+
+			fnt_out_str(o, nm);
+			fnt_out_str(o, fnt__tf_call_parens(nm));
+			fnt_out_str(o, "; /* too deep: not timed */\n");
+		}
 		return;
 	case FNT_EV_EXIT_DUR:
 		/* --time-threshold: the runtime gives depth and duration. */
 		lf_dur(dur, lf_ns(f, ev->ticks - ev->dur), lf_ns(f, ev->ticks));
 		lf_prefix(f, s, dur);
 		lf_indent(o, ev->depth);
-		fnt_out_str(o, lf_site_name(f, s->image, ev->obj, ev->idx));
-		fnt_out_mem(o, "();\n", 4);
+		{
+			const char *nm = lf_site_name(f, s->image, ev->obj, ev->idx);
+
+			fnt_out_str(o, nm);
+			fnt_out_str(o, fnt__tf_call_parens(nm));
+			fnt_out_str(o, ";\n");
+		}
 		return;
 	}
 }

@@ -5,7 +5,6 @@
  * the bytes actually present before it uses them: a malformed file gets an
  * error line, never a crash.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/tracefile.h"
+#include "core/demangle.h"
 #include "util/log.h"
 
 /* CRC32C (Castagnoli): the SSE4.2 instruction where present, else a table. */
@@ -678,6 +678,7 @@ void fnt__tf_close(struct fnt_tf *tf)
 				free((char *)n);
 		}
 		free(o->names);
+		free(o->raws);
 	}
 	free(tf->streams);
 	free(tf->objs);
@@ -794,57 +795,21 @@ static const struct fnt_tf_sym *sym_at(const struct fnt_tf_rfile *f, uint64_t v)
 }
 
 /*
- * C++ names: demangled with libstdc++'s __cxa_demangle when the library is
- * there (looked up at run time, so the C command does not link it), and
- * shown without their parameter list, as uftrace does.
+ * C++ names: demangled by our own demangler (src/core/demangle.c, the one
+ * the runtime's filters use) in the style --demangle chose; a name it
+ * cannot demangle is shown as it is.
  */
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-
-static demangle_fn demangler(void)
-{
-	static demangle_fn fn;
-	static int tried;
-
-	if (!tried) {
-		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-
-		tried = 1;
-		if (h)
-			fn = (demangle_fn)dlsym(h, "__cxa_demangle");
-	}
-	return fn;
-}
+enum fnt_dem_style fnt__demangle_style = FNT_DEM_SIMPLE;
 
 const char *fnt__tf_demangle(const char *name)
 {
-	demangle_fn fn;
-	char *d;
-	int st = -1;
-	size_t n;
+	struct fnt_dem_scratch sc;
+	char buf[4096];
 
-	if (name[0] != '_' || name[1] != 'Z' || !(fn = demangler()))
+	if (fnt__demangle_style == FNT_DEM_NONE || name[0] != '_' || name[1] != 'Z' ||
+	    fnt_demangle_in(&sc, name, buf, sizeof(buf), fnt__demangle_style) < 0)
 		return name;
-	d = fn(name, NULL, NULL, &st);
-	if (!d || st != 0)
-		return name;
-	/* Cut the parameter list: the last top-level "(...)". */
-	n = strlen(d);
-	while (n > 0 && d[n - 1] != ')')
-		n--;
-	if (n > 0) {
-		int depth = 0;
-
-		for (size_t i = n; i-- > 0;) {
-			if (d[i] == ')')
-				depth++;
-			else if (d[i] == '(' && --depth == 0) {
-				if (i > 0)
-					d[i] = 0;
-				break;
-			}
-		}
-	}
-	return d;
+	return strdup(buf) ? : name;
 }
 
 const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx)
@@ -857,6 +822,7 @@ const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t 
 
 		if (!o->names) {
 			o->names = calloc(o->file->h->nsites, sizeof(*o->names));
+			o->raws = calloc(o->file->h->nsites, sizeof(*o->raws));
 			if (!o->names)
 				goto unknown;
 		}
@@ -866,6 +832,8 @@ const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t 
 
 			if (s) {
 				n = fnt__tf_demangle(o->file->strs + s->name);
+				if (o->raws)
+					o->raws[idx] = o->file->strs + s->name;
 			} else {
 				char *b = malloc(32);
 
@@ -881,6 +849,16 @@ const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t 
 unknown:
 	snprintf(unknown, sizeof(unknown), "site_%u_%u", obj, idx);
 	return unknown;
+}
+
+const char *fnt__tf_site_raw(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx)
+{
+	const char *n = fnt__tf_site_name(tf, image, obj, idx);
+	const struct fnt_tf_robj *o = fnt__tf_obj(tf, image, obj);
+
+	if (o && o->raws && o->file && idx < o->file->h->nsites && o->raws[idx])
+		return o->raws[idx];
+	return n;
 }
 
 const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr)

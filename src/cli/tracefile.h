@@ -28,8 +28,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
+#include "core/demangle.h"
 #include "ring/clock.h"
 #include "ring/ring.h"
 
@@ -204,7 +206,8 @@ struct fnt_tf_robj {
 	uint64_t bias;
 	const char *path;
 	struct fnt_tf_rfile *file;	/* NULL: no symbols */
-	const char **names;	/* per site, filled lazily */
+	const char **names;	/* per site, filled lazily: as printed (--demangle) */
+	const char **raws;	/* per site: the symbol as in the file, for filters */
 };
 
 struct fnt_tf_rimage {
@@ -277,9 +280,21 @@ const struct fnt_tf_rimage *fnt__tf_image(const struct fnt_tf *tf, uint32_t id);
 const struct fnt_tf_robj *fnt__tf_obj(const struct fnt_tf *tf, uint32_t image, uint32_t obj_id);
 /* Name of a site; never NULL (a placeholder when unknown). */
 const char *fnt__tf_site_name(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx);
-/* The demangled name of a C++ symbol (allocated: the caller frees it),
- * else name itself. */
+/* The symbol of a site as in the file (a C++ name mangled), what filters
+ * match (they try its demangled forms themselves); never NULL. */
+const char *fnt__tf_site_raw(const struct fnt_tf *tf, uint32_t image, uint32_t obj, uint32_t idx);
+/* How names are printed (--demangle; FNT_DEM_SIMPLE unless set). */
+extern enum fnt_dem_style fnt__demangle_style;
+/* The demangled name of a C++ symbol in fnt__demangle_style (allocated:
+ * the caller frees it), else name itself. */
 const char *fnt__tf_demangle(const char *name);
+/* "()" after a function's name in a call graph, unless --demangle=full
+ * printed its parameters already. */
+static inline const char *fnt__tf_call_parens(const char *name)
+{
+	return fnt__demangle_style == FNT_DEM_FULL && name[0] != '_' && strchr(name, '(') ? ""
+											 : "()";
+}
 /* Name of the function containing addr in image ("lib.so+0xoff" when the
  * object has no symbol there; valid until the next call), or NULL. */
 const char *fnt__tf_addr_name(const struct fnt_tf *tf, uint32_t image, uint64_t addr);

@@ -200,6 +200,11 @@ static uint64_t hash_str(const char *s)
 
 uint32_t fnt__names_id(struct fnt_names *t, const char *name)
 {
+	return fnt__names_id_raw(t, name, NULL);
+}
+
+uint32_t fnt__names_id_raw(struct fnt_names *t, const char *name, const char *raw)
+{
 	size_t i;
 
 	if (t->n * 2 >= t->hcap) {
@@ -225,7 +230,10 @@ uint32_t fnt__names_id(struct fnt_names *t, const char *name)
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 256;
 		t->name = fnt__xrealloc(t->name, t->cap * sizeof(*t->name));
+		t->raw = fnt__xrealloc(t->raw, t->cap * sizeof(*t->raw));
 	}
+	/* a raw equal to the name may be a reused buffer (an unnamed site) */
+	t->raw[t->n] = raw && strcmp(raw, name) ? raw : NULL;
 	t->name[t->n] = strdup(name);
 	if (!t->name[t->n]) {
 		fprintf(stderr, "fntrace: out of memory\n");
@@ -260,7 +268,8 @@ uint32_t fnt__names_site(struct fnt_names *t, const struct fnt_tf *tf, uint32_t 
 	e->image = image;
 	e->obj = obj;
 	e->idx = idx;
-	e->fid = fnt__names_id(t, fnt__tf_site_name(tf, image, obj, idx));
+	e->fid = fnt__names_id_raw(t, fnt__tf_site_name(tf, image, obj, idx),
+				   fnt__tf_site_raw(tf, image, obj, idx));
 	return e->fid;
 }
 
@@ -269,6 +278,7 @@ void fnt__names_free(struct fnt_names *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->name[i]);
 	free(t->name);
+	free((void *)t->raw);
 	free(t->hash);
 	free(t->cache);
 	memset(t, 0, sizeof(*t));

@@ -95,6 +95,7 @@ int fnt__tid_selected(const long *tids, int ntids, int32_t tid);
 struct fnt_names_cache;
 struct fnt_names {
 	char **name;
+	const char **raw;	/* per id: the first site's symbol (filters match it), or NULL */
 	size_t n, cap;
 	uint32_t *hash;		/* open addressing: id + 1, 0 = empty */
 	size_t hcap;
@@ -106,6 +107,18 @@ struct fnt_names {
 
 /* The id of name (added if new).  Ids are dense from 0. */
 uint32_t fnt__names_id(struct fnt_names *t, const char *name);
+/*
+ * The same, remembering raw (the symbol as in the trace file, which
+ * outlives the table) for an id made now.  With --demangle=simple the
+ * overloads of a function share an id, and a filter's full-form pattern
+ * ("f(int)") is matched against the first of them seen.
+ */
+uint32_t fnt__names_id_raw(struct fnt_names *t, const char *name, const char *raw);
+/* What filters match for id: its symbol, else its name. */
+static inline const char *fnt__names_raw(const struct fnt_names *t, uint32_t id)
+{
+	return t->raw && t->raw[id] ? t->raw[id] : t->name[id];
+}
 /* The id of the function of a site. */
 uint32_t fnt__names_site(struct fnt_names *t, const struct fnt_tf *tf, uint32_t image,
 			 uint32_t obj, uint32_t idx);

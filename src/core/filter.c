@@ -2,7 +2,8 @@
  * filter.c - parsing and matching ftrace-style glob lists (see filter.h).
  *
  * Matching runs under the patch lock when the engine computes wanted
- * states, never on the tracing hot path, so fnmatch(3) is fine here.
+ * states, never on the tracing hot path, so fnmatch(3) and demangling a
+ * name (a few microseconds) are fine here.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/demangle.h"
 #include "core/filter.h"
 
 /* A glob is valid when every '[' is closed; fnmatch would quietly treat a
@@ -92,6 +94,7 @@ int fnt_filter_parse(struct fnt_filter *f, const char *s, char *err, size_t errl
 			}
 		}
 		pat->func = tok;
+		pat->demangled = strncmp(tok, "_Z", 2) != 0;
 		f->npats++;
 		if (!*pat->func || (pat->mod && !*pat->mod)) {
 			snprintf(err, errlen, "empty pattern in filter '%s'", s);
@@ -119,7 +122,17 @@ fail_inval:
 	return -EINVAL;
 }
 
-static int pat_match(const struct fnt_pat *p, const char *func, const char *objpath)
+/* One function's names, demangled the first time a pattern needs them. */
+struct names {
+	const char *raw;
+	int done;		/* demangling tried */
+	int have_simple, have_full;
+	struct fnt_dem_scratch sc;
+	char simple[512];
+	char full[2048];	/* a name longer than this is matched without it */
+};
+
+static int pat_match(const struct fnt_pat *p, struct names *n, const char *objpath)
 {
 	if (p->mod) {
 		const char *base = objpath ? strrchr(objpath, '/') : NULL;
@@ -128,20 +141,35 @@ static int pat_match(const struct fnt_pat *p, const char *func, const char *objp
 		if (fnmatch(p->mod, base, 0))
 			return 0;
 	}
-	return !fnmatch(p->func, func, 0);
+	if (!fnmatch(p->func, n->raw, 0))
+		return 1;
+	if (!p->demangled || n->raw[0] != '_' || n->raw[1] != 'Z')
+		return 0;
+	if (!n->done) {
+		n->done = 1;
+		n->have_simple = !fnt_demangle_in(&n->sc, n->raw, n->simple, sizeof(n->simple),
+						  FNT_DEM_SIMPLE);
+		n->have_full = !fnt_demangle_in(&n->sc, n->raw, n->full, sizeof(n->full),
+						FNT_DEM_FULL);
+	}
+	return (n->have_simple && !fnmatch(p->func, n->simple, 0)) ||
+	       (n->have_full && !fnmatch(p->func, n->full, 0));
 }
 
 int fnt_filter_match(const struct fnt_filter *f, const char *func, const char *objpath)
 {
+	struct names n;
 	int pos = f->npos == 0;
 
+	n.raw = func;
+	n.done = 0;
 	for (int i = 0; i < f->npats; i++) {
 		const struct fnt_pat *p = &f->pats[i];
 
 		if (p->neg) {
-			if (pat_match(p, func, objpath))
+			if (pat_match(p, &n, objpath))
 				return 0;
-		} else if (!pos && pat_match(p, func, objpath)) {
+		} else if (!pos && pat_match(p, &n, objpath)) {
 			pos = 1;
 		}
 	}

@@ -7,6 +7,13 @@
  * only to objects whose file name (basename) matches OBJGLOB.  A function
  * matches when some positive pattern matches (or there is none) and no
  * negative pattern does.
+ *
+ * Patterns match what users see: a pattern that does not start with "_Z"
+ * (a mangled-looking one) is tried against the C++ name's mangled form,
+ * its simple demangled form ("Lexer::ReadToken") and its full one
+ * ("Lexer::ReadToken(int)"), and matches when any of them does.  The
+ * names are demangled into the stack (src/core/demangle.c), so this works
+ * in the runtime too, under the patch lock.
  */
 #ifndef FNT_CORE_FILTER_H
 #define FNT_CORE_FILTER_H
@@ -17,6 +24,7 @@ struct fnt_pat {
 	char *func;		/* glob over function names */
 	char *mod;		/* glob over object basenames, or NULL */
 	int neg;
+	int demangled;		/* also tried against demangled names (not a "_Z..." glob) */
 };
 
 struct fnt_filter {

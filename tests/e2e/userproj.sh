@@ -75,7 +75,7 @@ for v in pie nopie; do
 	[ $v = nopie ] && pf=-fno-pie pl=-no-pie
 	d=$W/clang++-$v
 	umake "$d" cxx CXX=clang++ CXXFLAGS="-O2 $pf $cf" LDFLAGS="$("$FNTRACE" cflags --ldflags)" EXE_LDFLAGS="$pl"
-	counts clang++-$v "$d/tmpl" main=1 'tmpl_twice<int>=8' tmpl_inline=8 tmpl_other=1
+	counts clang++-$v "$d/tmpl" main=1 tmpl_twice=8 tmpl_inline=8 tmpl_other=1
 	note "clang++ $v: templates traced exactly"
 done
 

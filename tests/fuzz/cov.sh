@@ -12,7 +12,7 @@ COV=$(command -v llvm-cov || command -v llvm-cov-14)
 mkdir -p "$W"
 cd "$ROOT"
 lib=(src/cli/tracefile.c src/core/filter.c src/core/elf.c src/ctl/proto.c src/ring/*.c src/util/*.c)
-for n in tracefile filter elf ctl; do
+for n in tracefile filter elf ctl demangle; do
 	case $n in tracefile) src=src/cli/tracefile.c ;; filter) src=src/core/filter.c ;; elf) src=src/core/elf.c ;; ctl) src=src/ctl/proto.c ;; esac
 	"$CC" -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz -fsanitize=fuzzer \
 		-fprofile-instr-generate -fcoverage-mapping -o "$W/fuzz_$n" "tests/fuzz/fuzz_$n.c" \

@@ -141,5 +141,25 @@ int main(void)
 		CHECK_EQ(fnt_filter_match(&f, "x40", NULL), 0);
 		fnt_filter_free(&f);
 	}
+	/* C++ names: a glob that is not a "_Z..." one also matches the simple
+	 * and the full demangled forms; a mangled glob the mangled name only. */
+	CHECK_EQ(match("Lexer::*", "_ZN5Lexer9ReadTokenEi", NULL), 1);
+	CHECK_EQ(match("Lexer::ReadToken", "_ZN5Lexer9ReadTokenEi", NULL), 1);
+	CHECK_EQ(match("Lexer::ReadToken(int)", "_ZN5Lexer9ReadTokenEi", NULL), 1);
+	CHECK_EQ(match("Lexer::ReadToken(int)", "_ZN5Lexer9ReadTokenEPKc", NULL), 0);
+	CHECK_EQ(match("Lexer::ReadToken(char?const\\*)", "_ZN5Lexer9ReadTokenEPKc", NULL), 1);
+	CHECK_EQ(match("_ZN5Lexer*", "_ZN5Lexer9ReadTokenEi", NULL), 1);
+	CHECK_EQ(match("_ZN5Lexer*", "Lexer::ReadToken", NULL), 0);
+	CHECK_EQ(match("std::vector::push_back", "_ZNSt6vectorIiSaIiEE9push_backERKi", NULL), 1);
+	CHECK_EQ(match("std::vector<int,*>::push_back*", "_ZNSt6vectorIiSaIiEE9push_backERKi", NULL), 1);
+	CHECK_EQ(match("*,!Lexer::*", "_ZN5Lexer9ReadTokenEi", NULL), 0);
+	CHECK_EQ(match("*,!Lexer::*", "_ZN4lang5parseER5Lexeri", NULL), 1);
+	CHECK_EQ(match("lang::*:mod:a.out", "_ZN4lang5parseER5Lexeri", "/x/a.out"), 1);
+	CHECK_EQ(match("lang::*:mod:b.so", "_ZN4lang5parseER5Lexeri", "/x/a.out"), 0);
+	/* Not demangled: C names, and names that are not valid mangled ones. */
+	CHECK_EQ(match("Lexer::*", "Lexer_read", NULL), 0);
+	CHECK_EQ(match("foo*", "_Zfoo", NULL), 0);
+	CHECK_EQ(match("_Zfoo", "_Zfoo", NULL), 1);
+
 	return check_done("test_filter");
 }
