@@ -126,13 +126,20 @@ int fnt__update_quiescent(struct fnt_object *o)
 	return update(o, 1);
 }
 
-/* Sets or clears bit in the want mask of the sites of o matching f. */
+/*
+ * Sets or clears bit in the want mask of the sites of o matching f.  The
+ * demangled names go to one static scratch, not the stack: marking runs
+ * under fnt__lock, on whatever thread holds it, perhaps one of the
+ * program's with a small stack in the middle of a dlopen.
+ */
 static void mark(struct fnt_object *o, const struct fnt_filter *f, uint32_t bit, int set)
 {
+	static struct fnt_filter_names names;	/* under fnt__lock */
+
 	for (uint32_t i = 0; i < o->nsites; i++) {
 		struct fnt_site *s = &o->sites[i];
 
-		if (f && !fnt_filter_match(f, fnt__site_name(o, s), o->path))
+		if (f && !fnt_filter_match_in(f, fnt__site_name(o, s), o->path, &names))
 			continue;
 		if (set)
 			atomic_fetch_or_explicit(&s->want, bit, memory_order_relaxed);

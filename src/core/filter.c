@@ -122,17 +122,7 @@ fail_inval:
 	return -EINVAL;
 }
 
-/* One function's names, demangled the first time a pattern needs them. */
-struct names {
-	const char *raw;
-	int done;		/* demangling tried */
-	int have_simple, have_full;
-	struct fnt_dem_scratch sc;
-	char simple[512];
-	char full[2048];	/* a name longer than this is matched without it */
-};
-
-static int pat_match(const struct fnt_pat *p, struct names *n, const char *objpath)
+static int pat_match(const struct fnt_pat *p, struct fnt_filter_names *n, const char *objpath)
 {
 	if (p->mod) {
 		const char *base = objpath ? strrchr(objpath, '/') : NULL;
@@ -156,24 +146,31 @@ static int pat_match(const struct fnt_pat *p, struct names *n, const char *objpa
 	       (n->have_full && !fnmatch(p->func, n->full, 0));
 }
 
-int fnt_filter_match(const struct fnt_filter *f, const char *func, const char *objpath)
+int fnt_filter_match_in(const struct fnt_filter *f, const char *func, const char *objpath,
+			struct fnt_filter_names *n)
 {
-	struct names n;
 	int pos = f->npos == 0;
 
-	n.raw = func;
-	n.done = 0;
+	n->raw = func;
+	n->done = 0;
 	for (int i = 0; i < f->npats; i++) {
 		const struct fnt_pat *p = &f->pats[i];
 
 		if (p->neg) {
-			if (pat_match(p, &n, objpath))
+			if (pat_match(p, n, objpath))
 				return 0;
-		} else if (!pos && pat_match(p, &n, objpath)) {
+		} else if (!pos && pat_match(p, n, objpath)) {
 			pos = 1;
 		}
 	}
 	return pos;
+}
+
+int fnt_filter_match(const struct fnt_filter *f, const char *func, const char *objpath)
+{
+	struct fnt_filter_names n;
+
+	return fnt_filter_match_in(f, func, objpath, &n);
 }
 
 void fnt_filter_free(struct fnt_filter *f)

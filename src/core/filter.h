@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "core/demangle.h"
+
 struct fnt_pat {
 	char *func;		/* glob over function names */
 	char *mod;		/* glob over object basenames, or NULL */
@@ -35,8 +37,23 @@ struct fnt_filter {
 
 /* Parses s (NULL: match everything).  Returns 0 or -EINVAL with one line in err. */
 int fnt_filter_parse(struct fnt_filter *f, const char *s, char *err, size_t errlen);
-/* Returns 1 when function func of the object at objpath matches. */
+/* One function's names, demangled the first time a pattern needs them:
+ * some 16 KiB, kept off small stacks by fnt_filter_match_in's callers. */
+struct fnt_filter_names {
+	const char *raw;
+	int done;		/* demangling tried */
+	int have_simple, have_full;
+	struct fnt_dem_scratch sc;
+	char simple[512];
+	char full[2048];	/* a name longer than this is matched without it */
+};
+
+/* Returns 1 when function func of the object at objpath matches; the
+ * names are demangled on the caller's stack. */
 int fnt_filter_match(const struct fnt_filter *f, const char *func, const char *objpath);
+/* The same, demangling into *n, which the caller owns until it returns. */
+int fnt_filter_match_in(const struct fnt_filter *f, const char *func, const char *objpath,
+			struct fnt_filter_names *n);
 void fnt_filter_free(struct fnt_filter *f);
 
 #endif
