@@ -39,6 +39,20 @@ static int cmp_sym(const void *a, const void *b)
 	return (x->size < y->size) - (x->size > y->size);
 }
 
+/* qsort, but a pass first: the tables and relocations of most objects
+ * are in order already, and an object may have hundreds of thousands of
+ * entries, read in the program at its start or attach. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = base;
+
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+			qsort(base, n, size, cmp);
+			return;
+		}
+}
+
 /* Growable arrays, local to one fnt_elf_open call. */
 struct vec {
 	void *p;
@@ -114,7 +128,7 @@ static int read_relocs(Elf *elf, struct vec *rels, struct fnt_elf *e,
 		}
 	}
 	if (rels->n)
-		qsort(rels->p, rels->n, sizeof(struct rel), cmp_rel);
+		sort(rels->p, rels->n, sizeof(struct rel), cmp_rel);
 	return 0;
 }
 
@@ -352,7 +366,7 @@ static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errle
 			pairs[2 * i] = s[i];
 			pairs[2 * i + 1] = t[i];
 		}
-		qsort(pairs, sites.n, 16, cmp_u64);
+		sort(pairs, sites.n, 16, cmp_u64);
 		for (size_t i = 0; i < sites.n; i++) {
 			if (n && s[n - 1] == pairs[2 * i])
 				continue;
@@ -364,7 +378,7 @@ static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errle
 		sites.n = n;
 	}
 	if (syms.n)
-		qsort(syms.p, syms.n, sizeof(struct fnt_elf_sym), cmp_sym);
+		sort(syms.p, syms.n, sizeof(struct fnt_elf_sym), cmp_sym);
 	e->sites = sites.p;
 	e->site_table = tables.p;
 	e->nsites = sites.n;
