@@ -500,7 +500,7 @@ w("When the attach window's gaps began (counts): the largest blocked gap of each
   "(fntrace reads the target, then stops the main thread for its two system calls); *loading*: "
   "to the agent's socket; *after*: from there on: fntrace connects and, before anything else, "
   "writes the dynamic linker's debugger hook (5 bytes) with every thread of the target but the "
-  "agent stopped by ptrace, one after the other, until all are; then the status."
+  "agent stopped by ptrace (all interrupted first, then waited for, until a listing finds no new one); then the status."
   % (where(("wait", "blocked")), where(("loop", "blocked")), where(("wait", "max")),
      where(("loop", "max"))))
 w("")
