@@ -38,6 +38,7 @@
 #
 # Rounds run in subshells: all run, and the failures are counted and shown.
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
+source "$ROOT/tests/e2e/attach_common.bash"
 
 ROUNDS=${ROUNDS:-100} KROUNDS=${KROUNDS:-40}
 clang -O2 -g -fpatchable-function-entry=5 -o "$W/target" "$PROGS/attach_target.c" -lpthread
@@ -159,34 +160,10 @@ after_fault() {
 	progress
 	finish
 }
-# dump_threads: where the target's threads are (for a failure).
-dump_threads() {
-	local t
-	for t in /proc/"$P"/task/*; do
-		echo "thread ${t##*/} $(cat "$t/comm" 2>/dev/null) state $(awk '{ print $3 }' "$t/stat" 2>/dev/null)" \
-			"wchan $(cat "$t/wchan" 2>/dev/null) $(grep -h '^SigBlk' "$t/status" 2>/dev/null)"
-	done >&2
-	if command -v gdb >/dev/null; then
-		timeout -k 5 60 gdb -q -batch -nx -p "$P" -ex 'thread apply all bt 12' 2>&1 | grep -E '^(Thread|#)' >&2 || true
-	fi
-	return 0
-}
 # finish: SIGHUP; the target exits 0 within 15 s and said nothing.
 finish() {
-	local rc=0
 	RWX=$(awk '$2 ~ /^rwx/ && NF == 5' "/proc/$P/maps" | wc -l)
-	kill -HUP "$P"
-	ended=0
-	for ((i = 0; i < 750; i++)); do
-		if ! kill -0 "$P" 2>/dev/null || [ "$(awk '{ print $3 }' "/proc/$P/stat" 2>/dev/null)" = Z ]; then
-			ended=1
-			break
-		fi
-		sleep 0.02
-	done
-	[ $ended = 1 ] || { dump_threads; fail "$case: the target did not end in 15 s after SIGHUP"; }
-	wait "$P" || rc=$?
-	[ $rc -eq 0 ] || { cat "$W/t.err"; fail "$case: the target exited with $rc"; }
+	hup_and_reap 15
 	# The runtime's word when the record -p it served was killed.
 	grep -v '^fntrace: recording stopped: the fntrace process recording it is gone' "$W/t.err" >"$W/t.err2" || true
 	[ -s "$W/t.err2" ] && { cat "$W/t.err"; fail "$case: the target wrote to stderr"; }

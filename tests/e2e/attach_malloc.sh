@@ -26,6 +26,7 @@
 #     start late, when the thread runs malloc again.
 # The attach times (max, mean) are printed.
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
+source "$ROOT/tests/e2e/attach_common.bash"
 
 ROUNDS=${ROUNDS:-200} REC=${REC:-6} ONE=${ONE:-40}
 LIMIT_MS=5000
@@ -76,34 +77,10 @@ progress() {
 	done
 	fail "$case: not every thread made progress in 10 s after the attach (${a[*]} -> ${b[*]})"
 }
-# dump_threads: where the target's threads are (for a failure).
-dump_threads() {
-	local t
-	for t in /proc/"$P"/task/*; do
-		echo "thread ${t##*/} $(cat "$t/comm" 2>/dev/null) state $(awk '{ print $3 }' "$t/stat" 2>/dev/null)" \
-			"wchan $(cat "$t/wchan" 2>/dev/null) $(grep -h '^SigBlk' "$t/status" 2>/dev/null)"
-	done >&2
-	if command -v gdb >/dev/null; then
-		timeout -k 5 60 gdb -q -batch -nx -p "$P" -ex 'thread apply all bt 12' 2>&1 | grep -E '^(Thread|#)' >&2 || true
-	fi
-	return 0
-}
 # finish: SIGHUP; the target exits 0 within 10 s and said nothing.
 finish() {
-	local rc=0
-	kill -HUP "$P"
-	ended=0
-	for ((i = 0; i < 500; i++)); do
-		if ! kill -0 "$P" 2>/dev/null || [ "$(awk '{ print $3 }' "/proc/$P/stat" 2>/dev/null)" = Z ]; then
-			ended=1
-			break
-		fi
-		sleep 0.02
-	done
-	[ $ended = 1 ] || { dump_threads; fail "$case: the target did not end in 10 s after SIGHUP"; }
-	wait "$P" || rc=$?
+	hup_and_reap 10
 	P=
-	[ $rc -eq 0 ] || { cat "$W/t.err"; fail "$case: the target exited with $rc"; }
 	[ -s "$W/t.err" ] && { cat "$W/t.err"; fail "$case: the target wrote to stderr"; }
 	expect_grep '^rounds [1-9][0-9]*$' "$W/t.out" "$case: the target's last line"
 }
