@@ -19,8 +19,8 @@
  * No vector register is saved, here or at the return: the C code a hook
  * runs is built with -mgeneral-regs-only and calls no libc routine that
  * uses vector registers (tests/e2e/novec.sh checks the binary), so it
- * cannot change them, and saving xmm0-7 was a quarter of the instructions
- * of a traced call.  A user's callback can change them: the hooks call it
+ * cannot change them (saving xmm0-7 cost 20 of the 462 instructions of a
+ * function_graph call, callgrind).  A user's callback can change them: the hooks call it
  * through fnt__call_saved() below, which saves everything.
  *
  * fnt__tramp_return is where a hooked return lands: the hook replaced the
