@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # novec.sh - nothing a hook runs may change a vector register, because the
 # traced function's vector arguments (and at exit its vector result) live
-# there and the trampolines save only xmm0-7.
+# there and the trampolines save no vector register.
 #
 #  1. No function of libfntrace.so but the trampolines and
 #     fnt__call_saved uses an x87, MMX, SSE, AVX or AVX-512 register or

@@ -3,7 +3,7 @@
  * callback: the whole user-visible extended state (x87, SSE, AVX,
  * AVX-512, ...), as a signal frame holds it.
  *
- * The trampolines keep only the integer argument registers and xmm0-7,
+ * The trampolines keep only the integer argument and return registers,
  * because the runtime's own hook code never touches a vector register
  * (built with -mgeneral-regs-only; tests/e2e/novec.sh checks the binary).
  * A user's callback is ordinary code: the compiler and libc may use any
