@@ -116,8 +116,8 @@ static inline const char *fnt__site_name(const struct fnt_object *o, const struc
 	return o->strs + s->name;
 }
 
-/* Finds the site at addr in obj, lock-free.  NULL if none. */
-static inline struct fnt_site *fnt__site_find(const struct fnt_object *o, uintptr_t addr)
+/* The index of the site at addr in obj, lock-free.  -1 if none. */
+static inline int32_t fnt__site_index(const struct fnt_object *o, uintptr_t addr)
 {
 	uint32_t h = (uint32_t)(((addr - o->bias) * 0x9E3779B97F4A7C15ull) >> 32) & o->hmask;
 
@@ -125,11 +125,19 @@ static inline struct fnt_site *fnt__site_find(const struct fnt_object *o, uintpt
 		uint32_t i = o->hash[h];
 
 		if (!i)
-			return NULL;
+			return -1;
 		if (o->sites[i - 1].addr == addr)
-			return &o->sites[i - 1];
+			return (int32_t)(i - 1);
 		h = (h + 1) & o->hmask;
 	}
+}
+
+/* Finds the site at addr in obj, lock-free.  NULL if none. */
+static inline struct fnt_site *fnt__site_find(const struct fnt_object *o, uintptr_t addr)
+{
+	int32_t i = fnt__site_index(o, addr);
+
+	return i < 0 ? NULL : &o->sites[i];
 }
 
 /* Builds obj->hash.  Returns 0 or -ENOMEM. */

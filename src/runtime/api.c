@@ -180,11 +180,15 @@ FNT_EXPORT int fnt_disable(const char *filter)
 /* Detaches the ops in slot: no callback of it runs after this returns. */
 static void detach(int slot)
 {
+	if (slot == 0)
+		/* release: pairs with the direct path's acquire load. */
+		atomic_store_explicit(&fnt__direct, FNT_DIRECT_NONE, memory_order_release);
 	fnt__ops_publish(slot, NULL);
 	fnt__quiesce();
 }
 
-int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free)
+int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free,
+		     int direct)
 {
 	int ret = fnt__begin();
 
@@ -198,6 +202,9 @@ int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vecto
 	if (entry || exit)
 		/* release: pairs with the acquire load in the hooks. */
 		fnt__ops_publish(0, vector_free ? &builtin : wrap(0, &builtin_user));
+	if ((entry || exit) && vector_free && direct)
+		/* release: the callbacks' state is set up before this. */
+		atomic_store_explicit(&fnt__direct, direct, memory_order_release);
 	fnt__end();
 	return 0;
 }
@@ -249,7 +256,7 @@ int fnt__builtin_refilter(const char *filter, const char *notrace)
 /* The public one: the callbacks are the program's, not known vector-free. */
 FNT_EXPORT int fnt_set_builtin_tracer(fnt_entry_fn entry, fnt_exit_fn exit, void *data)
 {
-	return fnt__set_builtin(entry, exit, data, 0);
+	return fnt__set_builtin(entry, exit, data, 0, FNT_DIRECT_NONE);
 }
 
 FNT_EXPORT int fnt_register_ops(struct fnt_ops *ops)

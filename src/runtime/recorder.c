@@ -10,7 +10,9 @@
  * fntrace.h only, but for one internal call: fnt__set_builtin(), which
  * installs its callbacks as vector-free (called without saving the
  * extended state; everything they run is built -mgeneral-regs-only and
- * calls no libc routine that uses vector registers).
+ * calls no libc routine that uses vector registers) and names the direct
+ * path (direct.c) that does what they do for sites no other ops wants.
+ * That path reads the state of rec_hot.h, which only this file writes.
  *
  * Per-thread state lives in one __thread struct (initial-exec TLS: no
  * allocation, no lock on access).  A thread takes a ring at its first event
@@ -52,6 +54,7 @@
 #include "fntrace.h"
 #include "ring/clock.h"
 #include "ring/ring.h"
+#include "runtime/rec_hot.h"
 #include "runtime/recorder.h"
 #include "runtime/runtime.h"
 #include "ctl/proto.h"
@@ -63,24 +66,6 @@
 /* function_graph with --time-threshold keeps entry times on a per-thread
  * stack this deep; deeper calls are not timed. */
 #define THRESH_STACK 512
-
-/* The runtime hooks returns with a shadow stack of its own (1024 frames,
- * not in the public API); deeper calls get an entry but no exit.  Past
- * this depth function_graph records a call as a function-tracer hit (an
- * entry that expects no exit), so call counts stay exact and the reader
- * never waits for an exit that cannot come. */
-#define GRAPH_MAX_DEPTH 1000
-
-struct rec_thread {
-	struct fnt_ring_writer w;
-	uint64_t *stack;	/* THRESH_STACK entry times, mmap'ed on first use */
-	uint32_t retry;		/* events since the last failed attempt at a ring */
-	int nomem;		/* the last attempt found no memory (else no free ring) */
-	int keyed;		/* the pthread key points at us */
-	int opening;		/* in open_thread(): a signal handler's calls
-				 * nested in a hook find the writer half made */
-	int gen;		/* the session w belongs to (see above) */
-};
 
 static struct fnt_shm_hdr *shm;
 /* The region's layout and settings, copied and checked once at attach:
@@ -99,15 +84,13 @@ static int session_kind;	/* enum fnt_rec_kind while a session lasts */
  * (the events say what they are, so the reader takes either). */
 static uint32_t cur_tracer;
 static char cur_filter[FNT_REC_FILTER_MAX], cur_notrace[FNT_REC_FILTER_MAX];
-static int clock_kind;
 static uint32_t image_id;
-static uint32_t max_depth;
 static uint64_t thresh;
 static int my_pid;
 static pthread_key_t exit_key;
 static uint64_t skips_base;	/* the runtime's recursion_skips when this process began */
 static uint64_t skips_at_fork;	/* read by the forking thread, before the fork */
-static __thread struct rec_thread rt;
+__thread struct fnt_rec_thread fnt__rec_self;
 /*
  * The running session's number in the process that set it up, 0 between
  * sessions and in any child it did not see being made: the page holding
@@ -118,7 +101,7 @@ static __thread struct rec_thread rt;
  * handler sets it again once the child has rings of its own.
  */
 static int owner_fallback;
-static volatile int *owner = &owner_fallback;
+struct fnt_rec_session fnt__rec = { .owner = &owner_fallback };
 /* This image's records in the objects area, so that unload and fork need
  * not scan the records of every process. */
 #define MY_OBJS_MAX 4096
@@ -138,12 +121,12 @@ static void stop(const char *why)
 
 static void thread_exit(void *p)
 {
-	struct rec_thread *t = p;
+	struct fnt_rec_thread *t = p;
 
 	/* seq_cst, both: pairs with the end's store of *owner and its load
 	 * of closers (a Dekker pair: one of the two sees the other). */
 	__atomic_fetch_add(&closers, 1, __ATOMIC_SEQ_CST);
-	if (t->w.slot && t->gen && t->gen == __atomic_load_n(owner, __ATOMIC_SEQ_CST))
+	if (t->w.slot && t->gen && t->gen == __atomic_load_n(fnt__rec.owner, __ATOMIC_SEQ_CST))
 		fnt__ring_writer_close(&t->w);
 	__atomic_fetch_sub(&closers, 1, __ATOMIC_RELEASE);
 	t->keyed = 0;
@@ -166,18 +149,18 @@ static void stalled(void)
 	fnt__agent_wake();
 }
 
-static void writer_opened(struct rec_thread *t)
+static void writer_opened(struct fnt_rec_thread *t)
 {
 	t->w.stop = &stopping;
 	t->w.on_stall = stalled;
-	t->gen = *owner;
+	t->gen = *fnt__rec.owner;
 }
 
 /* Lossless mode, every ring taken (or no memory for a new one): rings of
  * exited threads come back, backed, as soon as the reader has drained
  * them, so wait for that a while (not forever: every ring may belong to a
  * live thread).  Returns 0, or the last -errno of fnt__ring_writer_open(). */
-static int wait_ring(struct rec_thread *t)
+static int wait_ring(struct fnt_rec_thread *t)
 {
 	int err = -EBUSY;
 
@@ -199,12 +182,12 @@ static int wait_ring(struct rec_thread *t)
 	return err;
 }
 
-static int open_writer(struct rec_thread *t);
+static int open_writer(struct fnt_rec_thread *t);
 
 /* Slow path: the thread's first event (or first since its ring went back).
  * Returns 0, or -errno: the caller counts its event(s) lost (also when a
  * signal handler's call comes while this very thread is opening one). */
-static int open_thread(struct rec_thread *t)
+static int open_thread(struct fnt_rec_thread *t)
 {
 	int err;
 
@@ -220,22 +203,22 @@ static int open_thread(struct rec_thread *t)
 	return err;
 }
 
-static int open_writer(struct rec_thread *t)
+static int open_writer(struct fnt_rec_thread *t)
 {
 	int err;
 
 	/* A process made without our fork handlers: its events are lost,
 	 * counted in the region it shares with its parent. */
-	if (!*owner)
+	if (!*fnt__rec.owner)
 		return -ECHILD;
-	if (t->gen != *owner) {
+	if (t->gen != *fnt__rec.owner) {
 		/* The first attempt in this session: a writer of an earlier
 		 * one is forgotten (its region is gone).  The number is taken
 		 * now, not at success, so that a thread that finds no ring
 		 * keeps its retry count (and waits once, not at every event). */
 		memset(&t->w, 0, sizeof(t->w));
 		t->retry = 0;
-		t->gen = *owner;
+		t->gen = *fnt__rec.owner;
 	}
 	/* No ring was free: retry every 1024 events only (a scan of the
 	 * slots each time would be slow). */
@@ -283,9 +266,9 @@ static int open_writer(struct rec_thread *t)
 
 /* Has the thread a ring?  If not, n events are lost (an entry whose exit
  * will not be hooked either counts 2). */
-static inline int ready(struct rec_thread *t, unsigned n)
+static inline int ready(struct fnt_rec_thread *t, unsigned n)
 {
-	if (__builtin_expect(t->w.slot != NULL && t->gen == *owner, 1) || open_thread(t) == 0)
+	if (__builtin_expect(fnt__rec_ready(t), 1) || open_thread(t) == 0)
 		return 1;
 	if (__atomic_load_n(&rec_on, __ATOMIC_RELAXED))
 		__atomic_fetch_add(t->nomem ? &shm->lost_nomem : &shm->lost_noslot, n,
@@ -297,58 +280,58 @@ static inline int encodable(const struct fnt_call *c, unsigned n)
 {
 	if (__builtin_expect(c->object_id <= FNT_EV_OBJ_MAX && c->site_index <= FNT_EV_IDX_MAX, 1))
 		return 1;
-	fnt_local_add(&rt.w.slot->lost, n);
+	fnt_local_add(&fnt__rec_self.w.slot->lost, n);
 	return 0;
 }
 
 static int func_entry(const struct fnt_call *c, void *data)
 {
-	struct rec_thread *t = &rt;
+	struct fnt_rec_thread *t = &fnt__rec_self;
 
 	if (!ready(t, 1) || !encodable(c, 1))
 		return FNT_SKIP_EXIT;
 	fnt_ring_emit(&t->w, FNT_EV_FUNC, c->object_id, c->site_index,
-		      fnt_clock_read(clock_kind), c->parent_ip);
+		      fnt_clock_read(fnt__rec.clock), c->parent_ip);
 	return FNT_SKIP_EXIT;
 }
 
 static int graph_entry(const struct fnt_call *c, void *data)
 {
-	struct rec_thread *t = &rt;
+	struct fnt_rec_thread *t = &fnt__rec_self;
 
-	uint32_t md = __atomic_load_n(&max_depth, __ATOMIC_RELAXED);
+	uint32_t md = __atomic_load_n(&fnt__rec.max_depth, __ATOMIC_RELAXED);
 
 	if (md && c->depth >= md)
 		return FNT_SKIP_EXIT;
 	if (!ready(t, 2) || !encodable(c, 2))
 		return FNT_SKIP_EXIT;
-	if (__builtin_expect(c->depth >= GRAPH_MAX_DEPTH, 0)) {
+	if (__builtin_expect(c->depth >= FNT_REC_GRAPH_MAX_DEPTH, 0)) {
 		fnt_ring_emit(&t->w, FNT_EV_FUNC, c->object_id, c->site_index,
-			      fnt_clock_read(clock_kind), c->parent_ip);
+			      fnt_clock_read(fnt__rec.clock), c->parent_ip);
 		return FNT_SKIP_EXIT;
 	}
 	fnt_ring_emit(&t->w, FNT_EV_ENTRY, c->object_id, c->site_index,
-		      fnt_clock_read(clock_kind), 0);
+		      fnt_clock_read(fnt__rec.clock), 0);
 	return 0;
 }
 
 static void graph_exit(const struct fnt_call *c, void *data)
 {
-	struct rec_thread *t = &rt;
+	struct fnt_rec_thread *t = &fnt__rec_self;
 	unsigned type = (c->flags & FNT_CALL_UNWOUND) ? FNT_EV_UNWOUND : FNT_EV_EXIT;
 
 	if (!ready(t, 1))
 		return;
-	fnt_ring_emit(&t->w, type, c->object_id, c->site_index, fnt_clock_read(clock_kind), 0);
+	fnt_ring_emit(&t->w, type, c->object_id, c->site_index, fnt_clock_read(fnt__rec.clock), 0);
 }
 
 /* function_graph with a threshold: nothing at entry but the time; at exit,
  * one record if the call lasted long enough (ftrace's tracing_thresh). */
 static int thresh_entry(const struct fnt_call *c, void *data)
 {
-	struct rec_thread *t = &rt;
+	struct fnt_rec_thread *t = &fnt__rec_self;
 
-	uint32_t md = __atomic_load_n(&max_depth, __ATOMIC_RELAXED);
+	uint32_t md = __atomic_load_n(&fnt__rec.max_depth, __ATOMIC_RELAXED);
 
 	if ((md && c->depth >= md) || c->depth >= THRESH_STACK)
 		return FNT_SKIP_EXIT;
@@ -363,14 +346,14 @@ static int thresh_entry(const struct fnt_call *c, void *data)
 			return FNT_SKIP_EXIT;
 		t->stack = p;
 	}
-	t->stack[c->depth] = fnt_clock_read(clock_kind);
+	t->stack[c->depth] = fnt_clock_read(fnt__rec.clock);
 	return 0;
 }
 
 static void thresh_exit(const struct fnt_call *c, void *data)
 {
-	struct rec_thread *t = &rt;
-	uint64_t now = fnt_clock_read(clock_kind), d;
+	struct fnt_rec_thread *t = &fnt__rec_self;
+	uint64_t now = fnt_clock_read(fnt__rec.clock), d;
 
 	if (!t->stack || c->depth >= THRESH_STACK || !ready(t, 1))
 		return;
@@ -591,7 +574,7 @@ static void own_rings(void)
 {
 	void *p;
 
-	if (owner != &owner_fallback)
+	if (fnt__rec.owner != &owner_fallback)
 		return;
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -601,7 +584,7 @@ static void own_rings(void)
 		fnt__dbg(1, "no MADV_WIPEONFORK: children made by raw clones are not told apart");
 		return;
 	}
-	owner = p;
+	fnt__rec.owner = p;
 }
 
 /* The built-in callbacks for the session's tracer and threshold. */
@@ -617,6 +600,16 @@ static void callbacks(fnt_entry_fn *entry, fnt_exit_fn *exit_fn)
 		*entry = graph_entry;
 		*exit_fn = graph_exit;
 	}
+}
+
+/* The direct path that does what callbacks() gives (runtime.h). */
+static int direct_kind(void)
+{
+	if (cur_tracer == FNT_TRACER_FUNCTION)
+		return FNT_DIRECT_FUNC;
+	if (__atomic_load_n(&thresh, __ATOMIC_RELAXED))
+		return FNT_DIRECT_NONE;
+	return FNT_DIRECT_GRAPH;
 }
 
 static void copy_filter(char *dst, const char *src)
@@ -638,9 +631,9 @@ static int begin(int kind, const char *filter, const char *notrace, const char *
 
 	my_pid = getpid();
 	own_rings();
-	clock_kind = (int)lay.clock;
+	fnt__rec.clock = (int)lay.clock;
 	cur_tracer = lay.tracer;
-	__atomic_store_n(&max_depth, lay.depth, __ATOMIC_RELAXED);
+	__atomic_store_n(&fnt__rec.max_depth, lay.depth, __ATOMIC_RELAXED);
 	__atomic_store_n(&thresh, lay.thresh_ticks, __ATOMIC_RELAXED);
 	if (!key_made) {
 		if (pthread_key_create(&exit_key, thread_exit) != 0)
@@ -656,7 +649,7 @@ static int begin(int kind, const char *filter, const char *notrace, const char *
 	__atomic_store_n(&stopping, 0, __ATOMIC_RELAXED);
 	gen = gen + 1 > 0 ? gen + 1 : 1;
 	/* seq_cst: pairs with the exit destructors' load (see above). */
-	__atomic_store_n(owner, gen, __ATOMIC_SEQ_CST);
+	__atomic_store_n(fnt__rec.owner, gen, __ATOMIC_SEQ_CST);
 	rec_on = 1;
 	session_kind = kind;
 	copy_filter(cur_filter, filter);
@@ -673,7 +666,7 @@ static int begin(int kind, const char *filter, const char *notrace, const char *
 	callbacks(&entry, &exit_fn);
 	/* Vector-free by construction (see docs/design.md): called from the
 	 * hooks without saving the extended state. */
-	err = fnt__set_builtin(entry, exit_fn, NULL, 1);
+	err = fnt__set_builtin(entry, exit_fn, NULL, 1, direct_kind());
 	if (err < 0)
 		goto fail_hook;
 	skips_base = runtime_skips();
@@ -690,7 +683,7 @@ fail_hook:
 fail_on:
 	rec_on = 0;
 	session_kind = FNT_REC_NONE;
-	__atomic_store_n(owner, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(fnt__rec.owner, 0, __ATOMIC_SEQ_CST);
 	*why = fnt__strerror(err);
 	return err;
 }
@@ -773,7 +766,7 @@ int fnt__recorder_stop(int drained)
 	rec_on = 0;
 	session_kind = FNT_REC_NONE;
 	/* seq_cst: pairs with the exit destructors' increment of closers. */
-	__atomic_store_n(owner, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(fnt__rec.owner, 0, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&closers, __ATOMIC_SEQ_CST))
 		fnt__sys(SYS_sched_yield);
 	/* The writers' words are all committed or given up: tell the reader. */
@@ -805,7 +798,7 @@ int fnt__recorder_set(const char *filter, const char *notrace, const uint32_t *d
 	if (tracer)
 		cur_tracer = *tracer;
 	if (depth)
-		__atomic_store_n(&max_depth, *depth, __ATOMIC_RELAXED);
+		__atomic_store_n(&fnt__rec.max_depth, *depth, __ATOMIC_RELAXED);
 	if (thresh_ticks)
 		__atomic_store_n(&thresh, *thresh_ticks, __ATOMIC_RELAXED);
 	callbacks(&e2, &x2);
@@ -820,7 +813,7 @@ int fnt__recorder_set(const char *filter, const char *notrace, const uint32_t *d
 		 * in flight when function_graph gives way to function get no
 		 * exit: the reader counts them, without a duration.
 		 */
-		err = fnt__set_builtin(e2, x2, NULL, 1);
+		err = fnt__set_builtin(e2, x2, NULL, 1, direct_kind());
 		if (err < 0)
 			return *why = fnt__strerror(err), err;
 	}
@@ -853,7 +846,7 @@ int fnt__recorder_describe(char *buf, size_t cap, uint32_t *len)
 	fnt__ctl_put_u64(buf, cap, len, "clock", lay.clock);
 	fnt__ctl_put(buf, cap, len, "filter", cur_filter);
 	fnt__ctl_put(buf, cap, len, "notrace", cur_notrace);
-	fnt__ctl_put_u64(buf, cap, len, "depth", __atomic_load_n(&max_depth, __ATOMIC_RELAXED));
+	fnt__ctl_put_u64(buf, cap, len, "depth", __atomic_load_n(&fnt__rec.max_depth, __ATOMIC_RELAXED));
 	fnt__ctl_put_u64(buf, cap, len, "thresh_ticks", __atomic_load_n(&thresh, __ATOMIC_RELAXED));
 	fnt__format(v, sizeof(v), "%d", image_id);
 	return fnt__ctl_put(buf, cap, len, "image", v);
@@ -866,8 +859,8 @@ int fnt__recorder_kind(void)
 
 void fnt__recorder_thread_reset(void)
 {
-	if (rt.w.slot)
-		fnt__ring_writer_recover(&rt.w);
+	if (fnt__rec_self.w.slot)
+		fnt__ring_writer_recover(&fnt__rec_self.w);
 }
 
 void fnt__recorder_fork_child(void)
@@ -879,9 +872,9 @@ void fnt__recorder_fork_child(void)
 	if (!shm || !rec_on)
 		return;
 	/* The parent's ring is not ours: forget it before any event. */
-	memset(&rt.w, 0, sizeof(rt.w));
-	rt.retry = 0;
-	rt.keyed = 0;
+	memset(&fnt__rec_self.w, 0, sizeof(fnt__rec_self.w));
+	fnt__rec_self.retry = 0;
+	fnt__rec_self.keyed = 0;
 	my_pid = getpid();
 	if (!lay.follow_fork) {
 		rec_on = 0;
@@ -897,7 +890,7 @@ void fnt__recorder_fork_child(void)
 	}
 	image_id = (uint32_t)id;
 	/* Rings from now on are this process's own. */
-	*owner = gen;
+	*fnt__rec.owner = gen;
 	/* The child starts with the parent's objects, under its own image:
 	 * object ids are per process and the child's next dlopen gets an id
 	 * the parent may give to another object. */

@@ -17,6 +17,17 @@ extern struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
  * with exit callbacks in step. */
 void fnt__ops_publish(int slot, struct fnt_ops *ops);
 
+/*
+ * What a site wanted by the built-in tracer alone runs: the recorder's own
+ * path (direct.c), which goes straight to its ring, or the general one
+ * through fnt__ops.  Set by fnt__set_builtin() once the callbacks it names
+ * are published, cleared before they are detached.  The trampolines read
+ * it to choose; the direct path reads it again inside the guard (acquire,
+ * pairs with the release store), where the recorder cannot go away.
+ */
+enum fnt_direct { FNT_DIRECT_NONE, FNT_DIRECT_GRAPH, FNT_DIRECT_FUNC };
+extern _Atomic int fnt__direct;
+
 /* hooks.c */
 void fnt__hooks_init(void);
 /* Waits until no thread is inside a hook that started before the call. */
@@ -55,8 +66,10 @@ int fnt__apply_wants(struct fnt_object *o);
 
 /* api.c: fnt_set_builtin_tracer() for callbacks known to use no vector
  * register (the recorder's), which are then called without saving the
- * extended state. */
-int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free);
+ * extended state.  direct (enum fnt_direct): the recorder's own path does
+ * what these callbacks do, and sites wanted by them alone take it. */
+int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free,
+		     int direct);
 /* Detaches the built-in callbacks, even once patching is disabled: no
  * callback of them runs when it returns. */
 void fnt__builtin_detach(void);

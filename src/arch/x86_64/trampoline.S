@@ -14,7 +14,9 @@
  * trampolines align it themselves before calling C.
  * It saves the integer argument registers (%al too, for varargs, and
  * %r10), calls fnt__hook_entry(object, &site_ret), restores and returns to
- * the site.  With the kill switch on it returns at once.
+ * the site.  With the kill switch on it returns at once.  While
+ * fnt__direct is set (runtime.h) it calls the recorder's own path,
+ * fnt__direct_entry(), instead; at the return, fnt__direct_exit().
  *
  * No vector register is saved, here or at the return: the C code a hook
  * runs is built with -mgeneral-regs-only and calls no libc routine that
@@ -54,8 +56,12 @@ fnt__tramp_entry:
 	movq	%r10, 56(%rsp)
 	movq	%r11, %rdi
 	leaq	8(%rbp), %rsi
+	cmpl	$0, fnt__direct(%rip)
+	jne	2f
 	call	fnt__hook_entry
-	movq	56(%rsp), %r10
+	jmp	3f
+2:	call	fnt__direct_entry
+3:	movq	56(%rsp), %r10
 	movq	48(%rsp), %r9
 	movq	40(%rsp), %r8
 	movq	32(%rsp), %rcx
@@ -89,8 +95,12 @@ fnt__tramp_return:
 	movq	%rax, 0(%rsp)
 	movq	%rdx, 8(%rsp)
 	leaq	8(%rbp), %rdi
+	cmpl	$0, fnt__direct(%rip)
+	jne	2f
 	call	fnt__hook_exit
-	movq	%rax, %r11
+	jmp	3f
+2:	call	fnt__direct_exit
+3:	movq	%rax, %r11
 	movq	8(%rsp), %rdx
 	movq	0(%rsp), %rax
 	movq	%rbp, %rsp

@@ -1,0 +1,170 @@
+/*
+ * direct.c - the built-in recorder's own path: a site that only the
+ * recorder wants goes straight to its ring.
+ *
+ * The general path (hooks.c, fgraph.c) serves any set of ops: it builds
+ * a struct fnt_call, walks the ops that want the site and calls each one
+ * through a pointer, and the recorder's callbacks then check again what
+ * the hooks already knew.  The kernel gives a single ftrace_ops a
+ * trampoline of its own instead of the list walker; here the trampolines
+ * come to fnt__direct_entry() and fnt__direct_exit() while fnt__direct
+ * names the recorder's tracer, and those do what the hooks and the
+ * recorder's callbacks (graph_entry, graph_exit, func_entry) would do,
+ * inline, with the same shadow frames, guard and ring writer.
+ *
+ * Anything out of the common case goes to the general path, which is the
+ * reference: a thread's first call (no record, no ring yet), a busy or
+ * shared guard (a signal handler, a user's callback, a raw clone), a site
+ * that other ops want too, a tracer changing, a threshold, a depth past
+ * --max-depth, an object or site the event word cannot name, a return that
+ * is not the top frame's.  Each is decided before anything is written, so
+ * the general path starts from the state it would have found.
+ *
+ * Why it is safe to read the recorder's state here: fnt__direct is loaded
+ * inside the guard, and the recorder's end clears it and quiesces before
+ * its region goes (recorder.c's timeline): a hook that saw it set finishes
+ * its write before the region is unmapped.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "ring/clock.h"
+#include "ring/ring.h"
+#include "runtime/hooks.h"
+#include "runtime/rec_hot.h"
+#include "runtime/runtime.h"
+
+_Atomic int fnt__direct;
+
+void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp);
+uintptr_t fnt__hook_exit(uintptr_t rsp);
+
+/*
+ * A call of a patched function: sp[0] = site + 5 (the trampoline's return
+ * address), sp[1] = the return address into the caller.
+ */
+__attribute__((visibility("hidden"))) void fnt__direct_entry(struct fnt_object *o, uintptr_t *sp)
+{
+	struct fnt_thread *t = fnt__self;
+	struct fnt_rec_thread *r = &fnt__rec_self;
+	uintptr_t slot = (uintptr_t)&sp[1];
+	struct held held;
+	struct fnt_site *s;
+	uint32_t depth, md;
+	int32_t idx;
+	int kind, saved_errno;
+
+	if (__builtin_expect(!t || fnt__in_runtime || (t->busy | t->shared), 0))
+		goto general;
+	held = guard_outer(t, (uintptr_t)sp - 8);
+	/* acquire: pairs with the release store in fnt__set_builtin(). */
+	kind = atomic_load_explicit(&fnt__direct, memory_order_acquire);
+	idx = fnt__site_index(o, sp[0] - 5);
+	if (__builtin_expect(idx < 0, 0)) {
+		/* Not ours (the general path would find nothing either). */
+		unguard(t, held);
+		return;
+	}
+	s = &o->sites[idx];
+	if (__builtin_expect(atomic_load_explicit(&s->want, memory_order_relaxed) != 1 ||
+			     kind == FNT_DIRECT_NONE || !fnt__rec_ready(r) ||
+			     o->id > FNT_EV_OBJ_MAX || (uint32_t)idx > FNT_EV_IDX_MAX, 0))
+		goto unguard_general;
+	depth = t->depth;
+	md = __atomic_load_n(&fnt__rec.max_depth, __ATOMIC_RELAXED);
+	if (kind == FNT_DIRECT_GRAPH &&
+	    __builtin_expect(depth >= FNT_REC_GRAPH_MAX_DEPTH || (md && depth >= md), 0))
+		/* A prune below can only lower the depth: in range now means in
+		 * range then.  Out of range, the general path decides with the
+		 * depth it finds after its own prune. */
+		goto unguard_general;
+	/* The traced function may be about to read errno: nothing we do
+	 * may change it (a prune's report may reach a syscall). */
+	saved_errno = *t->errnop;
+	if (depth && t->stack[depth - 1].call.frame <= slot) {
+		fnt__fgraph_prune(t, 0, &t->depth, slot);
+		depth = t->depth;
+	}
+	if (kind == FNT_DIRECT_FUNC) {
+		fnt_ring_emit(&r->w, FNT_EV_FUNC, o->id, (uint32_t)idx,
+			      fnt_clock_read(fnt__rec.clock), sp[1]);
+	} else {
+		struct frame *f = &t->stack[depth];
+
+		/* The frame is whole before depth shows it, and the return is
+		 * hooked only once the event that opens it is written: a
+		 * signal handler on this thread sees one or the other, as in
+		 * hooks.c's enter(). */
+		f->call.ip = s->addr;
+		f->call.parent_ip = sp[1];
+		f->call.frame = slot;
+		f->call.object_id = o->id;
+		f->call.site_index = (uint32_t)idx;
+		f->call.depth = depth;
+		f->call.flags = 0;
+		f->mask = 1;
+		f->hooked = 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		t->depth = depth + 1;
+		fnt_ring_emit(&r->w, FNT_EV_ENTRY, o->id, (uint32_t)idx,
+			      fnt_clock_read(fnt__rec.clock), 0);
+		atomic_signal_fence(memory_order_seq_cst);
+		sp[1] = (uintptr_t)fnt__tramp_return;
+	}
+	*t->errnop = saved_errno;
+	unguard(t, held);
+	return;
+
+unguard_general:
+	unguard(t, held);
+general:
+	fnt__hook_entry(o, sp);
+}
+
+/* rsp = the hooked frame's return slot + 8.  Returns where to go. */
+__attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
+{
+	struct fnt_thread *t = fnt__self;
+	struct fnt_rec_thread *r = &fnt__rec_self;
+	uintptr_t slot = rsp - 8, ret;
+	struct held held;
+	struct frame *f;
+	uint32_t depth;
+	int saved_errno;
+
+	if (__builtin_expect(t->busy, 0))
+		return fnt__hook_exit(rsp);
+	/* The same guard address as fnt__hook_exit()'s. */
+	held = guard_outer(t, rsp - 24);
+	depth = t->depth;
+	if (__builtin_expect(!depth, 0))
+		goto general;
+	f = &t->stack[depth - 1];
+	/* acquire: pairs with the release store in fnt__set_builtin(). */
+	if (__builtin_expect(f->call.frame != slot || f->mask != 1 ||
+			     atomic_load_explicit(&fnt__direct, memory_order_acquire) !=
+				     FNT_DIRECT_GRAPH ||
+			     !fnt__rec_ready(r), 0))
+		goto general;
+	saved_errno = *t->errnop;
+	ret = f->call.parent_ip;
+	/* As fgraph.c's finish(): the frame stays on top, EXITING, while
+	 * the exit is written, and its bit is cleared after, so that a
+	 * siglongjmp out of a handler in between reports it unwound once. */
+	f->hooked = EXITING;
+	f->call.flags = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	fnt_ring_emit(&r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index,
+		      fnt_clock_read(fnt__rec.clock), 0);
+	f->mask = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	t->depth = depth - 1;
+	*t->errnop = saved_errno;
+	unguard(t, held);
+	return ret;
+
+general:
+	unguard(t, held);
+	return fnt__hook_exit(rsp);
+}
