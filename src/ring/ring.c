@@ -58,6 +58,7 @@ static void take(struct fnt_ring_writer *w, struct fnt_shm_hdr *hdr,
 	w->limit = s->tail + w->size / 2;
 	/* Forces a TIME_BASE (and a CALLER) as the first words. */
 	w->base_pos = w->head - FNT_RING_PAGE;
+	fnt__ring_fast_end(w);
 }
 
 uint32_t fnt__ring_slots_used(struct fnt_shm_hdr *hdr, const struct fnt_shm_layout *lay)
@@ -144,6 +145,7 @@ void fnt__ring_writer_recover(struct fnt_ring_writer *w)
 	/* The base it may have moved was never published: start a new one,
 	 * and forget the caller cache with it. */
 	w->base_pos = h - FNT_RING_PAGE;
+	fnt__ring_fast_end(w);
 	zero_words(w->callers, sizeof(w->callers));
 	/* Publish as the outermost writer would. */
 	w->nest = 1;
@@ -194,6 +196,7 @@ static int first_to_stop(struct fnt_ring_writer *w, int *said)
 static int give_up(struct fnt_ring_writer *w)
 {
 	w->dead = 1;
+	w->fast_end = 0;
 	__atomic_fetch_add(&w->hdr->lost_noreader, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
 	if (w->on_stall)
@@ -232,6 +235,7 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t h, unsigned n)
 		 * this thread records no more. */
 		if (t - w->head < (1ull << 63) && t != w->head) {
 			w->dead = 1;
+			w->fast_end = 0;
 			__atomic_fetch_sub(&w->hdr->waiters, 1, __ATOMIC_SEQ_CST);
 			fnt__log("ring %u was overwritten: this thread's recording stopped",
 				 w->slot_index);
@@ -501,6 +505,7 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 
 	if (__builtin_expect(fnt_ring_reserve(w, n, &pos) < 0, 0)) {
 		fnt_local_add(&w->pending_lost, 1);
+		w->fast_end = 0;
 		fnt_local_add(&w->slot->lost, 1);
 		fnt_ring_end(w);
 		return -ENOSPC;
@@ -523,6 +528,8 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 		w->callers[slot] = aux;
 	if (lost)
 		fnt_local_add(&w->pending_lost, -lost);
+	if (newbase || lost)
+		fnt__ring_fast_end(w);
 	fnt_ring_end(w);
 	return 0;
 }

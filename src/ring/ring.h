@@ -77,6 +77,11 @@ struct fnt_ring_writer {
 	uint64_t limit;		/* head may reach this without a look at ->tail:
 				 * half a ring past the last tail read (tail only
 				 * grows, so a stale limit is merely cautious) */
+	/* The inline path writes only at positions below this, so it checks
+	 * one bound instead of four: the smaller of limit (not in overwrite
+	 * mode) and the next forced TIME_BASE, and 0 while the writer is dead
+	 * or has drops to report.  Kept by fnt__ring_fast_end(). */
+	uint64_t fast_end;
 	/* The first position a nested writer reserved while the outermost one
 	 * was in progress (valid only if at or past ->commit: an older one lies
 	 * before what the outermost writers published since).  Only the words
@@ -141,6 +146,26 @@ int fnt__ring_wait(struct fnt_ring_writer *w, uint64_t h, unsigned n);
 /* Wakes the reader (futex on hdr->kick). */
 void fnt__ring_kick(struct fnt_ring_writer *w);
 
+/*
+ * Recomputes w->fast_end after limit, base_pos, dead or pending_lost
+ * changed.  A signal handler's writer may count a drop (and clear
+ * fast_end) between our reads and our store: the second look catches it,
+ * and one that comes after it clears fast_end itself.
+ */
+static inline void fnt__ring_fast_end(struct fnt_ring_writer *w)
+{
+	uint64_t e = w->base_pos + FNT_RING_PAGE;
+
+	/* Positions are absolute word counts (they never wrap): plain
+	 * comparisons. */
+	if (w->mode != FNT_MODE_OVERWRITE && w->limit < e)
+		e = w->limit;
+	w->fast_end = e;
+	fnt_barrier();
+	if (*(volatile int *)&w->dead || *(volatile uint64_t *)&w->pending_lost)
+		w->fast_end = 0;
+}
+
 static inline int fnt_ring_reserve(struct fnt_ring_writer *w, unsigned n, uint64_t *pos)
 {
 	for (;;) {
@@ -156,6 +181,7 @@ static inline int fnt_ring_reserve(struct fnt_ring_writer *w, unsigned n, uint64
 				continue;
 			}
 			w->limit = t + w->size / 2;
+			fnt__ring_fast_end(w);
 			if (__builtin_expect(h + n - t > w->size / 2, 0) &&
 			    !__atomic_load_n(&w->slot->kicked, __ATOMIC_RELAXED))
 				fnt__ring_kick(w);
@@ -196,28 +222,27 @@ int fnt__ring_emit_slow(struct fnt_ring_writer *w, unsigned type, uint32_t obj, 
 			uint64_t ts, uint64_t aux);
 
 /*
- * Writes one event of the given type at time ts.  aux is the caller address
- * for FNT_EV_FUNC and the DUR payload for FNT_EV_EXIT_DUR.
- * Returns 0, or -ENOSPC when the event was lost (counted).
- *
- * Inline, the common case only: an outermost writer, one word, the same
- * time base and caller, room in the ring.  nest is raised before the base
- * and caller are read, so no nested writer can move them under us.
+ * The common case of writing one event of the given type at time ts: an
+ * outermost writer, one word, the same time base and caller, room in the
+ * ring.  nest is raised before the base and caller are read, so no nested
+ * writer can move them under us.  Returns 0 once written, or 1 if the
+ * event needs fnt__ring_emit_slow() (nothing written; nest is back to 0).
+ * aux is the caller address for FNT_EV_FUNC.
  */
 static inline __attribute__((always_inline)) int
-fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx, uint64_t ts,
-	      uint64_t aux)
+fnt_ring_emit_fast(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx,
+		   uint64_t ts, uint64_t aux)
 {
 	uint64_t h, delta, word;
 
-	if (__builtin_expect((w->nest | w->dead) != 0 || w->pending_lost != 0 ||
-			     type == FNT_EV_EXIT_DUR, 0))
-		return fnt__ring_emit_slow(w, type, obj, idx, ts, aux);
+	if (__builtin_expect(w->nest != 0 || type == FNT_EV_EXIT_DUR, 0))
+		return 1;
 	w->nest = 1;
 	fnt_barrier();
 	delta = ts - w->base_ts;
 	h = *(volatile uint64_t *)&w->head;
-	if (__builtin_expect(h - w->base_pos >= FNT_RING_PAGE, 0))
+	/* Room, no time base due, nothing to report (see fast_end). */
+	if (__builtin_expect(h >= w->fast_end, 0))
 		goto slow;
 	if (type == FNT_EV_FUNC) {
 		unsigned slot;
@@ -240,10 +265,6 @@ fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t i
 			goto slow;
 		word = fnt_ev_make(type, delta, obj, idx);
 	}
-	/* Room for sure (no shared line read); else the slow path looks at
-	 * the reader's tail, and kicks the reader past half a ring. */
-	if (w->mode != FNT_MODE_OVERWRITE && __builtin_expect(h + 1 > w->limit, 0))
-		goto slow;
 	if (__builtin_expect(!fnt_local_cmpxchg(&w->head, h, h + 1), 0))
 		goto slow;	/* a signal handler wrote in between */
 	w->buf[h & w->mask] = word;
@@ -252,6 +273,20 @@ fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t i
 slow:
 	/* Publishes what a nested writer may have written, drops nest. */
 	fnt_ring_end(w);
+	return 1;
+}
+
+/*
+ * Writes one event of the given type at time ts.  aux is the caller address
+ * for FNT_EV_FUNC and the DUR payload for FNT_EV_EXIT_DUR.
+ * Returns 0, or -ENOSPC when the event was lost (counted).
+ */
+static inline __attribute__((always_inline)) int
+fnt_ring_emit(struct fnt_ring_writer *w, unsigned type, uint32_t obj, uint32_t idx, uint64_t ts,
+	      uint64_t aux)
+{
+	if (__builtin_expect(fnt_ring_emit_fast(w, type, obj, idx, ts, aux) == 0, 1))
+		return 0;
 	return fnt__ring_emit_slow(w, type, obj, idx, ts, aux);
 }
 

@@ -41,6 +41,50 @@ void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp);
 uintptr_t fnt__hook_exit(uintptr_t rsp);
 
 /*
+ * What is rare is kept out of line: a ring's slow path (a time base every
+ * 256 words, a caller not cached, a ring past half full or full), a prune
+ * (frames left by longjmp), the clock without an invariant TSC.  Those
+ * helpers also keep errno, which only they can change (a ring opened or
+ * waited for, a report that reaches a syscall): the traced function may
+ * be about to read it, and the common path need not save it.
+ */
+#define RARE __attribute__((noinline, cold))
+
+static RARE void emit_slow(struct fnt_thread *t, struct fnt_ring_writer *w, unsigned type,
+			   uint32_t obj, uint32_t idx, uint64_t ts, uint64_t aux)
+{
+	int saved_errno = *t->errnop;
+
+	fnt__ring_emit_slow(w, type, obj, idx, ts, aux);
+	*t->errnop = saved_errno;
+}
+
+static RARE void prune(struct fnt_thread *t, uintptr_t slot)
+{
+	int saved_errno = *t->errnop;
+
+	fnt__fgraph_prune(t, 0, &t->depth, slot);
+	*t->errnop = saved_errno;
+}
+
+/* The clock where the TSC is not invariant (a vDSO call). */
+static RARE uint64_t mono_ns(void)
+{
+	return fnt_clock_mono_ns();
+}
+
+static inline __attribute__((always_inline)) void emit(struct fnt_thread *t,
+							struct fnt_ring_writer *w, unsigned type,
+							uint32_t obj, uint32_t idx, uint64_t aux)
+{
+	uint64_t ts = __builtin_expect(fnt__rec.clock == FNT_CLOCK_TSC, 1)
+			      ? fnt_clock_read(FNT_CLOCK_TSC) : mono_ns();
+
+	if (__builtin_expect(fnt_ring_emit_fast(w, type, obj, idx, ts, aux) != 0, 0))
+		emit_slow(t, w, type, obj, idx, ts, aux);
+}
+
+/*
  * A call of a patched function: sp[0] = site + 5 (the trampoline's return
  * address), sp[1] = the return address into the caller.
  */
@@ -53,7 +97,7 @@ __attribute__((visibility("hidden"))) void fnt__direct_entry(struct fnt_object *
 	struct fnt_site *s;
 	uint32_t depth, md;
 	int32_t idx;
-	int kind, saved_errno;
+	int kind;
 
 	if (__builtin_expect(!t || fnt__in_runtime || (t->busy | t->shared), 0))
 		goto general;
@@ -79,16 +123,12 @@ __attribute__((visibility("hidden"))) void fnt__direct_entry(struct fnt_object *
 		 * range then.  Out of range, the general path decides with the
 		 * depth it finds after its own prune. */
 		goto unguard_general;
-	/* The traced function may be about to read errno: nothing we do
-	 * may change it (a prune's report may reach a syscall). */
-	saved_errno = *t->errnop;
-	if (depth && t->stack[depth - 1].call.frame <= slot) {
-		fnt__fgraph_prune(t, 0, &t->depth, slot);
+	if (__builtin_expect(fnt__fgraph_may_prune(t, 0, depth, slot), 0)) {
+		prune(t, slot);
 		depth = t->depth;
 	}
 	if (kind == FNT_DIRECT_FUNC) {
-		fnt_ring_emit(&r->w, FNT_EV_FUNC, o->id, (uint32_t)idx,
-			      fnt_clock_read(fnt__rec.clock), sp[1]);
+		emit(t, &r->w, FNT_EV_FUNC, o->id, (uint32_t)idx, sp[1]);
 	} else {
 		struct frame *f = &t->stack[depth];
 
@@ -107,12 +147,10 @@ __attribute__((visibility("hidden"))) void fnt__direct_entry(struct fnt_object *
 		f->hooked = 1;
 		atomic_signal_fence(memory_order_seq_cst);
 		t->depth = depth + 1;
-		fnt_ring_emit(&r->w, FNT_EV_ENTRY, o->id, (uint32_t)idx,
-			      fnt_clock_read(fnt__rec.clock), 0);
+		emit(t, &r->w, FNT_EV_ENTRY, o->id, (uint32_t)idx, 0);
 		atomic_signal_fence(memory_order_seq_cst);
 		sp[1] = (uintptr_t)fnt__tramp_return;
 	}
-	*t->errnop = saved_errno;
 	unguard(t, held);
 	return;
 
@@ -131,7 +169,6 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 	struct held held;
 	struct frame *f;
 	uint32_t depth;
-	int saved_errno;
 
 	if (__builtin_expect(t->busy, 0))
 		return fnt__hook_exit(rsp);
@@ -147,7 +184,6 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 				     FNT_DIRECT_GRAPH ||
 			     !fnt__rec_ready(r), 0))
 		goto general;
-	saved_errno = *t->errnop;
 	ret = f->call.parent_ip;
 	/* As fgraph.c's finish(): the frame stays on top, EXITING, while
 	 * the exit is written, and its bit is cleared after, so that a
@@ -155,12 +191,10 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 	f->hooked = EXITING;
 	f->call.flags = 0;
 	atomic_signal_fence(memory_order_seq_cst);
-	fnt_ring_emit(&r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index,
-		      fnt_clock_read(fnt__rec.clock), 0);
+	emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
 	f->mask = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	t->depth = depth - 1;
-	*t->errnop = saved_errno;
 	unguard(t, held);
 	return ret;
 

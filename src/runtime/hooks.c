@@ -233,9 +233,7 @@ static inline __attribute__((always_inline)) void enter(struct fnt_thread *t, st
 	if (!s)
 		goto out;
 	want = atomic_load_explicit(&s->want, memory_order_relaxed);
-	/* Only a top frame at or below this slot can be dead (the caller's
-	 * live frame lies above it): the common case needs no walk. */
-	if (*depth && t->stack[base + *depth - 1].call.frame <= slot)
+	if (fnt__fgraph_may_prune(t, base, *depth, slot))
 		fnt__fgraph_prune(t, base, depth, slot);
 	top = base + *depth;
 	/*

@@ -152,6 +152,25 @@ int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp);
 
 /* fgraph.c: interposes the longjmp family (once, at start-up). */
 void fnt__fgraph_init(void);
+/*
+ * Can fnt__fgraph_prune() pop anything from stack[base .. base + depth)
+ * when slot is about to be used?  Only a top frame at or below this slot can
+ * be dead (the caller's live frame lies above it), and only if its slot no
+ * longer holds our trampoline: a tail call reuses its caller's slot, which
+ * still does.  The common cases need no call.
+ */
+static inline int fnt__fgraph_may_prune(const struct fnt_thread *t, uint32_t base, uint32_t depth,
+					uintptr_t slot)
+{
+	const struct frame *f;
+
+	if (!depth)
+		return 0;
+	f = &t->stack[base + depth - 1];
+	return f->call.frame <= slot &&
+	       *(const uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return;
+}
+
 /* fgraph.c: pops the top frames of stack[base .. base + *depth) that are
  * dead when slot is about to be used. */
 void fnt__fgraph_prune(struct fnt_thread *t, uint32_t base, uint32_t *depth, uintptr_t slot);
