@@ -139,6 +139,10 @@ bench-attach: $(LIB) $(BIN)
 bench-export: $(LIB) $(BIN)
 	O=$(O) bash bench/export.sh
 
+# The cost of a traced call against uftrace -pg (issue 14): build/bench/speed.md.
+bench-speed: $(LIB) $(BIN)
+	O=$(O) bash bench/speed.sh
+
 # The man pages are made from the binary's own help (scripts/mkman.sh), so
 # they cannot drift from what the commands accept.
 MAN_DIR := $(O)/man
