@@ -32,9 +32,10 @@ pkgs_demo=("${pkgs_build[@]}" clang)
 # Debian's chromium with playwright-core, installed by npm from
 # tests/browser/package-lock.json.  gdb and strace: the attach tests
 # (tests/e2e/attach_faults.sh stops fntrace with gdb; attach_refuse.sh
-# attaches to a process strace or gdb already traces).
+# attaches to a process strace or gdb already traces).  valgrind: the
+# instructions a traced call costs (tests/e2e/hot_cost.sh).
 pkgs_test=("${pkgs_demo[@]}" g++ libstdc++-12-dev procps spin googletest cmake pkgconf man-db
-	libclang-rt-14-dev python3 protobuf-compiler chromium nodejs gdb strace)
+	libclang-rt-14-dev python3 protobuf-compiler chromium nodejs gdb strace valgrind)
 # bench/run.sh: uftrace, LLVM XRay (llvm-14, libclang-rt-14-dev),
 # valgrind, and python3 for the report.
 pkgs_bench=("${pkgs_demo[@]}" python3 uftrace valgrind llvm-14 libclang-rt-14-dev)
