@@ -16,8 +16,8 @@
  * reference: a thread's first call (no record, no ring yet), a busy or
  * shared guard (a signal handler, a user's callback, a raw clone), a site
  * that other ops want too, a tracer changing, a threshold, a depth past
- * --max-depth, an object or site the event word cannot name, a return that
- * is not the top frame's.  Each is decided before anything is written, so
+ * --depth (or past the recorder's 1000), an object or site the event word
+ * cannot name, a return that is not the top frame's.  Each is decided before anything is written, so
  * the general path starts from the state it would have found.
  *
  * Why it is safe to read the recorder's state here: fnt__direct is loaded
