@@ -80,9 +80,12 @@ expect_grep '^main 1$' "$W/n.calls" "-N mid: main"
 
 note "--time-range"
 "$FNTRACE" dump --chrome -i "$W/c.data" >"$W/all.json"
+# Times are read back from the JSON's microseconds with three decimals:
+# round(), not int(), to nanoseconds (16483.009 * 1000 is 16483008.99...,
+# and a range meant to end 1 ns after a call's begin then ended on it).
 read -r t0 t1 < <(python3 -c 'import json,sys
 ev = [e for e in json.load(open(sys.argv[1]))["traceEvents"] if e["ph"] == "B" and e["name"] == "mid"]
-print(int(float(ev[10]["ts"]) * 1000), int(float(ev[20]["ts"]) * 1000))' "$W/all.json")
+print(round(float(ev[10]["ts"]) * 1000), round(float(ev[20]["ts"]) * 1000))' "$W/all.json")
 "$FNTRACE" dump --chrome --time-range="${t0}ns~${t1}ns" -i "$W/c.data" >"$W/r.json"
 python3 "$CHECK" calls "$W/r.json" >"$W/r.calls"
 expect_grep '^mid 10$' "$W/r.calls" "--time-range: mid 10 to 19"
@@ -108,7 +111,7 @@ expect_grep '^mid 40$' "$W/r4.calls" "--time-range START~: mid"
 # A range ending inside a call: it ends there, marked.
 mid_b=$(python3 -c 'import json,sys
 ev = [e for e in json.load(open(sys.argv[1]))["traceEvents"] if e["ph"] == "B" and e["name"] == "mid"]
-print(int(float(ev[5]["ts"]) * 1000) + 1)' "$W/all.json")
+print(round(float(ev[5]["ts"]) * 1000) + 1)' "$W/all.json")
 "$FNTRACE" dump --chrome --time-range="~${mid_b}ns" -i "$W/c.data" >"$W/r5.json"
 python3 "$CHECK" calls "$W/r5.json" >/dev/null || fail "--time-range cut: nesting"
 expect_grep '"name":"mid","args":\{"cut_by_time_range":true\}' "$W/r5.json" "--time-range: the cut call is marked"
