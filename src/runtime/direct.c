@@ -25,7 +25,6 @@
  * its region goes (recorder.c's timeline): a hook that saw it set finishes
  * its write before the region is unmapped.
  */
-#include <errno.h>
 #include <stdint.h>
 
 #include "core/core.h"
@@ -36,9 +35,6 @@
 #include "runtime/runtime.h"
 
 _Atomic int fnt__direct;
-
-void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp);
-uintptr_t fnt__hook_exit(uintptr_t rsp);
 
 /*
  * What is rare is kept out of line: a ring's slow path (a time base every

@@ -150,6 +150,12 @@ void fnt__guard_drop(struct fnt_thread *t);
  * dropped and 1 is returned.  sp: an address in the caller's frame. */
 int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp);
 
+/* The general path, where the trampolines come (or the direct path, when
+ * it declines): hooks.c's entry, fgraph.c's return.  sp[0] = site + 5,
+ * sp[1] = the return address; rsp = the hooked frame's slot + 8. */
+void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp);
+uintptr_t fnt__hook_exit(uintptr_t rsp);
+
 /* fgraph.c: interposes the longjmp family (once, at start-up). */
 void fnt__fgraph_init(void);
 /*
