@@ -28,6 +28,11 @@ struct fnt_change {
 	struct fnt_site *site;
 };
 
+/* The trampolines that call hooks: the entry's (arg: the address of the
+ * site's return address) and the hooked return's (arg: the hooked frame's
+ * slot + 8). */
+enum { FNT_TRAMP_ENTRY = 1, FNT_TRAMP_RETURN = 2 };
+
 struct fnt_arch_ops {
 	/* Prepares the process (sync mechanism).  Returns 0 or -errno. */
 	int (*init)(void);
@@ -57,6 +62,12 @@ struct fnt_arch_ops {
 	int (*text_writable)(struct fnt_object *o, int on);
 	/* Handles a SIGTRAP if one of ours caused it.  Returns 1 if handled. */
 	int (*trap)(siginfo_t *si, void *uctx);
+	/* The stack pointer of the context a signal handler interrupted. */
+	uintptr_t (*context_sp)(const void *uctx);
+	/* Where the trampoline of kind (FNT_TRAMP_*) that passed arg to its
+	 * hook keeps the hook's return address, with in ret the two values
+	 * it holds while that hook runs. */
+	uintptr_t (*hook_ret_slot)(int kind, uintptr_t arg, uintptr_t ret[2]);
 	/* Returns 0 if every thread can take a SIGTRAP, or -EDEADLK with the
 	 * offending thread's id in *tid. */
 	int (*threads_trappable)(int *tid);

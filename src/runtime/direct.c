@@ -97,7 +97,7 @@ __attribute__((visibility("hidden"))) void fnt__direct_entry(struct fnt_object *
 
 	if (__builtin_expect(!t || fnt__in_runtime || (t->busy | t->shared), 0))
 		goto general;
-	held = guard_outer(t, (uintptr_t)sp - 8);
+	held = guard_outer(t, GSP_ENTRY(sp));
 	/* acquire: pairs with the release store in fnt__set_builtin(). */
 	kind = atomic_load_explicit(&fnt__direct, memory_order_acquire);
 	idx = fnt__site_index(o, sp[0] - 5);
@@ -169,7 +169,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 	if (__builtin_expect(t->busy, 0))
 		return fnt__hook_exit(rsp);
 	/* The same guard address as fnt__hook_exit()'s. */
-	held = guard_outer(t, rsp - 24);
+	held = guard_outer(t, GSP_EXIT(rsp));
 	depth = t->depth;
 	if (__builtin_expect(!depth, 0))
 		goto general;

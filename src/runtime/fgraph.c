@@ -299,7 +299,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	 * and fnt_unregister_ops() waits for the exit callbacks too.  The
 	 * guard's address lies below where a hook called from the caller's
 	 * frame would start (rsp - 16), above tramp_return's own frame. */
-	was_busy = guard(t, rsp - 24);
+	was_busy = guard(t, GSP_EXIT(rsp));
 	if (__builtin_expect(was_busy.was, 0))
 		return exit_nested(t, slot, was_busy, saved_errno);
 	/* Commonly the top frame; match() handles frames left by longjmp. */
@@ -515,7 +515,7 @@ static void before_jump(const void *env, uintptr_t cur)
 	/* Hooks this handler interrupted are abandoned too, innermost
 	 * first: drop their guards, so that the exits below go to a
 	 * recovered ring. */
-	while (t->busy && abandons(t->gsp[(t->busy < GUARD_MAX ? t->busy : GUARD_MAX) - 1], cur,
+	while (t->busy && abandons(GSP_ADDR(t->gsp[(t->busy < GUARD_MAX ? t->busy : GUARD_MAX) - 1]), cur,
 				   target, same, alt_lo, alt_hi))
 		fnt__guard_drop(t);
 	if (!t->depth && !t->nlev)

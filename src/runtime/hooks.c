@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -124,13 +125,17 @@ __attribute__((weak)) void fnt__recorder_thread_reset(void)
 
 /*
  * Is a guard held by a hook that no longer runs?  A signal handler that
- * interrupted a hook and left with siglongjmp() abandons it with busy set:
+ * interrupted a hook and left it (siglongjmp, which fgraph.c sees, or
+ * setcontext and the like, which it does not) abandons it with busy set:
  * without this, the thread would never be traced again, and fnt_disable()
  * would wait for its seq forever.  A holder is dead if the stack has
  * unwound to (or past) its frame: a live one only has callbacks and signal
  * handlers below it, on this stack, or a handler on the signal stack
- * (asked of the kernel: this is never the common path).  Dead guards are
- * dropped, innermost first, and the call each was recording counted lost.
+ * (asked of the kernel: this is never the common path).  A holder that a
+ * trampoline called is also dead if the trampoline's return address into
+ * it is gone from the stack (holder_returned()): a thread that left a hook
+ * and went on deeper has overwritten it.  Dead guards are dropped,
+ * innermost first, and the call each was recording counted lost.
  * Returns 1 if one was dropped.
  */
 void fnt__guard_drop(struct fnt_thread *t)
@@ -149,13 +154,45 @@ void fnt__guard_drop(struct fnt_thread *t)
 	fnt__recorder_thread_reset();
 }
 
+/*
+ * Has the holder whose guard address is g, which lies above sp, certainly
+ * left its hook?  Only a holder that a trampoline called can tell: while
+ * it runs, the trampoline's frame holds its return address into the
+ * trampoline (arch hook_ret_slot), and the hook's own frame lies below
+ * that word.  So the holder is gone if the stack is now above the word
+ * (sp, like g, is taken to be on the holder's stack, as everywhere in
+ * stale()), or if the word no longer holds the return address.  It is
+ * read only where it is certainly mapped: between sp and g on the stack
+ * the thread runs on now, not on the signal stack.
+ */
+static int holder_returned(uintptr_t g, uintptr_t sp)
+{
+	uintptr_t addr = GSP_ADDR(g), ret[2], at, v;
+	int kind = (int)(g & 7);
+	stack_t ss;
+
+	if (kind != FNT_TRAMP_ENTRY && kind != FNT_TRAMP_RETURN)
+		return 0;
+	at = fnt__arch.hook_ret_slot(kind, kind == FNT_TRAMP_ENTRY ? addr + 8 : addr + 24, ret);
+	if (at < sp)
+		return 1;
+	if (at >= addr)
+		return 0;
+	if (sigaltstack(NULL, &ss) != 0 || (ss.ss_flags & SS_ONSTACK))
+		return 0;
+	v = *(volatile uintptr_t *)at;
+	return v != ret[0] && v != ret[1];
+}
+
 __attribute__((noinline, cold)) int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp)
 {
 	int dropped = 0;
 	stack_t ss;
 
 	while (t->busy) {
-		if (sp < t->gsp[(t->busy < GUARD_MAX ? t->busy : GUARD_MAX) - 1])
+		uintptr_t g = t->gsp[(t->busy < GUARD_MAX ? t->busy : GUARD_MAX) - 1];
+
+		if (sp < GSP_ADDR(g) && !holder_returned(g, sp))
 			break;
 		if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
 			break;
@@ -309,7 +346,7 @@ static __attribute__((noinline, cold)) void enter_nested(struct fnt_thread *t, s
 {
 	/* Taken first: a handler that interrupts us now finds busy + 1 and
 	 * makes a level of its own above ours. */
-	struct held held = guard(t, (uintptr_t)sp - 8);
+	struct held held = guard(t, GSP_ENTRY(sp));
 	struct level *l = fnt__level_get(t, held.was);
 
 	if (l)
@@ -353,12 +390,101 @@ __attribute__((visibility("hidden"))) void fnt__hook_entry(struct fnt_object *o,
 	/* The guard's address lies below the trampoline's return address
 	 * (where a hook called from the same frame would start) and above
 	 * this hook's own frame (where callbacks run). */
-	held = guard_outer(t, (uintptr_t)sp - 8);
+	held = guard_outer(t, GSP_ENTRY(sp));
 	enter(t, o, sp, 0, &t->depth);
 	unguard(t, held);
 }
 
 /* --- quiescence -------------------------------------------------------- */
+
+/*
+ * A guard abandoned by a siglongjmp out of a hook keeps its thread's seq
+ * odd until that thread's next hook finds it stale.  A thread that never
+ * makes a traced call again (its loop calls only the sites just disabled,
+ * or it waits for work forever) would keep fnt__quiesce() waiting forever:
+ *
+ *   thread T                               patcher
+ *   --------                               -------
+ *   hook: guard (seq odd)
+ *     SIGUSR1 -> handler: siglongjmp
+ *   back in the program; calls only f()    disable f: f is a NOP again
+ *   (never hooks again)                    quiesce: wait for T's seq ... forever
+ *
+ * So a thread whose seq has not moved for PROBE_FIRST_NS is sent a probe:
+ * our own SIGTRAP, never blocked where a site can be patched (signals.c),
+ * told from every other by its code and value.  Its handler runs on that
+ * thread and makes the check that thread's next hook would make, with the
+ * stack pointer of the code it interrupted: a holder the stack has unwound
+ * past is dropped, which moves seq.  A live holder (a slow callback) only
+ * costs the probe, sent again at growing intervals, since a live holder
+ * may be abandoned later.  The probe may make a system call the thread was
+ * blocked in return early with EINTR, as any signal does; it is sent only
+ * to a thread that has held a guard for that long.
+ */
+#define PROBE_FIRST_NS 10000000L	/* 10 ms */
+#define PROBE_MAX_NS 1000000000L	/* 1 s between probes at most */
+
+static const int probe_cookie;
+
+int fnt__hooks_probe(const siginfo_t *si, void *uctx)
+{
+	struct fnt_thread *t;
+
+	if (si->si_code != SI_QUEUE || si->si_pid != getpid() ||
+	    si->si_value.sival_ptr != (void *)&probe_cookie)
+		return 0;
+	t = fnt__self;
+	if (t && t->busy)
+		fnt__guard_stale(t, fnt__arch.context_sp(uctx));
+	return 1;
+}
+
+/* Sends the probe to t's thread; returns 0, or -ESRCH if it is gone. */
+static int probe(struct fnt_thread *t)
+{
+	siginfo_t si;
+	int tid = t->tid;
+	long r;
+
+	if (tid <= 0)
+		return 0;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGTRAP;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = (void *)&probe_cookie;
+	r = fnt__sys(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGTRAP, &si);
+	fnt__dbg(1, "quiesce: thread %d has been inside a hook for a while: probed it (%s)", tid,
+		 r ? strerror((int)-r) : "sent");
+	return r == -ESRCH ? -ESRCH : 0;
+}
+
+static long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Waits for t's seq to move from s (or t's record to be given back). */
+static void wait_thread(struct fnt_thread *t, unsigned long s)
+{
+	long start = mono_ns(), next = PROBE_FIRST_NS;
+
+	while (atomic_load_explicit(&t->seq, memory_order_acquire) == s &&
+	       atomic_load_explicit(&t->used, memory_order_relaxed)) {
+		sched_yield();
+		if (mono_ns() - start < next)
+			continue;
+		/* A thread that no longer exists runs no hook: a raw clone
+		 * that exited inside one leaves its record behind. */
+		if (probe(t) == -ESRCH)
+			return;
+		next = next * 2 < PROBE_MAX_NS ? next * 2 : next + PROBE_MAX_NS;
+	}
+}
 
 /*
  * Waits until no other thread is inside a hook that may have seen the
@@ -389,9 +515,7 @@ void fnt__quiesce(void)
 
 		if (t == me || !(s & 1))
 			continue;
-		while (atomic_load_explicit(&t->seq, memory_order_acquire) == s &&
-		       atomic_load_explicit(&t->used, memory_order_relaxed))
-			sched_yield();
+		wait_thread(t, s);
 	}
 }
 

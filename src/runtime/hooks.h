@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "arch/arch.h"
 #include "core/core.h"
 #include "runtime/runtime.h"
 
@@ -97,6 +98,18 @@ extern char fnt__tramp_return[];
 struct held {
 	int was;		/* busy before */
 };
+
+/*
+ * A guard's address also says, in its low bits (stack addresses are
+ * 8-aligned here), which trampoline called its holder, if one did:
+ * GSP_ENTRY for a hook called by the entry trampoline with sp, GSP_EXIT for
+ * one called by the hooked return's with rsp.  fnt__guard_stale() can then
+ * check that the holder still runs by the trampoline's return address into
+ * it.  GSP_ADDR is the address alone.
+ */
+#define GSP_ENTRY(sp) ((uintptr_t)(sp) - 8 + FNT_TRAMP_ENTRY)
+#define GSP_EXIT(rsp) ((uintptr_t)(rsp) - 24 + FNT_TRAMP_RETURN)
+#define GSP_ADDR(g) ((g) & ~(uintptr_t)7)
 
 /* fgraph.c: ends the nested levels of handlers that interrupted a holder
  * which is about to leave busy at busy (their frames left are unwound). */

@@ -32,6 +32,9 @@ extern _Atomic int fnt__direct;
 void fnt__hooks_init(void);
 /* Waits until no thread is inside a hook that started before the call. */
 void fnt__quiesce(void);
+/* If si is fnt__quiesce()'s probe, drops the receiving thread's guard if
+ * its holder is gone (uctx: the interrupted context) and returns 1. */
+int fnt__hooks_probe(const siginfo_t *si, void *uctx);
 void fnt__hooks_fork_child(void);
 /* Another thread runs (on=1), or no longer runs (0), with the calling
  * thread's TLS: from then on its hooks check which thread they run on. */

@@ -131,6 +131,10 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
+	if (fnt__hooks_probe(si, uc)) {
+		errno = saved;
+		return;
+	}
 	if (!fnt__arch.trap(si, uc))
 		chain(sig, si, uc);
 	errno = saved;

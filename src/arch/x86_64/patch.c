@@ -460,6 +460,34 @@ static void spin_ns(long ns)
 	} while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ns);
 }
 
+uintptr_t fnt__x86_context_sp(const void *uctx)
+{
+	return (uintptr_t)((const ucontext_t *)uctx)->uc_mcontext.gregs[REG_RSP];
+}
+
+/*
+ * The return addresses of the trampolines' calls into C (trampoline.S),
+ * and where they lie: both trampolines push %rbp at arg - 8, align the
+ * stack down to 16 and reserve their save area (64 bytes at the entry, 16
+ * at the return) before the call pushes its return address.
+ */
+extern char fnt__tramp_entry_rh[], fnt__tramp_entry_rd[];
+extern char fnt__tramp_return_rh[], fnt__tramp_return_rd[];
+
+uintptr_t fnt__x86_hook_ret_slot(int kind, uintptr_t arg, uintptr_t ret[2])
+{
+	uintptr_t rbp = arg - 8;
+
+	if (kind == FNT_TRAMP_ENTRY) {
+		ret[0] = (uintptr_t)fnt__tramp_entry_rh;
+		ret[1] = (uintptr_t)fnt__tramp_entry_rd;
+		return (rbp & ~(uintptr_t)15) - 64 - 8;
+	}
+	ret[0] = (uintptr_t)fnt__tramp_return_rh;
+	ret[1] = (uintptr_t)fnt__tramp_return_rd;
+	return (rbp & ~(uintptr_t)15) - 16 - 8;
+}
+
 int fnt__x86_trap(siginfo_t *si, void *uctx)
 {
 	ucontext_t *uc = uctx;

@@ -59,8 +59,14 @@ fnt__tramp_entry:
 	cmpl	$0, fnt__direct(%rip)
 	jne	2f
 	call	fnt__hook_entry
+	.globl	fnt__tramp_entry_rh
+	.hidden	fnt__tramp_entry_rh
+fnt__tramp_entry_rh:			/* the hooks' guard checks these (patch.c) */
 	jmp	3f
 2:	call	fnt__direct_entry
+	.globl	fnt__tramp_entry_rd
+	.hidden	fnt__tramp_entry_rd
+fnt__tramp_entry_rd:
 3:	movq	56(%rsp), %r10
 	movq	48(%rsp), %r9
 	movq	40(%rsp), %r8
@@ -98,8 +104,14 @@ fnt__tramp_return:
 	cmpl	$0, fnt__direct(%rip)
 	jne	2f
 	call	fnt__hook_exit
+	.globl	fnt__tramp_return_rh
+	.hidden	fnt__tramp_return_rh
+fnt__tramp_return_rh:
 	jmp	3f
 2:	call	fnt__direct_exit
+	.globl	fnt__tramp_return_rd
+	.hidden	fnt__tramp_return_rd
+fnt__tramp_return_rd:
 3:	movq	%rax, %r11
 	movq	8(%rsp), %rdx
 	movq	0(%rsp), %rax

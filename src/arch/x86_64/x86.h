@@ -31,6 +31,8 @@ int fnt__x86_apply_live(struct fnt_change *c, size_t n);
 int fnt__x86_apply_quiescent(struct fnt_change *c, size_t n);
 int fnt__x86_text_writable(struct fnt_object *o, int on);
 int fnt__x86_trap(siginfo_t *si, void *uctx);
+uintptr_t fnt__x86_context_sp(const void *uctx);
+uintptr_t fnt__x86_hook_ret_slot(int kind, uintptr_t arg, uintptr_t ret[2]);
 void fnt__x86_forget_object(struct fnt_object *o);
 
 /* Test hook: nanoseconds the trap handler spins while it holds the batch's
