@@ -162,13 +162,14 @@ void fnt__guard_drop(struct fnt_thread *t)
  * that word.  So the holder is gone if the stack is now above the word
  * (sp, like g, is taken to be on the holder's stack, as everywhere in
  * stale()), or if the word no longer holds the return address.  It is
- * read only where it is certainly mapped: between sp and g on the stack
- * the thread runs on now, not on the signal stack.
+ * read only between sp and g on the stack the thread runs on now, not on
+ * the signal stack, and only once the kernel says it is mapped.
  */
 static int holder_returned(uintptr_t g, uintptr_t sp)
 {
 	uintptr_t addr = GSP_ADDR(g), ret[2], at, v;
 	int kind = (int)(g & 7);
+	unsigned char vec;
 	stack_t ss;
 
 	if (kind != FNT_TRAMP_ENTRY && kind != FNT_TRAMP_RETURN)
@@ -179,6 +180,12 @@ static int holder_returned(uintptr_t g, uintptr_t sp)
 	if (at >= addr)
 		return 0;
 	if (sigaltstack(NULL, &ss) != 0 || (ss.ss_flags & SS_ONSTACK))
+		return 0;
+	/* sp and g are taken to be on one stack, but a holder suspended on
+	 * a coroutine's stack that lies above this one passes the test
+	 * above too, and that stack may be freed by now: the kernel is asked
+	 * whether the word is mapped before it is read. */
+	if (mincore((void *)(at & ~(uintptr_t)4095), 1, &vec) != 0)
 		return 0;
 	v = *(volatile uintptr_t *)at;
 	return v != ret[0] && v != ret[1];
