@@ -185,7 +185,7 @@ static int holder_returned(uintptr_t g, uintptr_t sp)
 	 * a coroutine's stack that lies above this one passes the test
 	 * above too, and that stack may be freed by now: the kernel is asked
 	 * whether the word is mapped before it is read. */
-	if (mincore((void *)(at & ~(uintptr_t)4095), 1, &vec) != 0)
+	if (fnt__sys(SYS_mincore, at & ~(uintptr_t)4095, 1, &vec) != 0)
 		return 0;
 	v = *(volatile uintptr_t *)at;
 	return v != ret[0] && v != ret[1];
