@@ -29,9 +29,9 @@ struct fnt_change {
 };
 
 /* The trampolines that call hooks: the entry's (arg: the address of the
- * site's return address) and the hooked return's (arg: the hooked frame's
- * slot + 8). */
-enum { FNT_TRAMP_ENTRY = 1, FNT_TRAMP_RETURN = 2 };
+ * site's return address), the hooked return's (arg: the hooked frame's
+ * slot + 8) and the exit site's (arg: as the entry's). */
+enum { FNT_TRAMP_ENTRY = 1, FNT_TRAMP_RETURN = 2, FNT_TRAMP_EXIT = 3 };
 
 struct fnt_arch_ops {
 	/* Prepares the process (sync mechanism).  Returns 0 or -errno. */
@@ -40,6 +40,9 @@ struct fnt_arch_ops {
 	 * returns 0, or -EINVAL with the reason in why. */
 	int (*classify)(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
 			char *why, size_t whylen);
+	/* Classifies an exit site (a NOP the compiler put before a return or
+	 * a tail jump); returns 0, or -EINVAL with the reason in why. */
+	int (*classify_exit)(struct fnt_object *o, struct fnt_site *s, char *why, size_t whylen);
 	/* Returns 1 if the site's form must be rewritten before use; such a
 	 * rewrite is safe only while no thread runs the object. */
 	int (*needs_convert)(const struct fnt_site *s);

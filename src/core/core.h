@@ -38,6 +38,12 @@ struct fnt_site {
 	 * the same race any live toggle has.
 	 */
 	_Atomic uint32_t want;
+	/*
+	 * An entry site: 1 while every exit site of its function is enabled,
+	 * so that its calls' returns need not be hooked (the exit sites
+	 * report them).  Set by the engine after a batch, read by the hooks.
+	 */
+	_Atomic uint8_t exits_live;
 };
 
 /* One executable range of an object, with its protection at load. */
@@ -53,6 +59,15 @@ struct fnt_object {
 	void *handle;		/* the rtld link_map, to match la_objclose */
 	struct fnt_site *sites;	/* sorted by addr */
 	uint32_t nsites;
+	/*
+	 * Exit sites (a NOP before each return and tail jump, from
+	 * __return_loc), sorted by addr; exit_of[i] is the index in sites of
+	 * the entry of the function exits[i] leaves.  Named like that entry.
+	 * Only exits with an entry are kept.
+	 */
+	struct fnt_site *exits;
+	uint32_t *exit_of;
+	uint32_t nexits;
 	uint32_t *hash;		/* site index + 1 by address hash, 0 = empty */
 	uint32_t hmask;
 	char *strs;		/* names (from the ELF reader), owned */
@@ -64,6 +79,14 @@ struct fnt_object {
 	int refused;		/* 1: no site of this object is patched */
 	struct fnt_object *next;
 };
+
+/*
+ * The fnt_ops slots whose ops has an exit callback (bit per slot).  Kept by
+ * the runtime's fnt__ops_publish(); the engine enables exit sites only for
+ * functions such an ops wants, and keeps them enabled while any exists: a
+ * call in flight may have been entered with its return left unhooked.
+ */
+extern _Atomic uint32_t fnt__exit_ops;
 
 /* The patch lock: serializes every change of records and code. */
 extern pthread_mutex_t fnt__lock;

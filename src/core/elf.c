@@ -263,6 +263,7 @@ static int has_tables(Elf *elf, size_t shstrndx)
 static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errlen, int sites_only)
 {
 	struct vec sites = { .sz = 8 }, tables = { .sz = 1 }, rels = { .sz = sizeof(struct rel) };
+	struct vec exits = { .sz = 8 }, exit_tables = { .sz = 1 };
 	struct vec syms = { .sz = sizeof(struct fnt_elf_sym) }, strs = { .sz = 1 };
 	Elf_Scn *scn = NULL, *symtab = NULL, *dynsym = NULL;
 	GElf_Shdr symtab_sh, dynsym_sh;
@@ -325,6 +326,8 @@ static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errle
 			ret = read_table(scn, &sh, &rels, &sites, &tables, FNT_TABLE_PFE);
 		else if (!strcmp(nm, "__mcount_loc"))
 			ret = read_table(scn, &sh, &rels, &sites, &tables, FNT_TABLE_MCOUNT);
+		else if (!strcmp(nm, "__return_loc"))
+			ret = read_table(scn, &sh, &rels, &exits, &exit_tables, FNT_TABLE_RETURN);
 		else if (!strcmp(nm, ".plt")) {
 			e->plt_lo = sh.sh_addr;
 			e->plt_hi = sh.sh_addr + sh.sh_size;
@@ -377,11 +380,25 @@ static int elf_open(struct fnt_elf *e, const char *path, char *err, size_t errle
 		free(pairs);
 		sites.n = n;
 	}
+	if (exits.n) {
+		uint64_t *x = exits.p;
+		size_t n = 0;
+
+		sort(x, exits.n, 8, cmp_u64);
+		for (size_t i = 0; i < exits.n; i++)
+			if (!n || x[n - 1] != x[i])
+				x[n++] = x[i];
+		exits.n = n;
+	}
+	free(exit_tables.p);
+	exit_tables.p = NULL;
 	if (syms.n)
 		sort(syms.p, syms.n, sizeof(struct fnt_elf_sym), cmp_sym);
 	e->sites = sites.p;
 	e->site_table = tables.p;
 	e->nsites = sites.n;
+	e->exits = exits.p;
+	e->nexits = exits.n;
 	e->syms = syms.p;
 	e->nsyms = syms.n;
 	e->strs = strs.p;
@@ -397,6 +414,8 @@ fail_nomem:
 	snprintf(err, errlen, "%s: out of memory reading the ELF file", path);
 	free(sites.p);
 	free(tables.p);
+	free(exits.p);
+	free(exit_tables.p);
 	free(rels.p);
 	free(syms.p);
 	free(strs.p);
@@ -422,6 +441,7 @@ void fnt_elf_close(struct fnt_elf *e)
 {
 	free(e->sites);
 	free(e->site_table);
+	free(e->exits);
 	free(e->syms);
 	free(e->strs);
 	memset(e, 0, sizeof(*e));

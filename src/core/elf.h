@@ -15,6 +15,7 @@
 enum fnt_table {
 	FNT_TABLE_PFE = 1,	/* __patchable_function_entries */
 	FNT_TABLE_MCOUNT = 2,	/* __mcount_loc */
+	FNT_TABLE_RETURN = 3,	/* __return_loc (exit sites, kept apart) */
 };
 
 struct fnt_elf_sym {
@@ -33,6 +34,11 @@ struct fnt_elf {
 	uint64_t *sites;
 	uint8_t *site_table;	/* enum fnt_table per site */
 	size_t nsites;
+	/* Exit sites (gcc -minstrument-return=nop5 -mrecord-return: a NOP
+	 * before every return and tail jump), sorted, duplicates and zeros
+	 * removed.  Apart from sites, whose indices name functions. */
+	uint64_t *exits;
+	size_t nexits;
 	/* Function symbols (.symtab, else .dynsym), sorted by address. */
 	struct fnt_elf_sym *syms;
 	size_t nsyms;

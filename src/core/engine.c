@@ -21,10 +21,64 @@
 
 #define BATCH 16384
 
+_Atomic uint32_t fnt__exit_ops;
+
 static int site_wants_call(const struct fnt_object *o, const struct fnt_site *s)
 {
 	return !o->refused && !(s->flags & FNT_SITE_FAILED) &&
 	       atomic_load_explicit(&s->want, memory_order_relaxed) != 0;
+}
+
+/*
+ * An exit site is a call while an ops with an exit callback wants its
+ * function, and stays one while any such ops exists: a call entered while
+ * its exits were live has no hooked return, and only its exit site can
+ * close it.  So turning a function off leaves its exit sites calling a
+ * hook that finds no frame of theirs, until the last exit ops is gone.
+ */
+static int exit_wants_call(const struct fnt_object *o, uint32_t i)
+{
+	const struct fnt_site *x = &o->exits[i], *s = &o->sites[o->exit_of[i]];
+	uint32_t xops = atomic_load_explicit(&fnt__exit_ops, memory_order_relaxed);
+
+	if (o->refused || (x->flags & FNT_SITE_FAILED) || (s->flags & FNT_SITE_FAILED) || !xops)
+		return 0;
+	return (atomic_load_explicit(&s->want, memory_order_relaxed) & xops) ||
+	       (x->flags & FNT_SITE_ENABLED);
+}
+
+/*
+ * Sets each entry's exits_live from its exit sites: 1 only when it has
+ * some and every one is enabled.  Run with the code as it now is, after
+ * the batches: a hook that reads 1 leaves the return unhooked, and an
+ * exit site will close the call.  Going back to 0 happens only once no
+ * exit ops is left (exit_wants_call()), when no such frame matters.
+ */
+static int exits_recount(struct fnt_object *o)
+{
+	uint8_t *ok;
+
+	if (!o->nexits)
+		return 0;
+	ok = malloc(o->nsites);
+	if (!ok)
+		return -ENOMEM;
+	/* 2: no exit seen yet; 1: all enabled so far; 0: one is not. */
+	memset(ok, 2, o->nsites);
+	for (uint32_t i = 0; i < o->nexits; i++) {
+		uint32_t e = o->exit_of[i];
+
+		if (!(o->exits[i].flags & FNT_SITE_ENABLED))
+			ok[e] = 0;
+		else if (ok[e] == 2)
+			ok[e] = 1;
+	}
+	for (uint32_t e = 0; e < o->nsites; e++)
+		/* relaxed: the hooks read it after the code that sends them
+		 * there was written, under the same sync. */
+		atomic_store_explicit(&o->sites[e].exits_live, ok[e] == 1, memory_order_relaxed);
+	free(ok);
+	return 0;
 }
 
 /* Applies n changes and records the outcome in the sites' flags. */
@@ -61,8 +115,17 @@ static int update_object(struct fnt_object *o, struct fnt_change *c, int quiesce
 		    site_wants_call(o, s) != !!(s->flags & FNT_SITE_ENABLED))
 			todo++;
 	}
+	for (uint32_t i = 0; i < o->nexits; i++)
+		if (!(o->exits[i].flags & FNT_SITE_FAILED) &&
+		    exit_wants_call(o, i) != !!(o->exits[i].flags & FNT_SITE_ENABLED))
+			todo++;
 	if (!todo)
 		return 0;
+	/* Exits about to go: no new call may leave its return to them. */
+	for (uint32_t i = 0; i < o->nexits; i++)
+		if ((o->exits[i].flags & FNT_SITE_ENABLED) && !exit_wants_call(o, i))
+			atomic_store_explicit(&o->sites[o->exit_of[i]].exits_live, 0,
+					      memory_order_relaxed);
 	ret = fnt__arch.text_writable(o, 1);
 	if (ret) {
 		fnt__kill(ret == -EFAULT ? "site bug: the text of %s is not mapped any more: %s" :
@@ -86,8 +149,30 @@ static int update_object(struct fnt_object *o, struct fnt_change *c, int quiesce
 				break;
 		}
 	}
+	/* The exits in batches of their own: a batch is sorted by address
+	 * (the trap handler searches it), and each array is. */
+	if (!ret) {
+		ret = flush(c, n, quiescent);
+		n = 0;
+	}
+	for (uint32_t i = 0; i < o->nexits && !ret; i++) {
+		struct fnt_site *x = &o->exits[i];
+		int want = exit_wants_call(o, i);
+
+		if ((x->flags & FNT_SITE_FAILED) || want == !!(x->flags & FNT_SITE_ENABLED))
+			continue;
+		c[n] = (struct fnt_change){ .addr = x->addr, .enable = (uint8_t)want, .obj = o,
+					    .site = x };
+		fnt__arch.prepare(&c[n]);
+		if (++n == BATCH) {
+			ret = flush(c, n, quiescent);
+			n = 0;
+		}
+	}
 	if (!ret)
 		ret = flush(c, n, quiescent);
+	if (!ret)
+		ret = exits_recount(o);
 	ret2 = fnt__arch.text_writable(o, 0);
 	if (ret2 && !ret) {
 		fnt__kill("cannot restore the protection of %s's text", o->path);

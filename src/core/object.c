@@ -104,6 +104,8 @@ static void object_free(struct fnt_object *o)
 		fnt__arch.object_fini(o);
 	free(o->hash);
 	free(o->sites);
+	free(o->exits);
+	free(o->exit_of);
 	free(o->strs);
 	free(o->path);
 	free(o);
@@ -114,6 +116,8 @@ static void refuse(struct fnt_object *o)
 {
 	for (uint32_t i = 0; i < o->nsites; i++)
 		o->sites[i].flags |= FNT_SITE_FAILED;
+	for (uint32_t i = 0; i < o->nexits; i++)
+		o->exits[i].flags |= FNT_SITE_FAILED;
 	o->refused = 1;
 }
 
@@ -134,8 +138,8 @@ static int in_text(const struct fnt_object *o, uintptr_t a, size_t len)
  */
 #define FILE_WINDOW (64 * 1024)
 
-static int same_as_file(const struct fnt_object *o, const struct fnt_elf *e, char *why,
-			size_t whylen)
+static int same_as_file(const struct fnt_object *o, const struct fnt_site *sites, uint32_t nsites,
+			const struct fnt_elf *e, char *why, size_t whylen)
 {
 	uint64_t wlo = 0, whi = 0;	/* file offsets the window holds */
 	uint8_t *w = malloc(FILE_WINDOW);
@@ -146,8 +150,8 @@ static int same_as_file(const struct fnt_object *o, const struct fnt_elf *e, cha
 		ret = -EFAULT;
 		goto out;
 	}
-	for (uint32_t i = 0; i < o->nsites; i++) {
-		uintptr_t a = o->sites[i].addr;
+	for (uint32_t i = 0; i < nsites; i++) {
+		uintptr_t a = sites[i].addr;
 		uint64_t off, avail, n;
 
 		if (fnt_elf_vaddr_off(e, a - o->bias, &off, &avail) < 0) {
@@ -205,6 +209,104 @@ static int name_unnamed(struct fnt_object *o, const struct fnt_elf *e)
 		len += (size_t)n + 1;
 	}
 	return 0;
+}
+
+/*
+ * The function an exit site leaves: the symbol that holds it, or for a
+ * part gcc moved out of line (foo.cold) the function it came from.  NULL
+ * if the file does not say.  strs: the symbols' names.
+ */
+static const struct fnt_elf_sym *exit_function(const struct fnt_elf *e, const char *strs,
+						      uint64_t x)
+{
+	const struct fnt_elf_sym *s = fnt_elf_sym_at(e, x);
+	const char *nm;
+	size_t n;
+
+	if (!s || !s->size)
+		return NULL;
+	nm = strs + s->name;
+	n = strlen(nm);
+	if (n > 5 && !strcmp(nm + n - 5, ".cold")) {
+		for (size_t i = 0; i < e->nsyms; i++)
+			if (!strncmp(strs + e->syms[i].name, nm, n - 5) &&
+			    strs[e->syms[i].name + n - 5] == 0 && e->syms[i].size)
+				return &e->syms[i];
+		return NULL;
+	}
+	return s;
+}
+
+/* The index of the entry site inside f, or -1 (sites sorted by address). */
+static int64_t entry_in(const struct fnt_elf *e, const struct fnt_elf_sym *f)
+{
+	size_t lo = 0, hi = e->nsites;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (e->sites[mid] < f->vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->nsites && e->sites[lo] < f->vaddr + f->size ? (int64_t)lo : -1;
+}
+
+/*
+ * The exit sites of o, each tied to its function's entry: an exit with no
+ * traced entry is of no use (nothing opens the call it would close) and is
+ * dropped.  Returns 0, -ENOMEM, or -EFAULT for a table naming an address
+ * outside the text (an anomaly, reported).
+ */
+static int add_exits(struct fnt_object *o, const struct fnt_elf *e, const char *path)
+{
+	if (!e->nexits)
+		return 0;
+	o->exits = calloc(e->nexits, sizeof(*o->exits));
+	o->exit_of = calloc(e->nexits, sizeof(*o->exit_of));
+	if (!o->exits || !o->exit_of)
+		return -ENOMEM;
+	for (size_t k = 0; k < e->nexits; k++) {
+		/* The names are the object's by now (the ELF reader's pool). */
+		const struct fnt_elf_sym *f = exit_function(e, o->strs, e->exits[k]);
+		int64_t i = f ? entry_in(e, f) : -1;
+		struct fnt_site *x;
+
+		if (i < 0)
+			continue;
+		x = &o->exits[o->nexits];
+		x->addr = o->bias + e->exits[k];
+		x->name = o->sites[i].name;
+		if (!in_text(o, x->addr, 5)) {
+			fnt__kill("exit site table of %s names %#lx, outside its executable text: "
+				  "refusing to touch it", path, (unsigned long)x->addr);
+			return -EFAULT;
+		}
+		o->exit_of[o->nexits++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* Classifies every exit site; those of unknown form are refused (their
+ * functions keep hooking returns). */
+static void classify_exits(struct fnt_object *o)
+{
+	uint32_t bad = 0;
+
+	for (uint32_t i = 0; i < o->nexits; i++) {
+		struct fnt_site *x = &o->exits[i];
+		char why[160];
+
+		if (fnt__arch.classify_exit(o, x, why, sizeof(why))) {
+			x->flags |= FNT_SITE_FAILED;
+			if (bad++ < 3)
+				fnt__log("refusing an exit site of %s (%#lx) in %s: %s",
+					 fnt__site_name(o, x), (unsigned long)x->addr, o->path, why);
+		}
+	}
+	if (bad > 3)
+		fnt__log("refusing %u more exit sites in %s", bad - 3, o->path);
 }
 
 static const char *flags_hint(void)
@@ -328,13 +430,17 @@ int fnt__object_add(const char *path, uintptr_t bias, void *handle, int quiescen
 		}
 	}
 	ret = name_unnamed(o, &e);
+	if (!ret)
+		ret = add_exits(o, &e, path);
 	if (ret)
 		goto fail_object;
-	if (same_as_file(o, &e, err, sizeof(err))) {
+	if (same_as_file(o, o->sites, o->nsites, &e, err, sizeof(err)) ||
+	    same_as_file(o, o->exits, o->nexits, &e, err, sizeof(err))) {
 		fnt__log("refusing the sites of %s: %s", path, err);
 		refuse(o);
 	} else {
 		classify_all(o, &e);
+		classify_exits(o);
 		ret = convert_all(o, quiescent);
 		if (ret)
 			goto fail_object;

@@ -185,6 +185,10 @@ static void detach(int slot)
 		atomic_store_explicit(&fnt__direct, FNT_DIRECT_NONE, memory_order_release);
 	fnt__ops_publish(slot, NULL);
 	fnt__quiesce();
+	/* Exit sites kept for this ops' calls in flight (engine.c) go once no
+	 * ops with an exit is left; the update finds nothing to do otherwise. */
+	if (!atomic_load_explicit(&fnt__exit_ops, memory_order_relaxed))
+		fnt__update();
 }
 
 int fnt__set_builtin(fnt_entry_fn entry, fnt_exit_fn exit, void *data, int vector_free,

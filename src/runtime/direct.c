@@ -140,12 +140,15 @@ __attribute__((visibility("hidden"))) void fnt__direct_entry(struct fnt_object *
 		f->call.depth = depth;
 		f->call.flags = 0;
 		f->mask = 1;
-		f->hooked = 1;
+		/* Where every exit of the function is a live exit site, the
+		 * return is its own: fnt__direct_exit_site() closes the call. */
+		f->hooked = atomic_load_explicit(&s->exits_live, memory_order_relaxed) ? NOHIJACK : 1;
 		atomic_signal_fence(memory_order_seq_cst);
 		t->depth = depth + 1;
 		emit(t, &r->w, FNT_EV_ENTRY, o->id, (uint32_t)idx, 0);
 		atomic_signal_fence(memory_order_seq_cst);
-		sp[1] = (uintptr_t)fnt__tramp_return;
+		if (f->hooked != NOHIJACK)
+			sp[1] = (uintptr_t)fnt__tramp_return;
 	}
 	unguard(t, held);
 	return;
@@ -197,4 +200,59 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 general:
 	unguard(t, held);
 	return fnt__hook_exit(rsp);
+}
+
+/*
+ * An exit site (sp as at an entry: sp[1] = the leaving function's return
+ * address).  The common case is the top frame's own, unhijacked call; a
+ * frame hooked the old way is left to its hooked return, a call with no
+ * frame was not traced, and anything else (frames left above by a jump,
+ * another ops, a busy guard) goes to the general path.
+ */
+__attribute__((visibility("hidden"))) void fnt__direct_exit_site(struct fnt_object *o,
+								 uintptr_t *sp)
+{
+	struct fnt_thread *t = fnt__self;
+	struct fnt_rec_thread *r = &fnt__rec_self;
+	uintptr_t slot = (uintptr_t)&sp[1];
+	struct held held;
+	struct frame *f;
+	uint32_t depth;
+
+	if (__builtin_expect(!t || fnt__in_runtime || (t->busy | t->shared), 0))
+		goto general;
+	held = guard_outer(t, GSP_EXIT_SITE(sp));
+	depth = t->depth;
+	if (__builtin_expect(!depth, 0))
+		goto done;
+	f = &t->stack[depth - 1];
+	if (__builtin_expect(f->call.frame != slot, 0)) {
+		if (f->call.frame > slot)
+			goto done;
+		goto unguard_general;
+	}
+	if (__builtin_expect(f->hooked != NOHIJACK, 0))
+		goto done;
+	/* acquire: pairs with the release store in fnt__set_builtin(). */
+	if (__builtin_expect(f->mask != 1 ||
+			     atomic_load_explicit(&fnt__direct, memory_order_acquire) !=
+				     FNT_DIRECT_GRAPH ||
+			     !fnt__rec_ready(r), 0))
+		goto unguard_general;
+	/* As fnt__direct_exit(). */
+	f->hooked = EXITING;
+	f->call.flags = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
+	f->mask = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	t->depth = depth - 1;
+done:
+	unguard(t, held);
+	return;
+
+unguard_general:
+	unguard(t, held);
+general:
+	fnt__hook_exit_site(o, sp);
 }

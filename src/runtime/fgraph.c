@@ -17,11 +17,13 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 
 #include "core/core.h"
 #include "runtime/hooks.h"
 #include "runtime/runtime.h"
 #include "util/log.h"
+#include "util/sys.h"
 
 /* Runs the exit callbacks of a popped frame.  The caller holds the guard,
  * so a signal handler's traced calls on this thread push their frames in
@@ -80,9 +82,13 @@ void fnt__fgraph_prune(struct fnt_thread *t, uint32_t base, uint32_t *depth, uin
 	while (*depth) {
 		struct frame *f = &t->stack[base + *depth - 1];
 
-		if (f->call.frame > slot ||
-		    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return ||
-		    !same_stack(f->call.frame, slot))
+		if (f->call.frame > slot)
+			break;
+		/* An unhijacked frame at this very slot is over (a new call
+		 * pushed its return address there); a hooked one is a live
+		 * caller that tail-called. */
+		if (!(f->hooked == NOHIJACK && f->call.frame == slot) &&
+		    (fnt__frame_may_live(f) || !same_stack(f->call.frame, slot)))
 			break;
 		(*depth)--;
 		report_exit(f, FNT_CALL_UNWOUND);
@@ -114,7 +120,7 @@ static struct frame *match(struct fnt_thread *t, uint32_t base, uint32_t *depth,
 	for (j = *depth; j-- > i + 1;) {
 		struct frame *f = &st[j];
 
-		if (*(uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return) {
+		if (!fnt__frame_may_live(f)) {
 			report_exit(f, FNT_CALL_UNWOUND);
 			f->call.frame = 0;
 		}
@@ -315,6 +321,60 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	return ret;
 }
 
+/*
+ * An exit site: the function whose return address lies at &sp[1] is
+ * leaving (by its ret, or by a tail jump).  A call entered while its exit
+ * sites were live (NOHIJACK) is closed here, with frames left above it by
+ * jumps reported unwound as at a return.  A frame hooked the old way (it
+ * was entered before its exits went live, or an exception rehooked it) is
+ * left to its hooked return, which comes next; no frame means the call was
+ * not traced.
+ */
+__attribute__((visibility("hidden"))) void fnt__hook_exit_site(struct fnt_object *o, uintptr_t *sp)
+{
+	struct fnt_thread *t = fnt__self;
+	uintptr_t slot = (uintptr_t)&sp[1];
+	uint32_t base = 0, *depth = NULL;
+	struct frame *f = NULL;
+	struct held held;
+	int saved_errno;
+
+	/* The runtime's own calls, a user's callback's and a foreign
+	 * thread's (raw clone) have no frames. */
+	if (__builtin_expect(!t || fnt__in_runtime, 0))
+		return;
+	if (__builtin_expect(t->shared, 0) && (int)fnt__sys(SYS_gettid) != t->tid)
+		return;
+	saved_errno = *t->errnop;
+	if (__builtin_expect(t->busy, 0)) {
+		fnt__guard_stale(t, (uintptr_t)sp);
+		if (t->busy && t->in_user)
+			goto out_errno;
+	}
+	held = guard(t, GSP_EXIT_SITE(sp));
+	depth = &t->depth;
+	if (held.was) {
+		struct level *l = t->nlev ? &t->lev[t->nlev - 1] : NULL;
+
+		if (l && (int)l->busy == held.was) {
+			base = l->base;
+			depth = &l->depth;
+		}
+	}
+	if (*depth) {
+		f = &t->stack[base + *depth - 1];
+		if (f->call.frame < slot)
+			f = match(t, base, depth, slot);
+		else if (f->call.frame > slot)
+			f = NULL;
+	}
+	if (f && f->hooked == NOHIJACK)
+		finish(t, f, depth);
+	unguard(t, held);
+out_errno:
+	*t->errnop = saved_errno;
+}
+
 /* --- exceptions -------------------------------------------------------- */
 
 /*
@@ -354,6 +414,11 @@ static void unhook_all(void)
 			if (f->hooked == 1 &&
 			    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
 				*(uintptr_t *)f->call.frame = f->call.parent_ip;
+				f->hooked = 0;
+			} else if (f->hooked == NOHIJACK) {
+				/* Its slot holds its own address already.  A frame
+				 * the catch finds alive is hooked then, the old way:
+				 * its exit site leaves it to the hooked return. */
 				f->hooked = 0;
 			}
 		}

@@ -28,7 +28,6 @@
 #include "util/sys.h"
 
 struct fnt_ops *_Atomic fnt__ops[FNT_MAX_OPS];
-_Atomic uint32_t fnt__exit_ops;
 
 void fnt__ops_publish(int slot, struct fnt_ops *ops)
 {
@@ -337,9 +336,14 @@ static inline __attribute__((always_inline)) void enter(struct fnt_thread *t, st
 	}
 	if (f->mask) {
 		/* The frame is complete before the return can use it; a signal
-		 * handler on this thread sees it whole. */
+		 * handler on this thread sees it whole.  Where every exit of
+		 * the function is a live exit site, the return is left alone:
+		 * the exit site closes the call (fgraph.c). */
 		atomic_signal_fence(memory_order_seq_cst);
-		sp[1] = (uintptr_t)fnt__tramp_return;
+		if (atomic_load_explicit(&s->exits_live, memory_order_relaxed))
+			f->hooked = NOHIJACK;
+		else
+			sp[1] = (uintptr_t)fnt__tramp_return;
 	} else {
 		(*depth)--;
 	}

@@ -22,6 +22,7 @@
  * address, call.depth the frame's index.
  */
 #define EXITING 2
+#define NOHIJACK 3
 
 struct frame {
 	struct fnt_call call;
@@ -29,8 +30,25 @@ struct frame {
 	uint32_t hooked;	/* 1 while *call.frame holds fnt__tramp_return
 				 * (or the entry callbacks run), 0 while an
 				 * exception unwinds, EXITING while the exit
-				 * callbacks run */
+				 * callbacks run, NOHIJACK for a call whose
+				 * exit sites close it (its return is its own) */
 };
+
+extern char fnt__tramp_return[];
+
+/*
+ * May f, whose slot is not the one about to be used, still be alive on
+ * another stack (a coroutine's)?  A hooked frame is while its slot holds
+ * our trampoline; an unhijacked one while its slot holds its own return
+ * address.  Either way, a frame on this stack below the current one is
+ * dead; this only keeps frames whose stack we cannot tell.
+ */
+static inline int fnt__frame_may_live(const struct frame *f)
+{
+	uintptr_t v = *(const uintptr_t *)f->call.frame;
+
+	return f->hooked == NOHIJACK ? v == f->call.parent_ip : v == (uintptr_t)fnt__tramp_return;
+}
 
 /*
  * A signal handler that interrupts a hook on this thread (the guard is held
@@ -79,10 +97,6 @@ struct fnt_thread {
 /* This thread's record, or NULL before its first hook. */
 extern __thread struct fnt_thread *fnt__self;
 
-/* The slots of fnt__ops whose ops has an exit callback. */
-extern _Atomic uint32_t fnt__exit_ops;
-
-extern char fnt__tramp_return[];
 
 /*
  * Every path that runs callbacks holds the guard: busy counts the holders
@@ -109,6 +123,7 @@ struct held {
  */
 #define GSP_ENTRY(sp) ((uintptr_t)(sp) - 8 + FNT_TRAMP_ENTRY)
 #define GSP_EXIT(rsp) ((uintptr_t)(rsp) - 24 + FNT_TRAMP_RETURN)
+#define GSP_EXIT_SITE(sp) ((uintptr_t)(sp) - 8 + FNT_TRAMP_EXIT)
 #define GSP_ADDR(g) ((g) & ~(uintptr_t)7)
 
 /* fgraph.c: ends the nested levels of handlers that interrupted a holder
@@ -168,6 +183,9 @@ int fnt__guard_stale(struct fnt_thread *t, uintptr_t sp);
  * sp[1] = the return address; rsp = the hooked frame's slot + 8. */
 void fnt__hook_entry(struct fnt_object *o, uintptr_t *sp);
 uintptr_t fnt__hook_exit(uintptr_t rsp);
+/* fgraph.c: an exit site, reached through the exit trampoline: sp as at
+ * an entry (sp[1] = the leaving function's return address). */
+void fnt__hook_exit_site(struct fnt_object *o, uintptr_t *sp);
 
 /* fgraph.c: interposes the longjmp family (once, at start-up). */
 void fnt__fgraph_init(void);
@@ -187,7 +205,8 @@ static inline int fnt__fgraph_may_prune(const struct fnt_thread *t, uint32_t bas
 		return 0;
 	f = &t->stack[base + depth - 1];
 	return f->call.frame <= slot &&
-	       *(const uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return;
+	       (f->hooked == NOHIJACK ||
+		*(const uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return);
 }
 
 /* fgraph.c: pops the top frames of stack[base .. base + *depth) that are

@@ -35,6 +35,10 @@ build_rec() {
 	gcc-nop) # -pg at compile time only: linking with it would write gmon.out
 		gcc $opt -g -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie -c -o "$out.o" "$src"
 		gcc -no-pie -o "$out" "$out.o" -lpthread ;;
+	gcc-exit) # gcc-nop with exit sites: a NOP before every return and tail jump
+		gcc $opt -g -pg -mfentry -mrecord-mcount -mnop-mcount -minstrument-return=nop5 \
+			-mrecord-return -fno-pie -c -o "$out.o" "$src"
+		gcc -no-pie -o "$out" "$out.o" -lpthread ;;
 	*) fail "unknown form $form" ;;
 	esac
 }

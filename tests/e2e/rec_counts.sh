@@ -7,7 +7,7 @@
 source "$(cd "$(dirname "$0")" && pwd)/rec_common.bash"
 
 failed=()
-for form in clang clang-cet gcc-nop gcc-pie; do
+for form in clang clang-cet gcc-nop gcc-exit gcc-pie; do
 	for opt in -O0 -O2; do
 		build_rec "rc-$form$opt" "$form" "$opt"
 		for tracer in function_graph function; do

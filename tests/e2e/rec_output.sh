@@ -25,7 +25,7 @@ graph_norm() { sed -n 's/^.*] | //p' | sed '/^$/d'; }
 flat() { sed 's/^ *//' "$1" | tr '\n' ' '; }
 func_norm() { sed -n 's/^.*] | //p' | sed 's/+0x[0-9a-f]*$/+ADDR/'; }
 failed=()
-for form in clang clang-cet gcc-nop gcc-pie; do
+for form in clang clang-cet gcc-nop gcc-exit gcc-pie; do
 	for opt in -O0 -O1 -O2 -O3; do
 		build_rec "rc$form$opt" $form $opt
 		note "$form $opt"

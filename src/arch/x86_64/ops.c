@@ -18,6 +18,7 @@ static int x86_init(void)
 const struct fnt_arch_ops fnt__arch = {
 	.init = x86_init,
 	.classify = fnt__x86_classify,
+	.classify_exit = fnt__x86_classify_exit,
 	.needs_convert = fnt__x86_needs_convert,
 	.convert = fnt__x86_convert,
 	.object_init = fnt__x86_object_init,

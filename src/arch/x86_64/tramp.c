@@ -9,6 +9,8 @@
  *   ff 25 00 00 00 00           jmp *0(%rip)
  *   <fnt__tramp_entry, 8 bytes>
  *
+ * and at offset 32 the same for exit sites, to fnt__tramp_exit.
+ *
  * The page is written once, made read+exec, and unmapped with the object
  * (after its code can no longer run).
  */
@@ -19,7 +21,7 @@
 
 #include "arch/x86_64/x86.h"
 
-extern char fnt__tramp_entry[];
+extern char fnt__tramp_entry[], fnt__tramp_exit[];
 
 #define PAGE 4096ul
 #define REACH 0x7fff0000ul
@@ -57,19 +59,34 @@ void *fnt__x86_map_near(uintptr_t lo, uintptr_t hi)
 	return NULL;
 }
 
-int fnt__x86_object_init(struct fnt_object *o)
+/* The stub at p: r11 = the object, then on to tramp. */
+static void stub(uint8_t *p, uint64_t obj, uint64_t tramp)
 {
-	uintptr_t lo = o->sites[0].addr, hi = o->sites[o->nsites - 1].addr + 8;
-	uint64_t obj = (uintptr_t)o, tramp = (uintptr_t)fnt__tramp_entry;
-	uint8_t *p = fnt__x86_map_near(lo, hi);
-
-	if (!p)
-		return -ENOMEM;
 	p[0] = 0x49;
 	p[1] = 0xbb;
 	memcpy(p + 2, &obj, 8);
 	memcpy(p + 10, "\xff\x25\x00\x00\x00\x00", 6);
 	memcpy(p + 16, &tramp, 8);
+}
+
+int fnt__x86_object_init(struct fnt_object *o)
+{
+	uintptr_t lo = o->sites[0].addr, hi = o->sites[o->nsites - 1].addr + 8;
+	uint8_t *p;
+
+	if (o->nexits) {
+		/* Exits lie in the same text, but may reach past the entries
+		 * (a last function's return, a .cold part). */
+		if (o->exits[0].addr < lo)
+			lo = o->exits[0].addr;
+		if (o->exits[o->nexits - 1].addr + 8 > hi)
+			hi = o->exits[o->nexits - 1].addr + 8;
+	}
+	p = fnt__x86_map_near(lo, hi);
+	if (!p)
+		return -ENOMEM;
+	stub(p, (uintptr_t)o, (uintptr_t)fnt__tramp_entry);
+	stub(p + 32, (uintptr_t)o, (uintptr_t)fnt__tramp_exit);
 	if (mprotect(p, PAGE, PROT_READ | PROT_EXEC)) {
 		munmap(p, PAGE);
 		return -EPERM;
@@ -97,4 +114,9 @@ int fnt__x86_seal_near(void *p)
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o)
 {
 	return (uintptr_t)o->arch;
+}
+
+uintptr_t fnt__x86_near_exit(const struct fnt_object *o)
+{
+	return (uintptr_t)o->arch + 32;
 }

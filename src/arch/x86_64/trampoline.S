@@ -25,17 +25,28 @@
  * function_graph call, callgrind).  A user's callback can change them: the hooks call it
  * through fnt__call_saved() below, which saves everything.
  *
+ * fnt__tramp_exit is where an enabled exit site (a NOP gcc put before a
+ * return or a tail jump) goes through the near page's second entry: the
+ * same code, calling fnt__hook_exit_site() (or fnt__direct_exit_site()).
+ *
  * fnt__tramp_return is where a hooked return lands: the hook replaced the
  * return address with it.  It saves the return registers, asks
  * fnt__hook_exit() for the real return address and returns there.
  */
 	.text
-
-	.globl	fnt__tramp_entry
-	.hidden	fnt__tramp_entry
-	.type	fnt__tramp_entry, @function
+/*
+ * An entry-like trampoline: name, the general hook, the direct one, and
+ * the labels of their return addresses (patch.c's hook_ret_slot).  The
+ * exit site's is the same code: at an exit site, too, (%rsp) is site + 5
+ * and 8(%rsp) the function's return address, and the argument registers
+ * may be live (a tail call's), so the same ones are saved.
+ */
+.macro	TRAMP name, hook, direct, rh, rd
+	.globl	\name
+	.hidden	\name
+	.type	\name, @function
 	.p2align 4
-fnt__tramp_entry:
+\name:
 	.cfi_startproc
 	cmpl	$0, fnt__killed(%rip)
 	jne	1f
@@ -58,15 +69,15 @@ fnt__tramp_entry:
 	leaq	8(%rbp), %rsi
 	cmpl	$0, fnt__direct(%rip)
 	jne	2f
-	call	fnt__hook_entry
-	.globl	fnt__tramp_entry_rh
-	.hidden	fnt__tramp_entry_rh
-fnt__tramp_entry_rh:			/* the hooks' guard checks these (patch.c) */
+	call	\hook
+	.globl	\rh
+	.hidden	\rh
+\rh:					/* the hooks' guard checks these (patch.c) */
 	jmp	3f
-2:	call	fnt__direct_entry
-	.globl	fnt__tramp_entry_rd
-	.hidden	fnt__tramp_entry_rd
-fnt__tramp_entry_rd:
+2:	call	\direct
+	.globl	\rd
+	.hidden	\rd
+\rd:
 3:	movq	56(%rsp), %r10
 	movq	48(%rsp), %r9
 	movq	40(%rsp), %r8
@@ -80,7 +91,11 @@ fnt__tramp_entry_rd:
 	.cfi_def_cfa %rsp, 8
 1:	ret
 	.cfi_endproc
-	.size	fnt__tramp_entry, .-fnt__tramp_entry
+	.size	\name, .-\name
+.endm
+
+	TRAMP	fnt__tramp_entry, fnt__hook_entry, fnt__direct_entry, fnt__tramp_entry_rh, fnt__tramp_entry_rd
+	TRAMP	fnt__tramp_exit, fnt__hook_exit_site, fnt__direct_exit_site, fnt__tramp_exit_rh, fnt__tramp_exit_rd
 
 	.globl	fnt__tramp_return
 	.hidden	fnt__tramp_return

@@ -13,6 +13,7 @@ enum {
 	X86_NOP1X5,		/* 90 90 90 90 90 */
 	X86_CALL_FENTRY,	/* e8 rel32 to __fentry__ */
 	X86_CALL_FENTRY_GOT,	/* ff 15 disp32 through __fentry__'s GOT slot */
+	X86_EXIT_NOP5,		/* 0f 1f 44 00 00 before a ret or a jmp: an exit site */
 };
 
 #define X86_INT3 0xcc
@@ -22,6 +23,7 @@ extern const uint8_t fnt__nop5[5];
 void fnt__x86_encode_call(uintptr_t at, uintptr_t target, uint8_t out[5]);
 int fnt__x86_classify(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
 		      char *why, size_t whylen);
+int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, char *why, size_t whylen);
 int fnt__x86_needs_convert(const struct fnt_site *s);
 int fnt__x86_convert(struct fnt_object *o, struct fnt_site *s);
 void fnt__x86_prepare(struct fnt_change *c);
@@ -50,6 +52,7 @@ int fnt__x86_threads_trappable(int *tid);
 int fnt__x86_object_init(struct fnt_object *o);
 void fnt__x86_object_fini(struct fnt_object *o);
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o);
+uintptr_t fnt__x86_near_exit(const struct fnt_object *o);
 /* tramp.c: a writable page within rel32 reach of [lo, hi), or NULL; then
  * made read+exec (or unmapped on failure: -EPERM). */
 void *fnt__x86_map_near(uintptr_t lo, uintptr_t hi);
