@@ -30,8 +30,9 @@ struct fnt_change {
 
 /* The trampolines that call hooks: the entry's (arg: the address of the
  * site's return address), the hooked return's (arg: the hooked frame's
- * slot + 8) and the exit site's (arg: as the entry's). */
-enum { FNT_TRAMP_ENTRY = 1, FNT_TRAMP_RETURN = 2, FNT_TRAMP_EXIT = 3 };
+ * slot + 8), and the exit sites' before a return and before a tail jump
+ * (arg: as the entry's). */
+enum { FNT_TRAMP_ENTRY = 1, FNT_TRAMP_RETURN = 2, FNT_TRAMP_EXIT = 3, FNT_TRAMP_TAIL = 4 };
 
 struct fnt_arch_ops {
 	/* Prepares the process (sync mechanism).  Returns 0 or -errno. */

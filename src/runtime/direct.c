@@ -256,3 +256,38 @@ unguard_general:
 general:
 	fnt__hook_exit_site(o, sp);
 }
+
+/* An exit site before a tail jump: the frame is hooked, as in
+ * fgraph.c's exit_site(); anything out of the common case goes there. */
+__attribute__((visibility("hidden"))) void fnt__direct_tail_site(struct fnt_object *o,
+								 uintptr_t *sp)
+{
+	struct fnt_thread *t = fnt__self;
+	uintptr_t slot = (uintptr_t)&sp[1];
+	struct held held;
+	struct frame *f;
+
+	if (__builtin_expect(!t || fnt__in_runtime || (t->busy | t->shared), 0))
+		goto general;
+	held = guard_outer(t, GSP_TAIL_SITE(sp));
+	if (__builtin_expect(!t->depth, 0))
+		goto done;
+	f = &t->stack[t->depth - 1];
+	if (__builtin_expect(f->call.frame != slot, 0)) {
+		if (f->call.frame > slot)
+			goto done;
+		unguard(t, held);
+		goto general;
+	}
+	if (f->hooked == NOHIJACK) {
+		sp[1] = (uintptr_t)fnt__tramp_return;
+		atomic_signal_fence(memory_order_seq_cst);
+		f->hooked = 1;
+	}
+done:
+	unguard(t, held);
+	return;
+
+general:
+	fnt__hook_tail_site(o, sp);
+}

@@ -322,21 +322,51 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 }
 
 /*
- * An exit site: the function whose return address lies at &sp[1] is
- * leaving (by its ret, or by a tail jump).  A call entered while its exit
- * sites were live (NOHIJACK) is closed here, with frames left above it by
- * jumps reported unwound as at a return.  A frame hooked the old way (it
- * was entered before its exits went live, or an exception rehooked it) is
- * left to its hooked return, which comes next; no frame means the call was
- * not traced.
+ * Exit sites.  An exit site before a return: the function whose return
+ * address lies at &sp[1] is leaving.  A call entered while its exit sites
+ * were live (NOHIJACK) is closed there, with frames left above it by jumps
+ * reported unwound as at a return.  A frame hooked the old way (it was
+ * entered before its exits went live, or an exception rehooked it) is left
+ * to its hooked return, which comes next; no frame means the call was not
+ * traced.
+ *
+ * An exit site before a tail jump: the call goes on in the function it
+ * jumps to, which will return for both.  Its frame is hooked then, the old
+ * way, so that whatever it jumps to (traced or not) returns through the
+ * trampoline, which closes it: the callee nests inside it, as in every
+ * other form, and only a tail call pays the hooked return.
+ *
+ * The frame of the call at slot, in the level the guard held says, or
+ * NULL; *depth is set to that level's depth.
  */
-__attribute__((visibility("hidden"))) void fnt__hook_exit_site(struct fnt_object *o, uintptr_t *sp)
+static struct frame *site_frame(struct fnt_thread *t, struct held held, uintptr_t slot,
+				uint32_t **depth)
+{
+	struct level *l = t->nlev ? &t->lev[t->nlev - 1] : NULL;
+	uint32_t base = 0;
+	struct frame *f;
+
+	*depth = &t->depth;
+	if (held.was && l && (int)l->busy == held.was) {
+		base = l->base;
+		*depth = &l->depth;
+	}
+	if (!**depth)
+		return NULL;
+	f = &t->stack[base + **depth - 1];
+	if (f->call.frame < slot)
+		return match(t, base, *depth, slot);
+	return f->call.frame == slot ? f : NULL;
+}
+
+/* The common part of both sites' hooks: tail says which site it is. */
+static void exit_site(uintptr_t *sp, int tail)
 {
 	struct fnt_thread *t = fnt__self;
 	uintptr_t slot = (uintptr_t)&sp[1];
-	uint32_t base = 0, *depth = NULL;
-	struct frame *f = NULL;
 	struct held held;
+	struct frame *f;
+	uint32_t *depth;
 	int saved_errno;
 
 	/* The runtime's own calls, a user's callback's and a foreign
@@ -351,28 +381,32 @@ __attribute__((visibility("hidden"))) void fnt__hook_exit_site(struct fnt_object
 		if (t->busy && t->in_user)
 			goto out_errno;
 	}
-	held = guard(t, GSP_EXIT_SITE(sp));
-	depth = &t->depth;
-	if (held.was) {
-		struct level *l = t->nlev ? &t->lev[t->nlev - 1] : NULL;
-
-		if (l && (int)l->busy == held.was) {
-			base = l->base;
-			depth = &l->depth;
+	held = guard(t, tail ? GSP_TAIL_SITE(sp) : GSP_EXIT_SITE(sp));
+	f = site_frame(t, held, slot, &depth);
+	if (f && f->hooked == NOHIJACK) {
+		if (tail) {
+			/* The slot is written first: a handler that sees the
+			 * frame hooked finds it as hooked frames are. */
+			sp[1] = (uintptr_t)fnt__tramp_return;
+			atomic_signal_fence(memory_order_seq_cst);
+			f->hooked = 1;
+		} else {
+			finish(t, f, depth);
 		}
 	}
-	if (*depth) {
-		f = &t->stack[base + *depth - 1];
-		if (f->call.frame < slot)
-			f = match(t, base, depth, slot);
-		else if (f->call.frame > slot)
-			f = NULL;
-	}
-	if (f && f->hooked == NOHIJACK)
-		finish(t, f, depth);
 	unguard(t, held);
 out_errno:
 	*t->errnop = saved_errno;
+}
+
+__attribute__((visibility("hidden"))) void fnt__hook_exit_site(struct fnt_object *o, uintptr_t *sp)
+{
+	exit_site(sp, 0);
+}
+
+__attribute__((visibility("hidden"))) void fnt__hook_tail_site(struct fnt_object *o, uintptr_t *sp)
+{
+	exit_site(sp, 1);
 }
 
 /* --- exceptions -------------------------------------------------------- */

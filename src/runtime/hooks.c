@@ -171,9 +171,9 @@ static int holder_returned(uintptr_t g, uintptr_t sp)
 	unsigned char vec;
 	stack_t ss;
 
-	if (kind != FNT_TRAMP_ENTRY && kind != FNT_TRAMP_RETURN)
+	if (kind < FNT_TRAMP_ENTRY || kind > FNT_TRAMP_TAIL)
 		return 0;
-	at = fnt__arch.hook_ret_slot(kind, kind == FNT_TRAMP_ENTRY ? addr + 8 : addr + 24, ret);
+	at = fnt__arch.hook_ret_slot(kind, kind == FNT_TRAMP_RETURN ? addr + 24 : addr + 8, ret);
 	if (at < sp)
 		return 1;
 	if (at >= addr)

@@ -124,6 +124,7 @@ struct held {
 #define GSP_ENTRY(sp) ((uintptr_t)(sp) - 8 + FNT_TRAMP_ENTRY)
 #define GSP_EXIT(rsp) ((uintptr_t)(rsp) - 24 + FNT_TRAMP_RETURN)
 #define GSP_EXIT_SITE(sp) ((uintptr_t)(sp) - 8 + FNT_TRAMP_EXIT)
+#define GSP_TAIL_SITE(sp) ((uintptr_t)(sp) - 8 + FNT_TRAMP_TAIL)
 #define GSP_ADDR(g) ((g) & ~(uintptr_t)7)
 
 /* fgraph.c: ends the nested levels of handlers that interrupted a holder
@@ -186,6 +187,8 @@ uintptr_t fnt__hook_exit(uintptr_t rsp);
 /* fgraph.c: an exit site, reached through the exit trampoline: sp as at
  * an entry (sp[1] = the leaving function's return address). */
 void fnt__hook_exit_site(struct fnt_object *o, uintptr_t *sp);
+/* fgraph.c: an exit site before a tail jump; sp as above. */
+void fnt__hook_tail_site(struct fnt_object *o, uintptr_t *sp);
 
 /* fgraph.c: interposes the longjmp family (once, at start-up). */
 void fnt__fgraph_init(void);

@@ -16,7 +16,8 @@
  * Exit sites (gcc -minstrument-return=nop5 -mrecord-return) are NOP5
  * right before the instruction that leaves the function: a ret, or the jmp
  * of a tail call (direct or indirect).  Enabled, they call the near page's
- * second entry, which reaches the exit trampoline.
+ * second entry (before a ret) or third (before a jmp), which reach the exit
+ * and tail trampolines.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,16 +109,17 @@ int fnt__x86_classify(struct fnt_object *o, const struct fnt_elf *e, struct fnt_
 	return -EINVAL;
 }
 
-/* Does the instruction at p leave the function (ret, or a tail jump)? */
+/* How does the instruction at p leave the function: X86_EXIT_NOP5 (a
+ * return), X86_EXIT_TAIL (a jump), or 0 if it does not. */
 static int leaves(const uint8_t *p)
 {
-	if (p[0] == 0xf3 && p[1] == 0xc3)			/* rep ret */
-		return 1;
-	if (p[0] == 0xc3 || p[0] == 0xc2 || p[0] == 0xe9 || p[0] == 0xeb)
-		return 1;					/* ret, ret imm16, jmp */
+	if ((p[0] == 0xf3 && p[1] == 0xc3) || p[0] == 0xc3 || p[0] == 0xc2)
+		return X86_EXIT_NOP5;				/* (rep) ret, ret imm16 */
+	if (p[0] == 0xe9 || p[0] == 0xeb)
+		return X86_EXIT_TAIL;				/* jmp rel32, rel8 */
 	if (p[0] == 0x3e || (p[0] >= 0x40 && p[0] <= 0x4f))	/* notrack, REX */
 		p++;
-	return p[0] == 0xff && ((p[1] >> 3) & 7) == 4;	/* jmp r/m64 */
+	return p[0] == 0xff && ((p[1] >> 3) & 7) == 4 ? X86_EXIT_TAIL : 0; /* jmp r/m64 */
 }
 
 /* The bytes are read from memory: the caller has checked that the site
@@ -126,18 +128,20 @@ static int leaves(const uint8_t *p)
 int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, char *why, size_t whylen)
 {
 	const uint8_t *p = (const uint8_t *)s->addr;
+	int form;
 
 	if (memcmp(p, fnt__nop5, 5)) {
 		snprintf(why, whylen, "unknown exit bytes %02x %02x %02x %02x %02x", p[0], p[1],
 			 p[2], p[3], p[4]);
 		return -EINVAL;
 	}
-	if (!leaves(p + 5)) {
+	form = leaves(p + 5);
+	if (!form) {
 		snprintf(why, whylen, "the NOP is not followed by a return or a jump (%02x %02x)",
 			 p[5], p[6]);
 		return -EINVAL;
 	}
-	s->form = X86_EXIT_NOP5;
+	s->form = (uint8_t)form;
 	s->len = 5;
 	return 0;
 }
@@ -197,8 +201,9 @@ void fnt__x86_prepare(struct fnt_change *c)
 {
 	uint8_t nop[FNT_MAX_INSN], call[FNT_MAX_INSN];
 
-	c->target = c->site->form == X86_EXIT_NOP5 ? fnt__x86_near_exit(c->obj)
-						    : fnt__x86_near_entry(c->obj);
+	c->target = c->site->form == X86_EXIT_NOP5   ? fnt__x86_near_exit(c->obj)
+		    : c->site->form == X86_EXIT_TAIL ? fnt__x86_near_tail(c->obj)
+						     : fnt__x86_near_entry(c->obj);
 	disabled_bytes(c->site, nop);
 	memcpy(call, nop, sizeof(call));
 	fnt__x86_encode_call(c->addr, c->target, call);

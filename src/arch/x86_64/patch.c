@@ -474,15 +474,20 @@ uintptr_t fnt__x86_context_sp(const void *uctx)
 extern char fnt__tramp_entry_rh[], fnt__tramp_entry_rd[];
 extern char fnt__tramp_return_rh[], fnt__tramp_return_rd[];
 extern char fnt__tramp_exit_rh[], fnt__tramp_exit_rd[];
+extern char fnt__tramp_tail_rh[], fnt__tramp_tail_rd[];
 
 uintptr_t fnt__x86_hook_ret_slot(int kind, uintptr_t arg, uintptr_t ret[2])
 {
 	uintptr_t rbp = arg - 8;
 
-	if (kind == FNT_TRAMP_ENTRY || kind == FNT_TRAMP_EXIT) {
-		/* The exit site's trampoline is the entry's, with other hooks. */
-		ret[0] = (uintptr_t)(kind == FNT_TRAMP_ENTRY ? fnt__tramp_entry_rh : fnt__tramp_exit_rh);
-		ret[1] = (uintptr_t)(kind == FNT_TRAMP_ENTRY ? fnt__tramp_entry_rd : fnt__tramp_exit_rd);
+	if (kind != FNT_TRAMP_RETURN) {
+		/* The exit sites' trampolines are the entry's, with other hooks. */
+		ret[0] = (uintptr_t)(kind == FNT_TRAMP_ENTRY  ? fnt__tramp_entry_rh
+				     : kind == FNT_TRAMP_EXIT ? fnt__tramp_exit_rh
+							      : fnt__tramp_tail_rh);
+		ret[1] = (uintptr_t)(kind == FNT_TRAMP_ENTRY  ? fnt__tramp_entry_rd
+				     : kind == FNT_TRAMP_EXIT ? fnt__tramp_exit_rd
+							      : fnt__tramp_tail_rd);
 		return (rbp & ~(uintptr_t)15) - 64 - 8;
 	}
 	ret[0] = (uintptr_t)fnt__tramp_return_rh;

@@ -9,7 +9,8 @@
  *   ff 25 00 00 00 00           jmp *0(%rip)
  *   <fnt__tramp_entry, 8 bytes>
  *
- * and at offset 32 the same for exit sites, to fnt__tramp_exit.
+ * and at offsets 32 and 64 the same for exit sites before a return (to
+ * fnt__tramp_exit) and before a tail jump (to fnt__tramp_tail).
  *
  * The page is written once, made read+exec, and unmapped with the object
  * (after its code can no longer run).
@@ -21,7 +22,7 @@
 
 #include "arch/x86_64/x86.h"
 
-extern char fnt__tramp_entry[], fnt__tramp_exit[];
+extern char fnt__tramp_entry[], fnt__tramp_exit[], fnt__tramp_tail[];
 
 #define PAGE 4096ul
 #define REACH 0x7fff0000ul
@@ -87,6 +88,7 @@ int fnt__x86_object_init(struct fnt_object *o)
 		return -ENOMEM;
 	stub(p, (uintptr_t)o, (uintptr_t)fnt__tramp_entry);
 	stub(p + 32, (uintptr_t)o, (uintptr_t)fnt__tramp_exit);
+	stub(p + 64, (uintptr_t)o, (uintptr_t)fnt__tramp_tail);
 	if (mprotect(p, PAGE, PROT_READ | PROT_EXEC)) {
 		munmap(p, PAGE);
 		return -EPERM;
@@ -119,4 +121,9 @@ uintptr_t fnt__x86_near_entry(const struct fnt_object *o)
 uintptr_t fnt__x86_near_exit(const struct fnt_object *o)
 {
 	return (uintptr_t)o->arch + 32;
+}
+
+uintptr_t fnt__x86_near_tail(const struct fnt_object *o)
+{
+	return (uintptr_t)o->arch + 64;
 }

@@ -26,8 +26,9 @@
  * through fnt__call_saved() below, which saves everything.
  *
  * fnt__tramp_exit is where an enabled exit site (a NOP gcc put before a
- * return or a tail jump) goes through the near page's second entry: the
- * same code, calling fnt__hook_exit_site() (or fnt__direct_exit_site()).
+ * return) goes through the near page's second entry: the same code,
+ * calling fnt__hook_exit_site() (or fnt__direct_exit_site()).  An exit site
+ * before a tail jump goes to fnt__tramp_tail and fnt__hook_tail_site().
  *
  * fnt__tramp_return is where a hooked return lands: the hook replaced the
  * return address with it.  It saves the return registers, asks
@@ -96,6 +97,7 @@
 
 	TRAMP	fnt__tramp_entry, fnt__hook_entry, fnt__direct_entry, fnt__tramp_entry_rh, fnt__tramp_entry_rd
 	TRAMP	fnt__tramp_exit, fnt__hook_exit_site, fnt__direct_exit_site, fnt__tramp_exit_rh, fnt__tramp_exit_rd
+	TRAMP	fnt__tramp_tail, fnt__hook_tail_site, fnt__direct_tail_site, fnt__tramp_tail_rh, fnt__tramp_tail_rd
 
 	.globl	fnt__tramp_return
 	.hidden	fnt__tramp_return

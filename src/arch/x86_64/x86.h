@@ -13,7 +13,8 @@ enum {
 	X86_NOP1X5,		/* 90 90 90 90 90 */
 	X86_CALL_FENTRY,	/* e8 rel32 to __fentry__ */
 	X86_CALL_FENTRY_GOT,	/* ff 15 disp32 through __fentry__'s GOT slot */
-	X86_EXIT_NOP5,		/* 0f 1f 44 00 00 before a ret or a jmp: an exit site */
+	X86_EXIT_NOP5,		/* 0f 1f 44 00 00 before a ret: an exit site */
+	X86_EXIT_TAIL,		/* 0f 1f 44 00 00 before a tail call's jmp */
 };
 
 #define X86_INT3 0xcc
@@ -53,6 +54,7 @@ int fnt__x86_object_init(struct fnt_object *o);
 void fnt__x86_object_fini(struct fnt_object *o);
 uintptr_t fnt__x86_near_entry(const struct fnt_object *o);
 uintptr_t fnt__x86_near_exit(const struct fnt_object *o);
+uintptr_t fnt__x86_near_tail(const struct fnt_object *o);
 /* tramp.c: a writable page within rel32 reach of [lo, hi), or NULL; then
  * made read+exec (or unmapped on failure: -EPERM). */
 void *fnt__x86_map_near(uintptr_t lo, uintptr_t hi);
