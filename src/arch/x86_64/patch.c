@@ -480,18 +480,15 @@ uintptr_t fnt__x86_hook_ret_slot(int kind, uintptr_t arg, uintptr_t ret[2])
 {
 	uintptr_t rbp = arg - 8;
 
-	if (kind != FNT_TRAMP_RETURN) {
-		/* The exit sites' trampolines are the entry's, with other hooks. */
-		ret[0] = (uintptr_t)(kind == FNT_TRAMP_ENTRY  ? fnt__tramp_entry_rh
-				     : kind == FNT_TRAMP_EXIT ? fnt__tramp_exit_rh
-							      : fnt__tramp_tail_rh);
-		ret[1] = (uintptr_t)(kind == FNT_TRAMP_ENTRY  ? fnt__tramp_entry_rd
-				     : kind == FNT_TRAMP_EXIT ? fnt__tramp_exit_rd
-							      : fnt__tramp_tail_rd);
+	if (kind == FNT_TRAMP_ENTRY || kind == FNT_TRAMP_TAIL) {
+		/* The tail site's trampoline is the entry's, with other hooks. */
+		ret[0] = (uintptr_t)(kind == FNT_TRAMP_ENTRY ? fnt__tramp_entry_rh : fnt__tramp_tail_rh);
+		ret[1] = (uintptr_t)(kind == FNT_TRAMP_ENTRY ? fnt__tramp_entry_rd : fnt__tramp_tail_rd);
 		return (rbp & ~(uintptr_t)15) - 64 - 8;
 	}
-	ret[0] = (uintptr_t)fnt__tramp_return_rh;
-	ret[1] = (uintptr_t)fnt__tramp_return_rd;
+	/* The return's and the exit site's save two registers. */
+	ret[0] = (uintptr_t)(kind == FNT_TRAMP_EXIT ? fnt__tramp_exit_rh : fnt__tramp_return_rh);
+	ret[1] = (uintptr_t)(kind == FNT_TRAMP_EXIT ? fnt__tramp_exit_rd : fnt__tramp_return_rd);
 	return (rbp & ~(uintptr_t)15) - 16 - 8;
 }
 

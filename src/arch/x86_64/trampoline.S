@@ -96,8 +96,54 @@
 .endm
 
 	TRAMP	fnt__tramp_entry, fnt__hook_entry, fnt__direct_entry, fnt__tramp_entry_rh, fnt__tramp_entry_rd
-	TRAMP	fnt__tramp_exit, fnt__hook_exit_site, fnt__direct_exit_site, fnt__tramp_exit_rh, fnt__tramp_exit_rd
 	TRAMP	fnt__tramp_tail, fnt__hook_tail_site, fnt__direct_tail_site, fnt__tramp_tail_rh, fnt__tramp_tail_rd
+
+/*
+ * fnt__tramp_exit: an exit site before a ret.  The stack is as at an entry
+ * site, but only the return registers are live: gcc builds -pg code with
+ * -fipa-ra off, so no caller keeps a value in a call-clobbered register
+ * across the call, and the C code the hooks run uses no vector or x87
+ * register (see above).  So only %rax and %rdx are saved, as at a hooked
+ * return.
+ */
+	.globl	fnt__tramp_exit
+	.hidden	fnt__tramp_exit
+	.type	fnt__tramp_exit, @function
+	.p2align 4
+fnt__tramp_exit:
+	.cfi_startproc
+	cmpl	$0, fnt__killed(%rip)
+	jne	1f
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbp, 0
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	andq	$-16, %rsp
+	subq	$16, %rsp
+	movq	%rax, 0(%rsp)
+	movq	%rdx, 8(%rsp)
+	movq	%r11, %rdi
+	leaq	8(%rbp), %rsi
+	cmpl	$0, fnt__direct(%rip)
+	jne	2f
+	call	fnt__hook_exit_site
+	.globl	fnt__tramp_exit_rh
+	.hidden	fnt__tramp_exit_rh
+fnt__tramp_exit_rh:
+	jmp	3f
+2:	call	fnt__direct_exit_site
+	.globl	fnt__tramp_exit_rd
+	.hidden	fnt__tramp_exit_rd
+fnt__tramp_exit_rd:
+3:	movq	8(%rsp), %rdx
+	movq	0(%rsp), %rax
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_def_cfa %rsp, 8
+1:	ret
+	.cfi_endproc
+	.size	fnt__tramp_exit, .-fnt__tramp_exit
 
 	.globl	fnt__tramp_return
 	.hidden	fnt__tramp_return
