@@ -42,8 +42,12 @@ struct fnt_arch_ops {
 	int (*classify)(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
 			char *why, size_t whylen);
 	/* Classifies an exit site (a NOP the compiler put before a return or
-	 * a tail jump); returns 0, or -EINVAL with the reason in why. */
-	int (*classify_exit)(struct fnt_object *o, struct fnt_site *s, char *why, size_t whylen);
+	 * a tail jump), with in *to the target of a direct tail jump (else 0);
+	 * returns 0, or -EINVAL with the reason in why. */
+	int (*classify_exit)(struct fnt_object *o, struct fnt_site *s, uintptr_t *to, char *why,
+			     size_t whylen);
+	/* Is the exit site s before a tail jump (not a return)? */
+	int (*exit_is_tail)(const struct fnt_site *s);
 	/* Returns 1 if the site's form must be rewritten before use; such a
 	 * rewrite is safe only while no thread runs the object. */
 	int (*needs_convert)(const struct fnt_site *s);

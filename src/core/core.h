@@ -67,7 +67,12 @@ struct fnt_object {
 	 */
 	struct fnt_site *exits;
 	uint32_t *exit_of;
+	/* For an exit site before a direct tail jump to a site of this
+	 * object: that entry's index + 1; else 0. */
+	uint32_t *tail_to;
 	uint32_t nexits;
+	uint32_t *xhash;	/* as hash, for exits */
+	uint32_t xhmask;
 	uint32_t *hash;		/* site index + 1 by address hash, 0 = empty */
 	uint32_t hmask;
 	char *strs;		/* names (from the ELF reader), owned */
@@ -152,6 +157,24 @@ static inline int32_t fnt__site_index(const struct fnt_object *o, uintptr_t addr
 		if (o->sites[i - 1].addr == addr)
 			return (int32_t)(i - 1);
 		h = (h + 1) & o->hmask;
+	}
+}
+
+/* The index of the exit site at addr in obj, lock-free.  -1 if none. */
+static inline int32_t fnt__exit_index(const struct fnt_object *o, uintptr_t addr)
+{
+	uint32_t h = (uint32_t)(((addr - o->bias) * 0x9E3779B97F4A7C15ull) >> 32) & o->xhmask;
+
+	if (!o->xhash)
+		return -1;
+	for (;;) {
+		uint32_t i = o->xhash[h];
+
+		if (!i)
+			return -1;
+		if (o->exits[i - 1].addr == addr)
+			return (int32_t)(i - 1);
+		h = (h + 1) & o->xhmask;
 	}
 }
 

@@ -77,23 +77,36 @@ void fnt__site_bug(const struct fnt_object *obj, const struct fnt_site *site, in
 		  obj->path, exp, act, phase);
 }
 
+/* An open-addressing table of n sites' indices + 1, by address. */
+static uint32_t *index_of(const struct fnt_site *sites, uint32_t n, uintptr_t bias, uint32_t *mask)
+{
+	uint32_t size = 16, *h;
+
+	while (size < n * 2u)
+		size <<= 1;
+	h = calloc(size, sizeof(uint32_t));
+	if (!h)
+		return NULL;
+	*mask = size - 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)(((sites[i].addr - bias) * 0x9E3779B97F4A7C15ull) >> 32) & *mask;
+
+		while (h[k])
+			k = (k + 1) & *mask;
+		h[k] = i + 1;
+	}
+	return h;
+}
+
 int fnt__object_index(struct fnt_object *o)
 {
-	uint32_t size = 16;
-
-	while (size < o->nsites * 2u)
-		size <<= 1;
-	o->hash = calloc(size, sizeof(uint32_t));
+	o->hash = index_of(o->sites, o->nsites, o->bias, &o->hmask);
 	if (!o->hash)
 		return -ENOMEM;
-	o->hmask = size - 1;
-	for (uint32_t i = 0; i < o->nsites; i++) {
-		uintptr_t a = o->sites[i].addr;
-		uint32_t h = (uint32_t)(((a - o->bias) * 0x9E3779B97F4A7C15ull) >> 32) & o->hmask;
-
-		while (o->hash[h])
-			h = (h + 1) & o->hmask;
-		o->hash[h] = i + 1;
+	if (o->nexits) {
+		o->xhash = index_of(o->exits, o->nexits, o->bias, &o->xhmask);
+		if (!o->xhash)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -103,9 +116,11 @@ static void object_free(struct fnt_object *o)
 	if (o->arch)
 		fnt__arch.object_fini(o);
 	free(o->hash);
+	free(o->xhash);
 	free(o->sites);
 	free(o->exits);
 	free(o->exit_of);
+	free(o->tail_to);
 	free(o->strs);
 	free(o->path);
 	free(o);
@@ -265,7 +280,8 @@ static int add_exits(struct fnt_object *o, const struct fnt_elf *e, const char *
 		return 0;
 	o->exits = calloc(e->nexits, sizeof(*o->exits));
 	o->exit_of = calloc(e->nexits, sizeof(*o->exit_of));
-	if (!o->exits || !o->exit_of)
+	o->tail_to = calloc(e->nexits, sizeof(*o->tail_to));
+	if (!o->exits || !o->exit_of || !o->tail_to)
 		return -ENOMEM;
 	for (size_t k = 0; k < e->nexits; k++) {
 		/* The names are the object's by now (the ELF reader's pool). */
@@ -289,16 +305,25 @@ static int add_exits(struct fnt_object *o, const struct fnt_elf *e, const char *
 }
 
 /* Classifies every exit site; those of unknown form are refused (their
- * functions keep hooking returns). */
+ * functions keep hooking returns).  A direct tail jump's target is looked
+ * up among the sites (o is indexed by now) and kept in tail_to. */
 static void classify_exits(struct fnt_object *o)
 {
 	uint32_t bad = 0;
 
 	for (uint32_t i = 0; i < o->nexits; i++) {
 		struct fnt_site *x = &o->exits[i];
+		uintptr_t to;
 		char why[160];
 
-		if (fnt__arch.classify_exit(o, x, why, sizeof(why))) {
+		if (!fnt__arch.classify_exit(o, x, &to, why, sizeof(why))) {
+			int32_t k = to ? fnt__site_index(o, to) : -1;
+
+			/* A site after endbr64 lies past its function's start. */
+			if (to && k < 0)
+				k = fnt__site_index(o, to + 4);
+			o->tail_to[i] = k < 0 ? 0 : (uint32_t)k + 1;
+		} else {
 			x->flags |= FNT_SITE_FAILED;
 			if (bad++ < 3)
 				fnt__log("refusing an exit site of %s (%#lx) in %s: %s",
@@ -440,7 +465,6 @@ int fnt__object_add(const char *path, uintptr_t bias, void *handle, int quiescen
 		refuse(o);
 	} else {
 		classify_all(o, &e);
-		classify_exits(o);
 		ret = convert_all(o, quiescent);
 		if (ret)
 			goto fail_object;
@@ -448,6 +472,8 @@ int fnt__object_add(const char *path, uintptr_t bias, void *handle, int quiescen
 	ret = fnt__object_index(o);
 	if (ret)
 		goto fail_object;
+	if (!o->refused)
+		classify_exits(o);
 	o->refused = 1;
 	for (uint32_t i = 0; i < o->nsites; i++)
 		if (!(o->sites[i].flags & FNT_SITE_FAILED))

@@ -63,6 +63,15 @@ static RARE void prune(struct fnt_thread *t, uintptr_t slot)
 	*t->errnop = saved_errno;
 }
 
+/* Frames that tail-jumped into the call just closed at slot. */
+static RARE void tailing(struct fnt_thread *t, uintptr_t slot)
+{
+	int saved_errno = *t->errnop;
+
+	fnt__fgraph_close_tailing(t, 0, &t->depth, slot);
+	*t->errnop = saved_errno;
+}
+
 /* The clock where the TSC is not invariant (a vDSO call). */
 static RARE uint64_t mono_ns(void)
 {
@@ -194,6 +203,8 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 	f->mask = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	t->depth = depth - 1;
+	if (__builtin_expect(depth > 1 && f[-1].call.frame == slot, 0))
+		tailing(t, slot);
 	unguard(t, held);
 	return ret;
 
@@ -231,8 +242,11 @@ __attribute__((visibility("hidden"))) void fnt__direct_exit_site(struct fnt_obje
 			goto done;
 		goto unguard_general;
 	}
-	if (__builtin_expect(f->hooked != NOHIJACK, 0))
+	if (__builtin_expect(f->hooked != NOHIJACK, 0)) {
+		if (f->hooked == TAILING)
+			goto unguard_general;	/* its callee pushed no frame */
 		goto done;
+	}
 	/* acquire: pairs with the release store in fnt__set_builtin(). */
 	if (__builtin_expect(f->mask != 1 ||
 			     atomic_load_explicit(&fnt__direct, memory_order_acquire) !=
@@ -247,6 +261,8 @@ __attribute__((visibility("hidden"))) void fnt__direct_exit_site(struct fnt_obje
 	f->mask = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	t->depth = depth - 1;
+	if (__builtin_expect(depth > 1 && f[-1].call.frame == slot, 0))
+		tailing(t, slot);
 done:
 	unguard(t, held);
 	return;
@@ -257,8 +273,9 @@ general:
 	fnt__hook_exit_site(o, sp);
 }
 
-/* An exit site before a tail jump: the frame is hooked, as in
- * fgraph.c's exit_site(); anything out of the common case goes there. */
+/* An exit site before a tail jump: the frame waits for its callee's exit
+ * or is hooked, as in fgraph.c's exit_site(); anything out of the common
+ * case goes there. */
 __attribute__((visibility("hidden"))) void fnt__direct_tail_site(struct fnt_object *o,
 								 uintptr_t *sp)
 {
@@ -280,9 +297,13 @@ __attribute__((visibility("hidden"))) void fnt__direct_tail_site(struct fnt_obje
 		goto general;
 	}
 	if (f->hooked == NOHIJACK) {
-		sp[1] = (uintptr_t)fnt__tramp_return;
-		atomic_signal_fence(memory_order_seq_cst);
-		f->hooked = 1;
+		if (fnt__tail_goes_on(o, sp[0] - 5)) {
+			f->hooked = TAILING;
+		} else {
+			sp[1] = (uintptr_t)fnt__tramp_return;
+			atomic_signal_fence(memory_order_seq_cst);
+			f->hooked = 1;
+		}
 	}
 done:
 	unguard(t, held);

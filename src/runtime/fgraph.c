@@ -90,6 +90,8 @@ void fnt__fgraph_prune(struct fnt_thread *t, uint32_t base, uint32_t *depth, uin
 		if (!(f->hooked == NOHIJACK && f->call.frame == slot) &&
 		    (fnt__frame_may_live(f) || !same_stack(f->call.frame, slot)))
 			break;
+		if (f->hooked == TAILING && f->call.frame == slot)
+			break;	/* the caller of a tail call about to start */
 		(*depth)--;
 		report_exit(f, FNT_CALL_UNWOUND);
 	}
@@ -281,6 +283,7 @@ static __attribute__((noinline, cold)) uintptr_t exit_nested(struct fnt_thread *
 	if (!f)
 		return no_frame(t, slot, was);
 	ret = finish(t, f, depth);
+	fnt__fgraph_close_tailing(t, base, depth, slot);
 	*t->errnop = saved_errno;
 	unguard(t, was);
 	return ret;
@@ -316,6 +319,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
 	if (__builtin_expect(!f, 0))
 		return no_frame(t, slot, was_busy);
 	ret = finish(t, f, &t->depth);
+	fnt__fgraph_close_tailing(t, 0, &t->depth, slot);
 	*t->errnop = saved_errno;
 	unguard(t, was_busy);
 	return ret;
@@ -337,36 +341,48 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
  * other form, and only a tail call pays the hooked return.
  *
  * The frame of the call at slot, in the level the guard held says, or
- * NULL; *depth is set to that level's depth.
+ * NULL; *base and *depth are set to that level's.
  */
 static struct frame *site_frame(struct fnt_thread *t, struct held held, uintptr_t slot,
-				uint32_t **depth)
+				uint32_t *base, uint32_t **depth)
 {
 	struct level *l = t->nlev ? &t->lev[t->nlev - 1] : NULL;
-	uint32_t base = 0;
 	struct frame *f;
 
+	*base = 0;
 	*depth = &t->depth;
 	if (held.was && l && (int)l->busy == held.was) {
-		base = l->base;
+		*base = l->base;
 		*depth = &l->depth;
 	}
 	if (!**depth)
 		return NULL;
-	f = &t->stack[base + **depth - 1];
+	f = &t->stack[*base + **depth - 1];
 	if (f->call.frame < slot)
-		return match(t, base, *depth, slot);
+		return match(t, *base, *depth, slot);
 	return f->call.frame == slot ? f : NULL;
 }
 
+void fnt__fgraph_close_tailing(struct fnt_thread *t, uint32_t base, uint32_t *depth,
+			       uintptr_t slot)
+{
+	while (*depth) {
+		struct frame *f = &t->stack[base + *depth - 1];
+
+		if (f->call.frame != slot || f->hooked != TAILING)
+			break;
+		finish(t, f, depth);
+	}
+}
+
 /* The common part of both sites' hooks: tail says which site it is. */
-static void exit_site(uintptr_t *sp, int tail)
+static void exit_site(struct fnt_object *o, uintptr_t *sp, int tail)
 {
 	struct fnt_thread *t = fnt__self;
 	uintptr_t slot = (uintptr_t)&sp[1];
 	struct held held;
 	struct frame *f;
-	uint32_t *depth;
+	uint32_t base, *depth;
 	int saved_errno;
 
 	/* The runtime's own calls, a user's callback's and a foreign
@@ -382,17 +398,20 @@ static void exit_site(uintptr_t *sp, int tail)
 			goto out_errno;
 	}
 	held = guard(t, tail ? GSP_TAIL_SITE(sp) : GSP_EXIT_SITE(sp));
-	f = site_frame(t, held, slot, &depth);
-	if (f && f->hooked == NOHIJACK) {
-		if (tail) {
+	f = site_frame(t, held, slot, &base, &depth);
+	if (f && tail && f->hooked == NOHIJACK) {
+		if (fnt__tail_goes_on(o, sp[0] - 5)) {
+			f->hooked = TAILING;
+		} else {
 			/* The slot is written first: a handler that sees the
 			 * frame hooked finds it as hooked frames are. */
 			sp[1] = (uintptr_t)fnt__tramp_return;
 			atomic_signal_fence(memory_order_seq_cst);
 			f->hooked = 1;
-		} else {
-			finish(t, f, depth);
 		}
+	} else if (f && !tail && (f->hooked == NOHIJACK || f->hooked == TAILING)) {
+		finish(t, f, depth);
+		fnt__fgraph_close_tailing(t, base, depth, slot);
 	}
 	unguard(t, held);
 out_errno:
@@ -401,12 +420,12 @@ out_errno:
 
 __attribute__((visibility("hidden"))) void fnt__hook_exit_site(struct fnt_object *o, uintptr_t *sp)
 {
-	exit_site(sp, 0);
+	exit_site(o, sp, 0);
 }
 
 __attribute__((visibility("hidden"))) void fnt__hook_tail_site(struct fnt_object *o, uintptr_t *sp)
 {
-	exit_site(sp, 1);
+	exit_site(o, sp, 1);
 }
 
 /* --- exceptions -------------------------------------------------------- */
@@ -449,7 +468,7 @@ static void unhook_all(void)
 			    *(uintptr_t *)f->call.frame == (uintptr_t)fnt__tramp_return) {
 				*(uintptr_t *)f->call.frame = f->call.parent_ip;
 				f->hooked = 0;
-			} else if (f->hooked == NOHIJACK) {
+			} else if (f->hooked == NOHIJACK || f->hooked == TAILING) {
 				/* Its slot holds its own address already.  A frame
 				 * the catch finds alive is hooked then, the old way:
 				 * its exit site leaves it to the hooked return. */

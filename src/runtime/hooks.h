@@ -23,6 +23,7 @@
  */
 #define EXITING 2
 #define NOHIJACK 3
+#define TAILING 4
 
 struct frame {
 	struct fnt_call call;
@@ -31,7 +32,9 @@ struct frame {
 				 * (or the entry callbacks run), 0 while an
 				 * exception unwinds, EXITING while the exit
 				 * callbacks run, NOHIJACK for a call whose
-				 * exit sites close it (its return is its own) */
+				 * exit sites close it (its return is its own),
+				 * TAILING for one that tail-jumped to a function
+				 * whose exit closes both */
 };
 
 extern char fnt__tramp_return[];
@@ -47,7 +50,28 @@ static inline int fnt__frame_may_live(const struct frame *f)
 {
 	uintptr_t v = *(const uintptr_t *)f->call.frame;
 
-	return f->hooked == NOHIJACK ? v == f->call.parent_ip : v == (uintptr_t)fnt__tramp_return;
+	return f->hooked == NOHIJACK || f->hooked == TAILING ? v == f->call.parent_ip
+							     : v == (uintptr_t)fnt__tramp_return;
+}
+
+/*
+ * Will the function that the tail jump at exit site addr of o goes to
+ * push a frame of its own that its exit sites close?  Then the jumping
+ * call waits for that exit (TAILING) instead of being hooked.  A change of
+ * that function's state in between (turned off right then) leaves the
+ * waiting frame to a later prune: its end is then reported late, unwound.
+ */
+static inline int fnt__tail_goes_on(const struct fnt_object *o, uintptr_t addr)
+{
+	int32_t k = fnt__exit_index(o, addr);
+	const struct fnt_site *s;
+
+	if (k < 0 || !o->tail_to[k])
+		return 0;
+	s = &o->sites[o->tail_to[k] - 1];
+	return atomic_load_explicit(&s->exits_live, memory_order_relaxed) &&
+	       (atomic_load_explicit(&s->want, memory_order_relaxed) &
+		atomic_load_explicit(&fnt__exit_ops, memory_order_relaxed));
 }
 
 /*
@@ -207,11 +231,18 @@ static inline int fnt__fgraph_may_prune(const struct fnt_thread *t, uint32_t bas
 	if (!depth)
 		return 0;
 	f = &t->stack[base + depth - 1];
-	return f->call.frame <= slot &&
-	       (f->hooked == NOHIJACK ||
-		*(const uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return);
+	if (f->call.frame > slot)
+		return 0;
+	if (f->call.frame == slot && f->hooked == TAILING)
+		return 0;	/* it jumped here: the call about to start is its */
+	return f->hooked == NOHIJACK || f->hooked == TAILING ||
+	       *(const uintptr_t *)f->call.frame != (uintptr_t)fnt__tramp_return;
 }
 
+/* fgraph.c: closes the frames left on top of stack[base .. base + *depth)
+ * at slot that tail-jumped into the call just closed there. */
+void fnt__fgraph_close_tailing(struct fnt_thread *t, uint32_t base, uint32_t *depth,
+			       uintptr_t slot);
 /* fgraph.c: pops the top frames of stack[base .. base + *depth) that are
  * dead when slot is about to be used. */
 void fnt__fgraph_prune(struct fnt_thread *t, uint32_t base, uint32_t *depth, uintptr_t slot);

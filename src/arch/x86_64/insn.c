@@ -125,11 +125,13 @@ static int leaves(const uint8_t *p)
 /* The bytes are read from memory: the caller has checked that the site
  * lies inside the text; the next instruction is read too, which a NOP the
  * compiler put before it is always followed by. */
-int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, char *why, size_t whylen)
+int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, uintptr_t *to, char *why,
+			   size_t whylen)
 {
 	const uint8_t *p = (const uint8_t *)s->addr;
 	int form;
 
+	*to = 0;
 	if (memcmp(p, fnt__nop5, 5)) {
 		snprintf(why, whylen, "unknown exit bytes %02x %02x %02x %02x %02x", p[0], p[1],
 			 p[2], p[3], p[4]);
@@ -143,7 +145,16 @@ int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, char *why, 
 	}
 	s->form = (uint8_t)form;
 	s->len = 5;
+	if (p[5] == 0xe9)
+		*to = s->addr + 10 + (int64_t)rd32(p + 6);
+	else if (p[5] == 0xeb)
+		*to = s->addr + 7 + (int8_t)p[6];
 	return 0;
+}
+
+int fnt__x86_exit_is_tail(const struct fnt_site *s)
+{
+	return s->form == X86_EXIT_TAIL;
 }
 
 /*

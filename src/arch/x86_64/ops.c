@@ -19,6 +19,7 @@ const struct fnt_arch_ops fnt__arch = {
 	.init = x86_init,
 	.classify = fnt__x86_classify,
 	.classify_exit = fnt__x86_classify_exit,
+	.exit_is_tail = fnt__x86_exit_is_tail,
 	.needs_convert = fnt__x86_needs_convert,
 	.convert = fnt__x86_convert,
 	.object_init = fnt__x86_object_init,

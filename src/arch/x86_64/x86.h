@@ -24,7 +24,9 @@ extern const uint8_t fnt__nop5[5];
 void fnt__x86_encode_call(uintptr_t at, uintptr_t target, uint8_t out[5]);
 int fnt__x86_classify(struct fnt_object *o, const struct fnt_elf *e, struct fnt_site *s,
 		      char *why, size_t whylen);
-int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, char *why, size_t whylen);
+int fnt__x86_classify_exit(struct fnt_object *o, struct fnt_site *s, uintptr_t *to, char *why,
+			   size_t whylen);
+int fnt__x86_exit_is_tail(const struct fnt_site *s);
 int fnt__x86_needs_convert(const struct fnt_site *s);
 int fnt__x86_convert(struct fnt_object *o, struct fnt_site *s);
 void fnt__x86_prepare(struct fnt_change *c);
