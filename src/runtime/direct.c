@@ -203,7 +203,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 	f->mask = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	t->depth = depth - 1;
-	if (__builtin_expect(depth > 1 && f[-1].call.frame == slot, 0))
+	if (__builtin_expect(depth > 1 && f[-1].call.frame == slot && f[-1].hooked == TAILING, 0))
 		tailing(t, slot);
 	unguard(t, held);
 	return ret;
@@ -253,16 +253,25 @@ __attribute__((visibility("hidden"))) void fnt__direct_exit_site(struct fnt_obje
 				     FNT_DIRECT_GRAPH ||
 			     !fnt__rec_ready(r), 0))
 		goto unguard_general;
-	/* As fnt__direct_exit(). */
-	f->hooked = EXITING;
-	f->call.flags = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
-	f->mask = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	t->depth = depth - 1;
-	if (__builtin_expect(depth > 1 && f[-1].call.frame == slot, 0))
-		tailing(t, slot);
+	/* As fnt__direct_exit(); then the frames that tail-jumped into this
+	 * call, which ends theirs too (a, b and c below: a jumped to b, b to
+	 * c, and c's return closes all three, innermost first). */
+	for (;;) {
+		f->hooked = EXITING;
+		f->call.flags = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
+		f->mask = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		t->depth = --depth;
+		if (!depth || f[-1].call.frame != slot || f[-1].hooked != TAILING)
+			break;
+		f--;
+		if (__builtin_expect(f->mask != 1, 0)) {
+			tailing(t, slot);
+			break;
+		}
+	}
 done:
 	unguard(t, held);
 	return;
