@@ -25,6 +25,8 @@ FORMS=(
 	"gcc-fentry-nopie|gcc|-pg -mfentry -mrecord-mcount -fno-pie|-no-pie|"
 	"gcc-pfe-pie|gcc|-fpatchable-function-entry=5 -fPIE|-pie|-fpatchable-function-entry=5 -fPIC"
 	"gcc-pfe-nopie|gcc|-fpatchable-function-entry=5 -fno-pie|-no-pie|"
+	"gcc-exit-nopie|gcc|-pg -mfentry -mrecord-mcount -mnop-mcount -minstrument-return=nop5 -mrecord-return -fno-pie|-no-pie|"
+	"gcc-exit-pie|gcc|-pg -mfentry -mrecord-mcount -minstrument-return=nop5 -mrecord-return -fPIE|-pie|-pg -mfentry -mrecord-mcount -minstrument-return=nop5 -mrecord-return -fPIC"
 )
 
 # build OUT CC "CFLAGS" "LFLAGS" SOURCES...: compiles apart and links
@@ -61,6 +63,15 @@ run() {
 		fail "$name $mode: exit $rc"
 	fi
 	expect_eq "$(head -n1 "$out")" "result=$ref" "$name $mode: result"
+	# Exit forms close calls at their exit sites (the return is not
+	# hooked); the others, after the hooked return.
+	local at
+	at=$(sed -n 's/^exits at exit sites: \([0-9]*\) of \([0-9]*\)$/\1 \2/p' "$out")
+	case $name in
+	gcc-exit*) [ "${at% *}" -gt 0 ] && [ "${at% *}" -ge $(( ${at#* } * 9 / 10 )) ] ||
+		fail "$name $mode: exits at exit sites: $at (expected nearly all)" ;;
+	*) [ "${at% *}" -eq 0 ] || fail "$name $mode: $at exits at exit sites in a form without them" ;;
+	esac
 }
 
 # check_form NAME FORM CET: f_leaf of $W/NAME starts with the bytes of
@@ -69,7 +80,8 @@ check_form() {
 	local want bytes
 	case $2 in
 	clang-pfe*) want="0f 1f 44 00 08" ;;
-	gcc-nopmcount) want="0f 1f 44 00 00" ;;
+	gcc-nopmcount|gcc-exit-nopie) want="0f 1f 44 00 00" ;;
+	gcc-exit-pie) want="ff 15" ;;
 	gcc-fentry-pie) want="ff 15" ;;
 	gcc-fentry-nopie) want="e8" ;;
 	gcc-pfe*) want="90 90 90 90 90" ;;
@@ -119,7 +131,7 @@ for f in "${FORMS[@]}"; do
 	done
 	note "$form: -O0/-O2, with and without -fcf-protection: OK"
 done
-expect_eq "$nforms" 28 "builds tested"
+expect_eq "$nforms" 36 "builds tested"
 
 # --- refused: five 1-byte NOPs with a thread already running -------------
 # glibc runs the constructors of DT_NEEDED siblings in reverse order, and a
