@@ -429,6 +429,92 @@ static void test_trap_direct(void)
 	CHECK_EQ(fnt__stats.traps - t0, 1);
 }
 
+/* Classifies an exit site: NOP5 then the bytes b at buf+off. */
+static int classify_exit_at(size_t off, const void *b, size_t n, uintptr_t *to, char *why)
+{
+	memset(buf + off, 0xcc, 24);
+	memcpy(buf + off, NOP5, 5);
+	memcpy(buf + off + 5, b, n);
+	reset_obj((uintptr_t)buf + off);
+	why[0] = 0;
+	return fnt__x86_classify_exit(&obj, &sites[0], to, why, 160);
+}
+
+/*
+ * Exit sites: a NOP5 right before what leaves the function.  A ret is an
+ * exit; a jmp (direct, with its target, or indirect) a tail exit; any
+ * other next instruction, or other NOP bytes, is refused with the reason.
+ * Enabled, each calls its own entry of the near page.
+ */
+static void test_exit_forms(void)
+{
+	struct {
+		const char *next;
+		size_t n;
+		int form;
+		long to;	/* the jump's target, from the site; 0: none */
+	} cases[] = {
+		{ "\xc3", 1, X86_EXIT_NOP5, 0 },
+		{ "\xf3\xc3", 2, X86_EXIT_NOP5, 0 },
+		{ "\xc2\x08\x00", 3, X86_EXIT_NOP5, 0 },
+		{ "\xe9\x10\x00\x00\x00", 5, X86_EXIT_TAIL, 10 + 0x10 },
+		{ "\xe9\xf0\xff\xff\xff", 5, X86_EXIT_TAIL, 10 - 0x10 },
+		{ "\xeb\x05", 2, X86_EXIT_TAIL, 7 + 5 },
+		{ "\xff\x25\x00\x01\x00\x00", 6, X86_EXIT_TAIL, 0 },	/* jmp *rip */
+		{ "\xff\xe0", 2, X86_EXIT_TAIL, 0 },			/* jmp *%rax */
+		{ "\x41\xff\xe3", 3, X86_EXIT_TAIL, 0 },			/* jmp *%r11 */
+		{ "\x3e\xff\xe1", 3, X86_EXIT_TAIL, 0 },			/* notrack */
+	};
+	/* mov, call *%rax, call rel32, nop: the function goes on. */
+	static const char bad[][5] = { "\x48\x89\xc7", "\xff\xd0", "\xe8\x00\x00\x00\x00",
+				       "\x90" };
+	uint8_t call[5];
+	char why[160];
+	uintptr_t to;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_EQ(classify_exit_at(0x9000, cases[i].next, cases[i].n, &to, why), 0);
+		CHECK_EQ(sites[0].form, cases[i].form);
+		CHECK_EQ(sites[0].len, 5);
+		CHECK_EQ(fnt__x86_exit_is_tail(&sites[0]), cases[i].form == X86_EXIT_TAIL);
+		CHECK_EQ(to, cases[i].to ? (uintptr_t)buf + 0x9000 + cases[i].to : 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(classify_exit_at(0x9000, bad[i], 5, &to, why), -EINVAL);
+		CHECK_HAS(why, "not followed by a return or a jump");
+	}
+	/* clang's NOP is an entry form, never an exit site. */
+	memcpy(buf + 0x9000, NOP5C, 5);
+	buf[0x9005] = 0xc3;
+	reset_obj((uintptr_t)buf + 0x9000);
+	CHECK_EQ(fnt__x86_classify_exit(&obj, &sites[0], &to, why, sizeof(why)), -EINVAL);
+	CHECK_HAS(why, "unknown exit bytes 0f 1f 44 00 08");
+
+	/* The near page has an entry per kind; each site calls its own. */
+	for (int tail = 0; tail < 2; tail++) {
+		struct fnt_change c;
+
+		CHECK_EQ(classify_exit_at(0x9100, tail ? "\xff\xe0" : "\xc3", 2, &to, why), 0);
+		c = (struct fnt_change){ .addr = sites[0].addr, .enable = 1, .obj = &obj,
+					 .site = &sites[0] };
+		CHECK_EQ(fnt__x86_object_init(&obj), 0);
+		fnt__x86_prepare(&c);
+		CHECK_EQ(c.target, tail ? fnt__x86_near_tail(&obj) : fnt__x86_near_exit(&obj));
+		CHECK_EQ(c.target, fnt__x86_near_entry(&obj) + (tail ? 64 : 32));
+		fnt__x86_encode_call(c.addr, c.target, call);
+		CHECK_MEM(c.old, NOP5, 5);
+		CHECK_MEM(c.new, call, 5);
+		/* The stub loads the object and jumps on. */
+		CHECK_EQ(((uint8_t *)c.target)[0], 0x49);
+		CHECK_EQ(((uint8_t *)c.target)[1], 0xbb);
+		c.enable = 0;
+		fnt__x86_prepare(&c);
+		CHECK_MEM(c.old, call, 5);
+		CHECK_MEM(c.new, NOP5, 5);
+		fnt__x86_object_fini(&obj);
+	}
+}
+
 /*
  * The live protocol for real: F = "NOP5; ret" at buf+0xc000 runs in a loop
  * on another thread while this one enables and disables its site with
@@ -458,7 +544,9 @@ static void *caller(void *arg)
 	return arg;
 }
 
-static void test_live(void)
+/* exit: the same site as an exit site (a NOP before a ret, which F is),
+ * whose call goes to the near page's second entry. */
+static void test_live(int exit)
 {
 	static const uint8_t ret = 0xc3;
 	struct sigaction sa = { .sa_sigaction = on_foreign_trap, .sa_flags = SA_SIGINFO };
@@ -487,7 +575,20 @@ static void test_live(void)
 	c = change_at(0xc000, NOP5, 1);
 	memcpy(buf + 0xc005, &ret, 1);
 	obj.arch = S;		/* the "near page" is S: prepare calls it */
+	if (exit) {
+		uintptr_t to = 1;
+		char why[160];
+
+		CHECK_EQ(fnt__x86_classify_exit(&obj, &sites[0], &to, why, sizeof(why)), 0);
+		CHECK_EQ(sites[0].form, X86_EXIT_NOP5);
+		CHECK_EQ(to, 0);
+		obj.arch = S - 32;	/* its second entry is S */
+	}
+	stop = 0;
+	calls = 0;
 	CHECK_EQ(fnt__arch.init(), 0);
+	fnt__x86_prepare(&c);
+	CHECK_EQ(c.target, (uintptr_t)S);
 	pthread_create(&th, NULL, caller, NULL);
 	while (calls < 1000)
 		;
@@ -528,7 +629,8 @@ static void test_live(void)
 	CHECK_EQ(stray_traps, 0);
 	CHECK_EQ(fnt__killed, 0);
 	/* Two CPUs: the caller hits int3s in flight.  Report either way. */
-	printf("live: %d rounds, %ld calls, %ld counted, %lu traps emulated\n", rounds,
+	printf("live%s: %d rounds, %ld calls, %ld counted, %lu traps emulated\n",
+	       exit ? " (exit site)" : "", rounds,
 	       (long)calls, (long)counter, (unsigned long)(fnt__stats.traps - traps0));
 	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
 		CHECK(fnt__stats.traps > traps0);
@@ -553,6 +655,9 @@ int main(void)
 	/* None of that leaked into this process. */
 	CHECK_EQ(fnt__killed, 0);
 	test_trap_direct();
-	test_live();
+	test_live(0);
+	counter = 0;
+	test_live(1);
+	test_exit_forms();
 	return check_done("test_arch");
 }
