@@ -49,6 +49,15 @@ static const char *build(const char *out, const char *cmd)
 	return path;
 }
 
+/* The path of an earlier build (static buffer of its own). */
+static const char *path_of(const char *out)
+{
+	static char p[600];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, out);
+	return p;
+}
+
 /* The address nm gives to symbol name in file p, or 0. */
 static uint64_t nm_addr(const char *p, const char *name)
 {
@@ -228,6 +237,42 @@ static void test_tables(void)
 					"-fno-pie -c main.c -o m.o && gcc -no-pie m.o"),
 		  FNT_TABLE_MCOUNT, 0);
 	check_bytes(path, "s_two", "\x0f\x1f\x44\x00\x00", 5);
+
+	/* __return_loc: exit sites, kept apart from the entries (whose
+	 * indices name functions), each a NOP5 before a ret or a jmp, and
+	 * as many as the table holds. */
+	p = build("gcc-exits", "gcc -O1 -pg -mfentry -mrecord-mcount -mnop-mcount "
+			       "-minstrument-return=nop5 -mrecord-return -fno-pie -c main.c -o x.o "
+			       "&& gcc -no-pie x.o");
+	check_exe(p, FNT_TABLE_MCOUNT, 0);
+	if (p && !fnt_elf_open(&e, p, err, sizeof(err))) {
+		unsigned long long size = 0;
+		FILE *f;
+
+		snprintf(c, sizeof(c), "readelf -SW %s | awk '$2 == \"__return_loc\" { print $6 }'",
+			 p);
+		f = popen(c, "r");
+		CHECK(f && fscanf(f, "%llx", &size) == 1);
+		if (f)
+			pclose(f);
+		CHECK(e.nexits > 0);
+		CHECK_EQ(e.nexits, size / 8);
+		for (size_t i = 0; i < e.nexits; i++) {
+			uint8_t b[6];
+
+			CHECK(!i || e.exits[i] > e.exits[i - 1]);
+			CHECK(!has_site(&e, e.exits[i]));
+			CHECK_EQ(read_vaddr(p, &e, e.exits[i], b, 6), 6);
+			CHECK_MEM(b, "\x0f\x1f\x44\x00\x00", 5);
+			CHECK(b[5] == 0xc3 || b[5] == 0xe9 || b[5] == 0xeb || b[5] == 0xff);
+		}
+		fnt_elf_close(&e);
+	}
+	/* Without the flags there is none. */
+	if (!fnt_elf_open(&e, path_of("gcc-nopmcount"), err, sizeof(err))) {
+		CHECK_EQ(e.nexits, 0);
+		fnt_elf_close(&e);
+	}
 
 	/* PIE fentry: the site calls through __fentry__'s GOT slot. */
 	p = build("gcc-fentry-pie", "gcc -O1 -pg -mfentry -mrecord-mcount -fPIE -c main.c "
