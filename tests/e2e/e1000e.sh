@@ -18,3 +18,11 @@ clang -O1 -fPIC -shared -fpatchable-function-entry=5 -fno-optimize-sibling-calls
 cbuild "$W/e1000e" clang -O2 -fpatchable-function-entry=5 -- "$PROGS/e1000e.c"
 traced "$W/e1000e" "$W/e1000e_plugin.so" 1000 2 | tee "$W/out"
 expect_grep '^OK$' "$W/out" "e1000e rounds"
+# The plugin built with exit sites (gcc), the tracer with an exit callback:
+# exit sites are enabled when the plugin goes, and their records go with
+# it too.  gcc builds the chain of calls as written (clang folds much of
+# it), so each round does far more: 40 rounds.
+gcc -O1 -fPIC -shared -pg -mfentry -mrecord-mcount -minstrument-return=nop5 -mrecord-return \
+	-o "$W/e1000e_plugin_exits.so" "$W/e1000e_plugin.c"
+traced "$W/e1000e" "$W/e1000e_plugin_exits.so" 40 2 exits | tee "$W/out-exits"
+expect_grep '^OK$' "$W/out-exits" "e1000e rounds, exit sites"

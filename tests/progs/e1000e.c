@@ -11,7 +11,9 @@
  *
  * The device's bytes must never change.
  *
- * usage: e1000e PLUGIN ROUNDS THREADS
+ * usage: e1000e PLUGIN ROUNDS THREADS [exits]
+ *   exits: the tracer has an exit callback too, so that a plugin built
+ *   with exit sites has them enabled when it goes.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -101,6 +103,13 @@ static int fail(const char *what, int round)
 	return 1;
 }
 
+static _Atomic long exits;
+
+static void on_exit_cb(const struct fnt_call *c, void *data)
+{
+	exits++;
+}
+
 int main(int argc, char **argv)
 {
 	const char *plugin = argv[1];
@@ -112,7 +121,8 @@ int main(int argc, char **argv)
 	struct fnt_status st0, st;
 	int expect = -1;
 
-	fnt_set_builtin_tracer(on_entry, NULL, NULL);
+	fnt_set_builtin_tracer(on_entry, argc > 4 && !strcmp(argv[4], "exits") ? on_exit_cb : NULL,
+			       NULL);
 	fnt_status(&st0);
 	for (int i = 0; i < nthreads; i++)
 		pthread_create(&th[i], NULL, worker, NULL);
@@ -201,10 +211,12 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	fnt_status(&st);
 	printf("rounds=%d device_checks=%ld device_misses=%ld plugin_hits=%ld worker_calls=%ld "
-	       "disabled=%d\n", rounds, device_checks, device_misses, (long)plugin_hits,
-	       (long)worker_calls, st.disabled);
+	       "exits=%ld disabled=%d\n", rounds, device_checks, device_misses, (long)plugin_hits,
+	       (long)worker_calls, (long)exits, st.disabled);
 	if (st.disabled || device_checks < rounds / 2 || plugin_hits < (long)rounds * NFUNCS)
 		return fail("summary", rounds);
+	if (argc > 4 && (exits == 0 || exits > plugin_hits + worker_calls * 4))
+		return fail("exits", rounds);
 	printf("OK\n");
 	return 0;
 }
