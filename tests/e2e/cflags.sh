@@ -42,3 +42,23 @@ set +e
 set -e
 [ $rc -ne 0 ] || fail "unknown compiler accepted"
 expect_grep "unknown compiler 'tcc'" "$W/err" "unknown compiler message"
+# --exits (gcc): compile with its flags, link with its link flags (and
+# without -pg): exit sites in the binary, no gmon.out, exact counts.
+cf=$("$FNTRACE" cflags --cc gcc --exits 2>/dev/null)
+lf=$("$FNTRACE" cflags --cc gcc --exits --ldflags)
+note "gcc --exits: cflags '$cf', ldflags '$lf'"
+# shellcheck disable=SC2086
+gcc -O2 $cf -c "$W/p.c" -o "$W/px.o"
+# shellcheck disable=SC2086
+gcc -O2 $lf -o "$W/px" "$W/px.o"
+readelf -S "$W/px" | grep -q __return_loc || fail "--exits: no __return_loc in the binary"
+"$W/px" || fail "--exits: the program does not run untraced"
+[ ! -e "$W/gmon.out" ] || fail "--exits: gmon.out written"
+"$FNTRACE" record -o "$W/tx.data" "$W/px" 2>"$W/err" || { cat "$W/err"; fail "--exits: record"; }
+"$FNTRACE" report -i "$W/tx.data" >"$W/rep"
+expect_grep ' 100 .*work_fn' "$W/rep" "--exits: 100 calls of work_fn"
+set +e
+"$FNTRACE" cflags --cc clang --exits >/dev/null 2>"$W/err"; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "--exits with clang accepted"
+expect_grep "^fntrace cflags: --exits needs --cc gcc" "$W/err" "--exits with clang: message"
