@@ -10,7 +10,8 @@ O=${O:-build}; B=$ROOT/$O; W=$B/bench/disabled
 mkdir -p "$W"
 N=1000000; CALLS=$((N * 8))
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
-for form in "clang -fpatchable-function-entry=5" "gcc -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie"; do
+for form in "clang -fpatchable-function-entry=5" "gcc -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie" \
+	    "gcc -pg -mfentry -mrecord-mcount -mnop-mcount -minstrument-return=nop5 -mrecord-return -fno-pie"; do
 	cc=${form%% *}; fl=${form#* }
 	# gcc's -pg also forces frame pointers: the fair baseline keeps them.
 	basefl=""

@@ -19,6 +19,10 @@
 #
 #   O=build bash bench/speed.sh     (RUNS=9 CALLS=5000000; CALLGRIND=1)
 #
+# The gcc rows are the same tracer on gcc builds: its -pg NOP form (returns
+# hooked) and the same with exit sites (fntrace cflags --exits: calls
+# closed at their exit sites); compiled apart, linked without -pg.
+#
 # BASELINE=/path/to/other/build/fntrace adds that build's function_graph
 # (lossless) as one more tool of the same rounds: a before/after figure.
 set -euo pipefail
@@ -43,9 +47,16 @@ src=$ROOT/bench/workload.c
 clang -O2 -fpatchable-function-entry=5 -o wl_fnt "$src" gen_many.c -lpthread
 gcc -O2 -pg -o wl_pg "$src" gen_many.c -lpthread
 clang -O2 -g -fpatchable-function-entry=5 -o callbench "$ROOT/bench/callbench.c" -lpthread
+gnop="-pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie"
+gexit="$gnop -minstrument-return=nop5 -mrecord-return"
+for v in gnop gexit; do
+	# shellcheck disable=SC2086
+	gcc -O2 ${!v} -c "$src" -o wl_$v.o && gcc -O2 ${!v} -c gen_many.c -o many_$v.o
+	gcc -no-pie -o wl_$v wl_$v.o many_$v.o -lpthread
+done
 
 iters() { case $1 in tree) echo $((CALLS / 7)) ;; rec) echo $((CALLS / 501)) ;; many) echo $((CALLS / 4000)) ;; esac; }
-tools=(uftrace graph graph_ow func)
+tools=(uftrace graph graph_ow func gnop gexit gexit_ow)
 BASELINE=${BASELINE:-}
 [ -n "$BASELINE" ] && tools+=(base)
 label() {
@@ -54,6 +65,9 @@ label() {
 	graph) echo "fntrace function_graph, lossless" ;;
 	graph_ow) echo "fntrace function_graph, overwrite" ;;
 	func) echo "fntrace function, lossless" ;;
+	gnop) echo "gcc -pg NOP form: function_graph, lossless" ;;
+	gexit) echo "gcc with exit sites: function_graph, lossless" ;;
+	gexit_ow) echo "gcc with exit sites: function_graph, overwrite" ;;
 	base) echo "baseline build: function_graph, lossless" ;;
 	esac
 }
@@ -64,6 +78,10 @@ run() { # TOOL SHAPE N: prints "wall cpu"
 	graph) out=$("$F" record --tracer function_graph -o "$W/f.data" ./wl_fnt "$2" "$3") ;;
 	graph_ow) out=$("$F" record --tracer function_graph --mode overwrite -o "$W/f.data" ./wl_fnt "$2" "$3") ;;
 	func) out=$("$F" record --tracer function -o "$W/f.data" ./wl_fnt "$2" "$3") ;;
+	gnop) out=$("$F" record --tracer function_graph -o "$W/f.data" ./wl_gnop "$2" "$3") ;;
+	gexit) out=$("$F" record --tracer function_graph -o "$W/f.data" ./wl_gexit "$2" "$3") ;;
+	gexit_ow) out=$("$F" record --tracer function_graph --mode overwrite -o "$W/f.data" \
+		./wl_gexit "$2" "$3") ;;
 	base) out=$("$BASELINE" record --tracer function_graph -o "$W/f.data" ./wl_fnt "$2" "$3") ;;
 	esac
 	echo "$out" | sed -n 's/.*wall_ns=\([0-9.]*\) cpu_ns=\([0-9.]*\).*/\1 \2/p'
