@@ -19,6 +19,10 @@ clang -O1 -g -fpatchable-function-entry=5 -o "$W/clang-pie" "$src" -lpthread
 clang -O1 -g -fno-pie -no-pie -fpatchable-function-entry=5 -o "$W/clang-nopie" "$src" -lpthread
 gcc -O1 -g -pg -mfentry -mrecord-mcount -mnop-mcount -fno-pie -c -o "$W/gcc-nop.o" "$src"
 gcc -no-pie -o "$W/gcc-nop" "$W/gcc-nop.o" -lpthread
+# The same with exit sites: enabled live, and gone again after the detach.
+gcc -O1 -g -pg -mfentry -mrecord-mcount -mnop-mcount -minstrument-return=nop5 -mrecord-return \
+	-fno-pie -c -o "$W/gcc-exit.o" "$src"
+gcc -no-pie -o "$W/gcc-exit" "$W/gcc-exit.o" -lpthread
 gcc -O1 -g -fpatchable-function-entry=5 -o "$W/gcc-pfe" "$src" -lpthread
 
 cat >"$W/text.py" <<'PY'
@@ -103,7 +107,7 @@ record_round() {
 	done
 }
 
-for form in clang-pie clang-nopie gcc-nop; do
+for form in clang-pie clang-nopie gcc-nop gcc-exit; do
 	for tracer in function_graph function; do
 		case="$form $tracer"
 		note "$case"
