@@ -90,6 +90,25 @@ static inline __attribute__((always_inline)) void emit(struct fnt_thread *t,
 }
 
 /*
+ * Closes f, the top frame of the thread's depth frames, as fgraph.c's
+ * finish(): the frame stays on top, EXITING, while the exit is written,
+ * and its bit is cleared after, so that a siglongjmp out of a handler in
+ * between reports it unwound once.
+ */
+static inline __attribute__((always_inline)) void close_top(struct fnt_thread *t,
+							     struct fnt_rec_thread *r,
+							     struct frame *f, uint32_t depth)
+{
+	f->hooked = EXITING;
+	f->call.flags = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
+	f->mask = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	t->depth = depth - 1;
+}
+
+/*
  * A call of a patched function: sp[0] = site + 5 (the trampoline's return
  * address), sp[1] = the return address into the caller.
  */
@@ -193,16 +212,7 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__direct_exit(uintptr_t rsp)
 			     !fnt__rec_ready(r), 0))
 		goto general;
 	ret = f->call.parent_ip;
-	/* As fgraph.c's finish(): the frame stays on top, EXITING, while
-	 * the exit is written, and its bit is cleared after, so that a
-	 * siglongjmp out of a handler in between reports it unwound once. */
-	f->hooked = EXITING;
-	f->call.flags = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
-	f->mask = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	t->depth = depth - 1;
+	close_top(t, r, f, depth);
 	if (__builtin_expect(depth > 1 && f[-1].call.frame == slot && f[-1].hooked == TAILING, 0))
 		tailing(t, slot);
 	unguard(t, held);
@@ -253,17 +263,11 @@ __attribute__((visibility("hidden"))) void fnt__direct_exit_site(struct fnt_obje
 				     FNT_DIRECT_GRAPH ||
 			     !fnt__rec_ready(r), 0))
 		goto unguard_general;
-	/* As fnt__direct_exit(); then the frames that tail-jumped into this
-	 * call, which ends theirs too (a, b and c below: a jumped to b, b to
-	 * c, and c's return closes all three, innermost first). */
+	/* The frame, then those that tail-jumped into this call, which ends
+	 * theirs too: if a jumped to b and b to c, c's return closes all
+	 * three, innermost first. */
 	for (;;) {
-		f->hooked = EXITING;
-		f->call.flags = 0;
-		atomic_signal_fence(memory_order_seq_cst);
-		emit(t, &r->w, FNT_EV_EXIT, f->call.object_id, f->call.site_index, 0);
-		f->mask = 0;
-		atomic_signal_fence(memory_order_seq_cst);
-		t->depth = --depth;
+		close_top(t, r, f, depth--);
 		if (!depth || f[-1].call.frame != slot || f[-1].hooked != TAILING)
 			break;
 		f--;
@@ -305,15 +309,8 @@ __attribute__((visibility("hidden"))) void fnt__direct_tail_site(struct fnt_obje
 		unguard(t, held);
 		goto general;
 	}
-	if (f->hooked == NOHIJACK) {
-		if (fnt__tail_goes_on(o, sp[0] - 5)) {
-			f->hooked = TAILING;
-		} else {
-			sp[1] = (uintptr_t)fnt__tramp_return;
-			atomic_signal_fence(memory_order_seq_cst);
-			f->hooked = 1;
-		}
-	}
+	if (f->hooked == NOHIJACK)
+		fnt__tail_leave(o, sp, f);
 done:
 	unguard(t, held);
 	return;

@@ -400,15 +400,7 @@ static void exit_site(struct fnt_object *o, uintptr_t *sp, int tail)
 	held = guard(t, tail ? GSP_TAIL_SITE(sp) : GSP_EXIT_SITE(sp));
 	f = site_frame(t, held, slot, &base, &depth);
 	if (f && tail && f->hooked == NOHIJACK) {
-		if (fnt__tail_goes_on(o, sp[0] - 5)) {
-			f->hooked = TAILING;
-		} else {
-			/* The slot is written first: a handler that sees the
-			 * frame hooked finds it as hooked frames are. */
-			sp[1] = (uintptr_t)fnt__tramp_return;
-			atomic_signal_fence(memory_order_seq_cst);
-			f->hooked = 1;
-		}
+		fnt__tail_leave(o, sp, f);
 	} else if (f && !tail && (f->hooked == NOHIJACK || f->hooked == TAILING)) {
 		finish(t, f, depth);
 		fnt__fgraph_close_tailing(t, base, depth, slot);

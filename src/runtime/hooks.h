@@ -75,6 +75,23 @@ static inline int fnt__tail_goes_on(const struct fnt_object *o, uintptr_t addr)
 }
 
 /*
+ * f, an unhooked frame, leaves by the tail jump of the exit site whose
+ * trampoline got sp: it waits for its callee's exit, or its return is
+ * hooked now.  The slot is written before the state: a handler that sees
+ * the frame hooked finds it as hooked frames are.
+ */
+static inline void fnt__tail_leave(const struct fnt_object *o, uintptr_t *sp, struct frame *f)
+{
+	if (fnt__tail_goes_on(o, sp[0] - 5)) {
+		f->hooked = TAILING;
+		return;
+	}
+	sp[1] = (uintptr_t)fnt__tramp_return;
+	atomic_signal_fence(memory_order_seq_cst);
+	f->hooked = 1;
+}
+
+/*
  * A signal handler that interrupts a hook on this thread (the guard is held
  * by a hook that still runs) has its traced calls recorded at a level of
  * their own: their shadow frames lie above every frame the interrupted hook
