@@ -144,38 +144,40 @@ static inline const char *fnt__site_name(const struct fnt_object *o, const struc
 	return o->strs + s->name;
 }
 
-/* The index of the site at addr in obj, lock-free.  -1 if none. */
-static inline int32_t fnt__site_index(const struct fnt_object *o, uintptr_t addr)
+/* The slot of addr in an object's site tables (object.c builds them). */
+static inline uint32_t fnt__addr_hash(uintptr_t addr, uintptr_t bias, uint32_t mask)
 {
-	uint32_t h = (uint32_t)(((addr - o->bias) * 0x9E3779B97F4A7C15ull) >> 32) & o->hmask;
+	return (uint32_t)(((addr - bias) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+/* The index of the site at addr among sites, through its open-addressing
+ * table (index + 1 per slot, 0 empty), lock-free.  -1 if none. */
+static inline int32_t fnt__hash_find(const uint32_t *hash, uint32_t mask,
+				     const struct fnt_site *sites, uintptr_t bias, uintptr_t addr)
+{
+	uint32_t h = fnt__addr_hash(addr, bias, mask);
 
 	for (;;) {
-		uint32_t i = o->hash[h];
+		uint32_t i = hash[h];
 
 		if (!i)
 			return -1;
-		if (o->sites[i - 1].addr == addr)
+		if (sites[i - 1].addr == addr)
 			return (int32_t)(i - 1);
-		h = (h + 1) & o->hmask;
+		h = (h + 1) & mask;
 	}
+}
+
+/* The index of the site at addr in obj, lock-free.  -1 if none. */
+static inline int32_t fnt__site_index(const struct fnt_object *o, uintptr_t addr)
+{
+	return fnt__hash_find(o->hash, o->hmask, o->sites, o->bias, addr);
 }
 
 /* The index of the exit site at addr in obj, lock-free.  -1 if none. */
 static inline int32_t fnt__exit_index(const struct fnt_object *o, uintptr_t addr)
 {
-	uint32_t h = (uint32_t)(((addr - o->bias) * 0x9E3779B97F4A7C15ull) >> 32) & o->xhmask;
-
-	if (!o->xhash)
-		return -1;
-	for (;;) {
-		uint32_t i = o->xhash[h];
-
-		if (!i)
-			return -1;
-		if (o->exits[i - 1].addr == addr)
-			return (int32_t)(i - 1);
-		h = (h + 1) & o->xhmask;
-	}
+	return o->xhash ? fnt__hash_find(o->xhash, o->xhmask, o->exits, o->bias, addr) : -1;
 }
 
 /* Finds the site at addr in obj, lock-free.  NULL if none. */

@@ -102,23 +102,37 @@ static int flush(struct fnt_change *c, size_t n, int quiescent)
 	return 0;
 }
 
+/* Does s need a change to be what want says? */
+static int needs_change(const struct fnt_site *s, int want)
+{
+	return !(s->flags & FNT_SITE_FAILED) && want != !!(s->flags & FNT_SITE_ENABLED);
+}
+
+/* Adds s's change, if it needs one, to the batch c[0 .. *n), which is
+ * applied once full.  Returns 0 or the batch's error. */
+static int queue(struct fnt_object *o, struct fnt_site *s, int want, struct fnt_change *c,
+		 size_t *n, int quiescent)
+{
+	if (!needs_change(s, want))
+		return 0;
+	c[*n] = (struct fnt_change){ .addr = s->addr, .enable = (uint8_t)want, .obj = o, .site = s };
+	fnt__arch.prepare(&c[*n]);
+	if (++*n < BATCH)
+		return 0;
+	*n = 0;
+	return flush(c, BATCH, quiescent);
+}
+
 /* Brings one object's sites to their wanted state. */
 static int update_object(struct fnt_object *o, struct fnt_change *c, int quiescent)
 {
 	size_t n = 0, todo = 0;
 	int ret = 0, ret2;
 
-	for (uint32_t i = 0; i < o->nsites; i++) {
-		const struct fnt_site *s = &o->sites[i];
-
-		if (!(s->flags & FNT_SITE_FAILED) &&
-		    site_wants_call(o, s) != !!(s->flags & FNT_SITE_ENABLED))
-			todo++;
-	}
+	for (uint32_t i = 0; i < o->nsites; i++)
+		todo += needs_change(&o->sites[i], site_wants_call(o, &o->sites[i]));
 	for (uint32_t i = 0; i < o->nexits; i++)
-		if (!(o->exits[i].flags & FNT_SITE_FAILED) &&
-		    exit_wants_call(o, i) != !!(o->exits[i].flags & FNT_SITE_ENABLED))
-			todo++;
+		todo += needs_change(&o->exits[i], exit_wants_call(o, i));
 	if (!todo)
 		return 0;
 	/* Exits about to go: no new call may leave its return to them. */
@@ -133,42 +147,16 @@ static int update_object(struct fnt_object *o, struct fnt_change *c, int quiesce
 			  o->path, fnt__strerror(ret));
 		return ret;
 	}
-	for (uint32_t i = 0; i < o->nsites; i++) {
-		struct fnt_site *s = &o->sites[i];
-		int want = site_wants_call(o, s);
-
-		if ((s->flags & FNT_SITE_FAILED) || want == !!(s->flags & FNT_SITE_ENABLED))
-			continue;
-		c[n] = (struct fnt_change){ .addr = s->addr, .enable = (uint8_t)want, .obj = o,
-					    .site = s };
-		fnt__arch.prepare(&c[n]);
-		if (++n == BATCH) {
-			ret = flush(c, n, quiescent);
-			n = 0;
-			if (ret)
-				break;
-		}
-	}
+	for (uint32_t i = 0; i < o->nsites && !ret; i++)
+		ret = queue(o, &o->sites[i], site_wants_call(o, &o->sites[i]), c, &n, quiescent);
 	/* The exits in batches of their own: a batch is sorted by address
 	 * (the trap handler searches it), and each array is. */
 	if (!ret) {
 		ret = flush(c, n, quiescent);
 		n = 0;
 	}
-	for (uint32_t i = 0; i < o->nexits && !ret; i++) {
-		struct fnt_site *x = &o->exits[i];
-		int want = exit_wants_call(o, i);
-
-		if ((x->flags & FNT_SITE_FAILED) || want == !!(x->flags & FNT_SITE_ENABLED))
-			continue;
-		c[n] = (struct fnt_change){ .addr = x->addr, .enable = (uint8_t)want, .obj = o,
-					    .site = x };
-		fnt__arch.prepare(&c[n]);
-		if (++n == BATCH) {
-			ret = flush(c, n, quiescent);
-			n = 0;
-		}
-	}
+	for (uint32_t i = 0; i < o->nexits && !ret; i++)
+		ret = queue(o, &o->exits[i], exit_wants_call(o, i), c, &n, quiescent);
 	if (!ret)
 		ret = flush(c, n, quiescent);
 	if (!ret)

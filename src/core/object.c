@@ -89,7 +89,7 @@ static uint32_t *index_of(const struct fnt_site *sites, uint32_t n, uintptr_t bi
 		return NULL;
 	*mask = size - 1;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t k = (uint32_t)(((sites[i].addr - bias) * 0x9E3779B97F4A7C15ull) >> 32) & *mask;
+		uint32_t k = fnt__addr_hash(sites[i].addr, bias, *mask);
 
 		while (h[k])
 			k = (k + 1) & *mask;

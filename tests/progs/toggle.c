@@ -39,10 +39,16 @@ static int is_site_of(uintptr_t ip, void *fn)
 	return ip == (uintptr_t)fn || ip == (uintptr_t)fn + 4;
 }
 
+/* Is the call one of t_*'s, the enabled set? */
+static int in_set(const struct fnt_call *c)
+{
+	return is_site_of(c->ip, (void *)t_a) || is_site_of(c->ip, (void *)t_b) ||
+	       is_site_of(c->ip, (void *)t_c);
+}
+
 static int on_entry(const struct fnt_call *c, void *data)
 {
-	if (is_site_of(c->ip, (void *)t_a) || is_site_of(c->ip, (void *)t_b) ||
-	    is_site_of(c->ip, (void *)t_c))
+	if (in_set(c))
 		hits++;
 	else
 		bad++;
@@ -51,8 +57,7 @@ static int on_entry(const struct fnt_call *c, void *data)
 
 static void on_exit_cb(const struct fnt_call *c, void *data)
 {
-	if (is_site_of(c->ip, (void *)t_a) || is_site_of(c->ip, (void *)t_b) ||
-	    is_site_of(c->ip, (void *)t_c))
+	if (in_set(c))
 		exits++;
 	else
 		bad++;

@@ -36,13 +36,19 @@
  */
 	.text
 /*
- * An entry-like trampoline: name, the general hook, the direct one, and
- * the labels of their return addresses (patch.c's hook_ret_slot).  The
- * exit site's is the same code: at an exit site, too, (%rsp) is site + 5
- * and 8(%rsp) the function's return address, and the argument registers
- * may be live (a tail call's), so the same ones are saved.
+ * An entry-like trampoline: name, the general hook, the direct one, the
+ * labels of their return addresses (patch.c's hook_ret_slot), and what it
+ * saves.  The exit sites' are the same code: at an exit site, too, (%rsp)
+ * is site + 5 and 8(%rsp) the function's return address.
+ *
+ * save=args (the entry, the tail site): the argument registers, live at an
+ * entry and at a tail call's jmp.  save=ret (the site before a ret): only
+ * %rax and %rdx, as at a hooked return.  No other call-clobbered register
+ * is live at a ret: gcc builds -pg code with -fipa-ra off, so no caller
+ * keeps a value in one across a call, and the C code the hooks run uses
+ * no vector or x87 register (see above).
  */
-.macro	TRAMP name, hook, direct, rh, rd
+.macro	TRAMP name, hook, direct, rh, rd, save
 	.globl	\name
 	.hidden	\name
 	.type	\name, @function
@@ -57,6 +63,7 @@
 	movq	%rsp, %rbp
 	.cfi_def_cfa_register %rbp
 	andq	$-16, %rsp
+.ifc \save,args
 	subq	$64, %rsp
 	movq	%rax, 0(%rsp)
 	movq	%rdi, 8(%rsp)
@@ -66,6 +73,11 @@
 	movq	%r8, 40(%rsp)
 	movq	%r9, 48(%rsp)
 	movq	%r10, 56(%rsp)
+.else
+	subq	$16, %rsp
+	movq	%rax, 0(%rsp)
+	movq	%rdx, 8(%rsp)
+.endif
 	movq	%r11, %rdi
 	leaq	8(%rbp), %rsi
 	cmpl	$0, fnt__direct(%rip)
@@ -79,6 +91,7 @@
 	.globl	\rd
 	.hidden	\rd
 \rd:
+.ifc \save,args
 3:	movq	56(%rsp), %r10
 	movq	48(%rsp), %r9
 	movq	40(%rsp), %r8
@@ -87,6 +100,10 @@
 	movq	16(%rsp), %rsi
 	movq	8(%rsp), %rdi
 	movq	0(%rsp), %rax
+.else
+3:	movq	8(%rsp), %rdx
+	movq	0(%rsp), %rax
+.endif
 	movq	%rbp, %rsp
 	popq	%rbp
 	.cfi_def_cfa %rsp, 8
@@ -95,55 +112,9 @@
 	.size	\name, .-\name
 .endm
 
-	TRAMP	fnt__tramp_entry, fnt__hook_entry, fnt__direct_entry, fnt__tramp_entry_rh, fnt__tramp_entry_rd
-	TRAMP	fnt__tramp_tail, fnt__hook_tail_site, fnt__direct_tail_site, fnt__tramp_tail_rh, fnt__tramp_tail_rd
-
-/*
- * fnt__tramp_exit: an exit site before a ret.  The stack is as at an entry
- * site, but only the return registers are live: gcc builds -pg code with
- * -fipa-ra off, so no caller keeps a value in a call-clobbered register
- * across the call, and the C code the hooks run uses no vector or x87
- * register (see above).  So only %rax and %rdx are saved, as at a hooked
- * return.
- */
-	.globl	fnt__tramp_exit
-	.hidden	fnt__tramp_exit
-	.type	fnt__tramp_exit, @function
-	.p2align 4
-fnt__tramp_exit:
-	.cfi_startproc
-	cmpl	$0, fnt__killed(%rip)
-	jne	1f
-	pushq	%rbp
-	.cfi_adjust_cfa_offset 8
-	.cfi_rel_offset %rbp, 0
-	movq	%rsp, %rbp
-	.cfi_def_cfa_register %rbp
-	andq	$-16, %rsp
-	subq	$16, %rsp
-	movq	%rax, 0(%rsp)
-	movq	%rdx, 8(%rsp)
-	movq	%r11, %rdi
-	leaq	8(%rbp), %rsi
-	cmpl	$0, fnt__direct(%rip)
-	jne	2f
-	call	fnt__hook_exit_site
-	.globl	fnt__tramp_exit_rh
-	.hidden	fnt__tramp_exit_rh
-fnt__tramp_exit_rh:
-	jmp	3f
-2:	call	fnt__direct_exit_site
-	.globl	fnt__tramp_exit_rd
-	.hidden	fnt__tramp_exit_rd
-fnt__tramp_exit_rd:
-3:	movq	8(%rsp), %rdx
-	movq	0(%rsp), %rax
-	movq	%rbp, %rsp
-	popq	%rbp
-	.cfi_def_cfa %rsp, 8
-1:	ret
-	.cfi_endproc
-	.size	fnt__tramp_exit, .-fnt__tramp_exit
+	TRAMP	fnt__tramp_entry, fnt__hook_entry, fnt__direct_entry, fnt__tramp_entry_rh, fnt__tramp_entry_rd, args
+	TRAMP	fnt__tramp_tail, fnt__hook_tail_site, fnt__direct_tail_site, fnt__tramp_tail_rh, fnt__tramp_tail_rd, args
+	TRAMP	fnt__tramp_exit, fnt__hook_exit_site, fnt__direct_exit_site, fnt__tramp_exit_rh, fnt__tramp_exit_rd, ret
 
 	.globl	fnt__tramp_return
 	.hidden	fnt__tramp_return
