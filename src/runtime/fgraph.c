@@ -335,10 +335,12 @@ __attribute__((visibility("hidden"))) uintptr_t fnt__hook_exit(uintptr_t rsp)
  * traced.
  *
  * An exit site before a tail jump: the call goes on in the function it
- * jumps to, which will return for both.  Its frame is hooked then, the old
- * way, so that whatever it jumps to (traced or not) returns through the
- * trampoline, which closes it: the callee nests inside it, as in every
- * other form, and only a tail call pays the hooked return.
+ * jumps to, which will return for both, and the callee nests inside it, as
+ * in every other form.  If that function's own exit sites will close it
+ * (fnt__tail_goes_on()), the frame waits for that exit (TAILING);
+ * otherwise its return is hooked now, the old way, so that whatever it
+ * jumps to (indirect, untraced) returns through the trampoline, which
+ * closes it then.
  *
  * The frame of the call at slot, in the level the guard held says, or
  * NULL; *base and *depth are set to that level's.
